@@ -1,0 +1,211 @@
+"""Tables and their public shapes, one model family per table (Base → Public, table=True).
+
+Every string has a `max_length` so MySQL gets a bounded VARCHAR; times are stored as naive UTC
+(MySQL DATETIME has no zone) and come back aware through `UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Naive UTC in the database, aware UTC in Python; microseconds kept on MySQL too."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """A VARCHAR holding a StrEnum's value, read back as the enum member (not a plain str)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+class Role(StrEnum):
+    agent = "agent"
+    admin = "admin"
+    analyst = "analyst"
+
+
+class RoomStatus(StrEnum):
+    ai = "ai"
+    waiting = "waiting"
+    agent = "agent"
+    closed = "closed"
+
+
+class Sender(StrEnum):
+    user = "user"
+    ai = "ai"
+    agent = "agent"
+    system = "system"
+
+
+# ---------------------------------------------------------------- agents
+
+
+class AgentBase(SQLModel):
+    email: str = Field(max_length=255, unique=True, index=True)
+    name: str = Field(max_length=100)
+    role: Role = Field(default=Role.agent, max_length=16, sa_type=EnumText(Role))
+
+
+class Agent(AgentBase, table=True):
+    __tablename__ = "agents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """Last /api/queue poll: the console's presence heartbeat."""
+    ws_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """While /ws/agent is held this is kept in the future; cleared when the socket closes."""
+
+
+class AgentPublic(AgentBase):
+    id: int
+
+
+class AgentRef(SQLModel):
+    id: int
+    name: str
+
+
+# ---------------------------------------------------------------- rooms
+
+
+class Room(SQLModel, table=True):
+    __tablename__ = "rooms"
+    __table_args__ = (sa.Index("ix_rooms_status_waiting_since", "status", "waiting_since"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    status: RoomStatus = Field(default=RoomStatus.ai, max_length=16, sa_type=EnumText(RoomStatus))
+    agent_id: int | None = Field(default=None, foreign_key="agents.id", index=True)
+    last_seq: int = Field(default=0)
+    """The seq of the room's newest message; bumped in the transaction that stores one."""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    brief: str | None = Field(default=None, max_length=1000)
+    """What the user wants, for the agent who picks the room from the queue."""
+
+
+class RoomPublic(SQLModel):
+    id: str
+    status: RoomStatus
+    agent: AgentRef | None = None
+    created_at: datetime
+    queue_position: int | None = None
+    brief: str | None = None
+
+
+# ---------------------------------------------------------------- messages
+
+
+class MessageBase(SQLModel):
+    text: str = Field(max_length=16000, sa_type=sa.Text)
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class Message(MessageBase, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
+        sa.UniqueConstraint("room_id", "client_id", name="uq_messages_room_client_id"),
+        sa.Index("ix_messages_created_at", "created_at"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    room_id: str = Field(max_length=32, foreign_key="rooms.id")
+    seq: int
+    sender: Sender = Field(max_length=8, sa_type=EnumText(Sender, 8))
+    author: str = Field(max_length=100)
+    agent_id: int | None = Field(default=None, foreign_key="agents.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class MessagePublic(MessageBase):
+    seq: int
+    room_id: str
+    sender: Sender
+    author: str
+    created_at: datetime
+
+
+class MessageCreate(SQLModel):
+    text: str = Field(min_length=1, max_length=16000)
+    """Hard bound; the configured limit (TANDEM_MAX_MESSAGE_CHARS) answers 413 with a reason."""
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+# ---------------------------------------------------------------- room events
+
+
+class EventKind(StrEnum):
+    created = "created"
+    handoff = "handoff"
+    """ai → waiting: the user (or the assistant) asked for a human and one is online."""
+    no_agent = "no_agent"
+    """A human was asked for while none was online: the room stays with the AI."""
+    joined = "joined"
+    left = "left"
+    closed = "closed"
+
+
+class RoomEvent(SQLModel, table=True):
+    """One row per state change, with its reason: what the statistics are computed from."""
+
+    __tablename__ = "room_events"
+    __table_args__ = (sa.Index("ix_room_events_kind_created_at", "kind", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(max_length=32, foreign_key="rooms.id", index=True)
+    kind: EventKind = Field(max_length=16, sa_type=EnumText(EventKind))
+    from_status: RoomStatus | None = Field(
+        default=None, max_length=16, sa_type=EnumText(RoomStatus)
+    )
+    to_status: RoomStatus | None = Field(default=None, max_length=16, sa_type=EnumText(RoomStatus))
+    reason: str | None = Field(default=None, max_length=32)
+    """phrase, button, tool_call, ungrounded, no_agent, agent_left, agent, user, ..."""
+    agent_id: int | None = Field(default=None, foreign_key="agents.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,442 @@
+"""Data access as keyword-only typed functions; the API never writes SQL anywhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Agent,
+    AgentRef,
+    EventKind,
+    Message,
+    MessagePublic,
+    Room,
+    RoomEvent,
+    RoomPublic,
+    RoomStatus,
+    Sender,
+    utcnow,
+)
+
+messages_t = Message.__table__  # type: ignore[attr-defined]
+rooms_t = Room.__table__  # type: ignore[attr-defined]
+agents_t = Agent.__table__  # type: ignore[attr-defined]
+events_t = RoomEvent.__table__  # type: ignore[attr-defined]
+
+MESSAGE_COLUMNS = (
+    messages_t.c.seq,
+    messages_t.c.room_id,
+    messages_t.c.sender,
+    messages_t.c.author,
+    messages_t.c.text,
+    messages_t.c.created_at,
+    messages_t.c.client_id,
+)
+
+
+# ---------------------------------------------------------------- agents
+
+
+async def create_agent(
+    session: AsyncSession, *, email: str, name: str, role: str, password_hash: str
+) -> Agent:
+    agent = Agent(email=email.lower(), name=name, role=role, password_hash=password_hash)  # type: ignore[arg-type]
+    session.add(agent)
+    await session.flush()
+    return agent
+
+
+async def get_agent(session: AsyncSession, *, agent_id: int) -> Agent | None:
+    return await session.get(Agent, agent_id)
+
+
+async def get_agent_by_email(session: AsyncSession, *, email: str) -> Agent | None:
+    result = await session.execute(sa.select(Agent).where(agents_t.c.email == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def list_agents(session: AsyncSession) -> list[Agent]:
+    result = await session.execute(sa.select(Agent).order_by(agents_t.c.id))
+    return list(result.scalars())
+
+
+async def count_agents(session: AsyncSession) -> int:
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(agents_t)) or 0)
+
+
+async def mark_agent_polled(session: AsyncSession, *, agent_id: int, now: datetime) -> None:
+    await session.execute(
+        sa.update(agents_t).where(agents_t.c.id == agent_id).values(last_poll_at=now)
+    )
+
+
+async def set_agent_socket_until(
+    session: AsyncSession, *, agent_id: int, until: datetime | None
+) -> None:
+    await session.execute(
+        sa.update(agents_t).where(agents_t.c.id == agent_id).values(ws_until=until)
+    )
+
+
+async def count_online_agents(session: AsyncSession, *, now: datetime, window: timedelta) -> int:
+    """Agents (not analysts) holding /ws/agent or polling /api/queue within `window`."""
+    online = sa.or_(agents_t.c.ws_until > now, agents_t.c.last_poll_at > now - window)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(agents_t)
+        .where(online, agents_t.c.role.in_(("agent", "admin")))
+    )
+    return int(await session.scalar(query) or 0)
+
+
+# ---------------------------------------------------------------- rooms
+
+
+async def create_room(session: AsyncSession, *, room_id: str, now: datetime) -> Room:
+    room = Room(id=room_id, created_at=now)
+    session.add(room)
+    session.add(
+        RoomEvent(room_id=room_id, kind=EventKind.created, to_status=RoomStatus.ai, created_at=now)
+    )
+    await session.flush()
+    return room
+
+
+async def lock_room(session: AsyncSession, *, room_id: str) -> Room | None:
+    """The room row, locked until the transaction ends (MySQL; SQLite writes are serialised)."""
+    result = await session.execute(sa.select(Room).where(rooms_t.c.id == room_id).with_for_update())
+    return result.scalar_one_or_none()
+
+
+def _room_public_query() -> sa.Select[
+    tuple[str, str, int | None, str | None, datetime, datetime | None, str | None]
+]:
+    return sa.select(
+        rooms_t.c.id,
+        rooms_t.c.status,
+        rooms_t.c.agent_id,
+        agents_t.c.name,
+        rooms_t.c.created_at,
+        rooms_t.c.waiting_since,
+        rooms_t.c.brief,
+    ).outerjoin(agents_t, agents_t.c.id == rooms_t.c.agent_id)
+
+
+def _to_public(
+    row: sa.Row[tuple[str, str, int | None, str | None, datetime, datetime | None, str | None]],
+    position: int | None,
+) -> RoomPublic:
+    agent = AgentRef(id=row.agent_id, name=row.name) if row.agent_id is not None else None
+    return RoomPublic(
+        id=row.id,
+        status=RoomStatus(row.status),
+        agent=agent,
+        created_at=row.created_at,
+        queue_position=position,
+        brief=row.brief,
+    )
+
+
+async def get_room_public(session: AsyncSession, *, room_id: str) -> RoomPublic | None:
+    row = (await session.execute(_room_public_query().where(rooms_t.c.id == room_id))).first()
+    if row is None:
+        return None
+    position = None
+    if row.status == RoomStatus.waiting and row.waiting_since is not None:
+        position = await queue_position(session, waiting_since=row.waiting_since, room_id=row.id)
+    return _to_public(row, position)
+
+
+async def queue_position(session: AsyncSession, *, waiting_since: datetime, room_id: str) -> int:
+    ahead = sa.or_(
+        rooms_t.c.waiting_since < waiting_since,
+        sa.and_(rooms_t.c.waiting_since == waiting_since, rooms_t.c.id <= room_id),
+    )
+    query = (
+        sa.select(sa.func.count())
+        .select_from(rooms_t)
+        .where(rooms_t.c.status == RoomStatus.waiting.value, ahead)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def list_queue(session: AsyncSession) -> list[RoomPublic]:
+    query = (
+        _room_public_query()
+        .where(rooms_t.c.status == RoomStatus.waiting.value)
+        .order_by(rooms_t.c.waiting_since, rooms_t.c.id)
+    )
+    rows = (await session.execute(query)).all()
+    return [_to_public(row, position) for position, row in enumerate(rows, start=1)]
+
+
+async def list_agent_rooms(session: AsyncSession, *, agent_id: int) -> list[RoomPublic]:
+    query = (
+        _room_public_query()
+        .where(rooms_t.c.agent_id == agent_id, rooms_t.c.status == RoomStatus.agent.value)
+        .order_by(rooms_t.c.created_at)
+    )
+    return [_to_public(row, None) for row in (await session.execute(query)).all()]
+
+
+async def set_room_brief(session: AsyncSession, *, room_id: str, brief: str) -> None:
+    await session.execute(
+        sa.update(rooms_t).where(rooms_t.c.id == room_id).values(brief=brief[:1000])
+    )
+
+
+async def apply_transition(
+    session: AsyncSession,
+    *,
+    room: Room,
+    to_status: RoomStatus,
+    agent_id: int | None,
+    kind: EventKind,
+    reason: str,
+    event_agent_id: int | None,
+    notice: str,
+    now: datetime,
+) -> MessagePublic:
+    """Move a locked room to `to_status`, write the system notice and the event row."""
+    from_status = room.status
+    room.status = to_status
+    room.agent_id = agent_id
+    if to_status is RoomStatus.waiting:
+        room.waiting_since = now
+    elif from_status is RoomStatus.waiting or to_status is RoomStatus.ai:
+        room.waiting_since = None
+    if to_status is RoomStatus.closed:
+        room.closed_at = now
+    room.last_seq += 1
+    message = Message(
+        room_id=room.id,
+        seq=room.last_seq,
+        sender=Sender.system,
+        author="Tandem",
+        text=notice,
+        created_at=now,
+    )
+    session.add(message)
+    session.add(
+        RoomEvent(
+            room_id=room.id,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            agent_id=event_agent_id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return message_public(message)
+
+
+async def add_system_notice(
+    session: AsyncSession, *, room: Room, kind: EventKind, reason: str, notice: str, now: datetime
+) -> MessagePublic:
+    """A notice and event that leave the room's state alone (e.g. no agent online)."""
+    room.last_seq += 1
+    message = Message(
+        room_id=room.id,
+        seq=room.last_seq,
+        sender=Sender.system,
+        author="Tandem",
+        text=notice,
+        created_at=now,
+    )
+    session.add(message)
+    session.add(
+        RoomEvent(
+            room_id=room.id,
+            kind=kind,
+            from_status=room.status,
+            to_status=room.status,
+            reason=reason,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return message_public(message)
+
+
+# ---------------------------------------------------------------- messages
+
+
+def message_public(message: Message) -> MessagePublic:
+    return MessagePublic(
+        seq=message.seq,
+        room_id=message.room_id,
+        sender=message.sender,
+        author=message.author,
+        text=message.text,
+        created_at=message.created_at,
+        client_id=message.client_id,
+    )
+
+
+def _row_public(row: Any) -> MessagePublic:
+    return MessagePublic(
+        seq=row.seq,
+        room_id=row.room_id,
+        sender=Sender(row.sender),
+        author=row.author,
+        text=row.text,
+        created_at=row.created_at,
+        client_id=row.client_id,
+    )
+
+
+async def list_messages(
+    session: AsyncSession, *, room_id: str, after: int = 0, limit: int = 100
+) -> list[MessagePublic]:
+    query = (
+        sa.select(*MESSAGE_COLUMNS)
+        .where(messages_t.c.room_id == room_id, messages_t.c.seq > after)
+        .order_by(messages_t.c.seq)
+        .limit(limit)
+    )
+    return [_row_public(row) for row in (await session.execute(query)).all()]
+
+
+async def recent_messages(
+    session: AsyncSession, *, room_id: str, limit: int
+) -> list[MessagePublic]:
+    """The newest `limit` messages, oldest first: the window an assistant sees."""
+    query = (
+        sa.select(*MESSAGE_COLUMNS)
+        .where(messages_t.c.room_id == room_id)
+        .order_by(messages_t.c.seq.desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [_row_public(row) for row in reversed(rows)]
+
+
+@dataclass(slots=True)
+class MessageDraft:
+    room_id: str
+    sender: Sender
+    author: str
+    text: str
+    client_id: str | None = None
+    agent_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    message: MessagePublic
+    status: RoomStatus
+    """The room's state when the message was stored: what decides whether the AI answers."""
+    agent_id: int | None
+    duplicate: bool = False
+
+
+class RoomNotFound(LookupError):
+    pass
+
+
+SendCheck = Callable[[RoomStatus, Sender, int | None, int | None], None]
+"""Raises when a sender may not write into a room in a state (the routing rules)."""
+
+
+async def find_by_client_ids(
+    session: AsyncSession, *, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], StoredMessage]:
+    """Messages already stored under these (room_id, client_id) pairs, with their room's state."""
+    if not keys:
+        return {}
+    query = (
+        sa.select(*MESSAGE_COLUMNS, rooms_t.c.status, rooms_t.c.agent_id)
+        .join(rooms_t, rooms_t.c.id == messages_t.c.room_id)
+        .where(sa.tuple_(messages_t.c.room_id, messages_t.c.client_id).in_(list(keys)))
+    )
+    found: dict[tuple[str, str], StoredMessage] = {}
+    for row in (await session.execute(query)).all():
+        stored = StoredMessage(
+            message=_row_public(row),
+            status=RoomStatus(row.status),
+            agent_id=row.agent_id,
+            duplicate=True,
+        )
+        found[(row.room_id, row.client_id)] = stored
+    return found
+
+
+async def store_messages(
+    session: AsyncSession,
+    *,
+    drafts: Sequence[MessageDraft],
+    check: SendCheck,
+    now: datetime | None = None,
+) -> list[StoredMessage | Exception]:
+    """Store a batch in the caller's transaction: lock the rooms, give each accepted draft the
+    next seq of its room, insert all rows with one multi-row INSERT.
+
+    A draft its room refuses gets its exception in the result instead; it takes no seq, so seqs
+    stay gapless. Duplicate client_ids must have been resolved by the caller.
+    """
+    now = now or utcnow()
+    room_ids = sorted({draft.room_id for draft in drafts})
+    rows = (
+        await session.execute(
+            sa.select(rooms_t.c.id, rooms_t.c.status, rooms_t.c.agent_id, rooms_t.c.last_seq)
+            .where(rooms_t.c.id.in_(room_ids))
+            .with_for_update()
+        )
+    ).all()
+    rooms = {row.id: (RoomStatus(row.status), row.agent_id) for row in rows}
+    last_seq = {row.id: int(row.last_seq) for row in rows}
+    start_seq = dict(last_seq)
+
+    results: list[StoredMessage | Exception] = []
+    inserts: list[dict[str, object]] = []
+    for draft in drafts:
+        if draft.room_id not in rooms:
+            results.append(RoomNotFound(draft.room_id))
+            continue
+        status, room_agent_id = rooms[draft.room_id]
+        try:
+            check(status, draft.sender, room_agent_id, draft.agent_id)
+        except Exception as exc:
+            results.append(exc)
+            continue
+        last_seq[draft.room_id] += 1
+        seq = last_seq[draft.room_id]
+        inserts.append(
+            {
+                "room_id": draft.room_id,
+                "seq": seq,
+                "sender": draft.sender.value,
+                "author": draft.author,
+                "text": draft.text,
+                "client_id": draft.client_id,
+                "agent_id": draft.agent_id,
+                "created_at": now,
+            }
+        )
+        public = MessagePublic(
+            seq=seq,
+            room_id=draft.room_id,
+            sender=draft.sender,
+            author=draft.author,
+            text=draft.text,
+            created_at=now,
+            client_id=draft.client_id,
+        )
+        results.append(StoredMessage(message=public, status=status, agent_id=room_agent_id))
+
+    if inserts:
+        changed = {room_id: seq for room_id, seq in last_seq.items() if seq != start_seq[room_id]}
+        new_seq = sa.case(changed, value=rooms_t.c.id, else_=rooms_t.c.last_seq)
+        await session.execute(
+            sa.update(rooms_t).where(rooms_t.c.id.in_(list(changed))).values(last_seq=new_seq)
+        )
+        await session.execute(sa.insert(messages_t), inserts)
+    return results
