@@ -1,0 +1,219 @@
+"""The default assistant when no OpenAI key is set: answers from the help articles in `kb/`.
+
+It never invents anything: either it quotes the best-matching article or it says it doesn't
+know and points to a person. It streams word groups so the chat looks the same as with a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
+from api.ai.retrieval import Hit, KnowledgeBase, Lookup, tokenize, word_set
+
+NOT_SURE_PREFIX = "I'm not sure about that one"
+"""Every ungrounded reply starts with this, so later turns can tell them apart in the history."""
+HANDOFF_REASON = "ungrounded"
+UNSURE_STREAK_FOR_HANDOFF = 3
+"""The third "not sure" in a row asks for a human: by then the user is clearly stuck."""
+BRIEF_MAX_CHARS = 300
+
+OFFER_HUMAN = (
+    "If that doesn't help, I can connect you to a person — just say 'talk to an agent' "
+    "or press *Talk to a person*."
+)
+NOT_SURE_REPLY = (
+    f"{NOT_SURE_PREFIX}. I can connect you to a person — just say 'talk to an agent' or press "
+    "*Talk to a person*. I can also help with orders, shipping, returns, refunds, payments "
+    "and your account."
+)
+GIVE_UP_REPLY = f"{NOT_SURE_PREFIX} either, so I'm asking a person from our team to help you."
+GREETING_REPLY = (
+    "Hi! I'm the Tandem Store assistant. Ask me about orders, shipping, returns, refunds, "
+    "payments or your account — or say 'talk to an agent' to reach a person."
+)
+THANKS_REPLY = "You're welcome! If anything else comes up, just ask here."
+ACK_REPLY = "Great! Is there anything else I can help you with?"
+EMPTY_REPLY = "How can I help you today?"
+
+_LEAD_IN = "Here's what I found about *{title}*:"
+_LEAD_IN_RE = re.compile(r"^Here's what I found about \*(?P<title>[^*\n]+)\*:")
+_RELATED_RATIO = 0.6
+"""A runner-up this close to the top hit is worth a pointer: the question may be about it."""
+
+_GREETINGS = word_set(
+    "hi hello hey heya hiya howdy hallo hoi yo greetings morning afternoon evening"
+)
+_THANKS = word_set("thanks thank thx ty cheers bye goodbye")
+_ACKS = word_set("ok okay great perfect cool awesome nice brilliant got alright helpful helped")
+_FILLERS = word_set("a so much very lot many you there all good that was is it everyone team")
+_SMALL_TALK_WORDS = _GREETINGS | _THANKS | _ACKS | _FILLERS
+_CHAT_WORD_RE = re.compile(r"[a-z]+")
+
+_MIN_WORDS = 3
+_MAX_WORDS = 6
+_PIECE_RE = re.compile(r"\S+\s*")
+_BREAK_CHARS = ".,:;!?—"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    text: str
+    handoff: bool = False
+
+
+def is_not_sure(text: str) -> bool:
+    """Whether an AI message was this assistant admitting it had no answer."""
+    return text.startswith(NOT_SURE_PREFIX)
+
+
+def answered_title(text: str) -> str | None:
+    """The article title an AI message answered from, read back from its lead-in."""
+    match = _LEAD_IN_RE.match(text)
+    return match.group("title") if match else None
+
+
+def small_talk(text: str) -> str | None:
+    """The canned reply for a message that is only a greeting, thanks or "ok", else None.
+
+    Searching the KB for "hi" would at best find nothing and answer "not sure", which counts
+    toward a handoff; a message with any other word is a question and goes to the search."""
+    words = _CHAT_WORD_RE.findall(text.lower().replace("'", "").replace("’", ""))
+    if not words or any(w not in _SMALL_TALK_WORDS for w in words):
+        return None
+    if any(w in _THANKS for w in words):
+        return THANKS_REPLY
+    if any(w in _GREETINGS for w in words):
+        return GREETING_REPLY
+    if any(w in _ACKS for w in words):
+        return ACK_REPLY
+    return None
+
+
+def chunk_words(text: str) -> list[str]:
+    """Groups of 3-6 words, cut early at punctuation so chunks end on natural pauses.
+
+    Whitespace stays attached to the word before it, so the chunks join back exactly."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for piece in _PIECE_RE.findall(text):
+        current.append(piece)
+        stripped = piece.rstrip()
+        at_pause = stripped[-1] in _BREAK_CHARS or "\n" in piece
+        if len(current) >= _MAX_WORDS or (len(current) >= _MIN_WORDS and at_pause):
+            chunks.append("".join(current))
+            current = []
+    if current:
+        chunks.append("".join(current))
+    lead = text[: len(text) - len(text.lstrip())]
+    if lead:
+        chunks = [lead + chunks[0], *chunks[1:]] if chunks else [lead]
+    return chunks
+
+
+def _related_title(top: Hit, rest: Sequence[Hit]) -> str | None:
+    """The runner-up's title when it scored close to the top, unless the article already
+    points to it."""
+    if not rest or rest[0].score < _RELATED_RATIO * top.score:
+        return None
+    title = rest[0].article.title
+    return None if f"*{title}*" in top.article.body else title
+
+
+def _last_user_text(history: Sequence[Turn]) -> str | None:
+    return next((t.text for t in reversed(history) if t.sender == "user"), None)
+
+
+def _unsure_streak(history: Sequence[Turn]) -> bool:
+    """Whether the AI's previous replies were all "not sure", enough that one more means
+    the user needs a person."""
+    needed = UNSURE_STREAK_FOR_HANDOFF - 1
+    ai_texts = [t.text for t in history if t.sender == "ai"][-needed:]
+    return len(ai_texts) == needed and all(is_not_sure(t) for t in ai_texts)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+class OfflineAssistant(Assistant):
+    """Answers from the packaged help articles; needs no network, key or model."""
+
+    name = "offline"
+
+    def __init__(self, kb: KnowledgeBase | None = None, *, chunk_delay: float = 0.0) -> None:
+        self._kb = kb if kb is not None else KnowledgeBase.load()
+        self._chunk_delay = chunk_delay
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._kb
+
+    async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
+        plan = self._plan(request.history)
+        for index, chunk in enumerate(chunk_words(plan.text)):
+            if index:
+                await asyncio.sleep(self._chunk_delay)
+            yield chunk
+        if plan.handoff:
+            yield HandoffRequest(reason=HANDOFF_REASON)
+
+    def _plan(self, history: Sequence[Turn]) -> _Plan:
+        question = _last_user_text(history)
+        if question is None or not question.strip():
+            return _Plan(EMPTY_REPLY)
+        canned = small_talk(question)
+        if canned is not None:
+            return _Plan(canned)
+        lookup = self._kb.lookup(question)
+        if lookup.confident:
+            return _Plan(self._grounded_text(lookup, question))
+        if _unsure_streak(history):
+            return _Plan(GIVE_UP_REPLY, handoff=True)
+        return _Plan(NOT_SURE_REPLY)
+
+    def _grounded_text(self, lookup: Lookup, question: str) -> str:
+        top, *rest = lookup.hits
+        parts = [
+            _LEAD_IN.format(title=top.article.title),
+            *self._kb.passages(top.article, question),
+        ]
+        related = _related_title(top, rest)
+        if related:
+            parts.append(f"You might also find *{related}* useful.")
+        parts.append(OFFER_HUMAN)
+        return "\n\n".join(parts)
+
+    async def brief(self, history: Sequence[Turn]) -> str:
+        """What the user came for, what the AI already sent and how often it had no answer,
+        so the agent doesn't repeat an article the user has already read."""
+        user_texts = [t.text for t in history if t.sender == "user"]
+        ai_texts = [t.text for t in history if t.sender == "ai"]
+        asked = next(
+            (t for t in user_texts if _is_substantive(t)), user_texts[0] if user_texts else ""
+        )
+        titles = list(dict.fromkeys(t for t in map(answered_title, ai_texts) if t))
+        unsure = sum(1 for t in ai_texts if is_not_sure(t))
+        return _compose_brief(asked, titles, unsure)
+
+
+def _is_substantive(text: str) -> bool:
+    return small_talk(text) is None and bool(tokenize(text))
+
+
+def _compose_brief(asked: str, titles: Sequence[str], unsure: int) -> str:
+    """The question gets whatever room the facts leave, so the facts are never cut off."""
+    tail = []
+    if titles:
+        tail.append("AI answered with: " + "; ".join(titles))
+    if unsure:
+        tail.append(f"AI had no answer {unsure}×")
+    suffix = "".join(f" | {part}" for part in tail)
+    room = BRIEF_MAX_CHARS - len(suffix) - len('Asked: ""')
+    if not asked.strip() or room < 20:
+        return _clip(suffix.removeprefix(" | "), BRIEF_MAX_CHARS)
+    return f'Asked: "{_clip(asked, room)}"{suffix}'

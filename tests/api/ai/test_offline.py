@@ -1,0 +1,284 @@
+"""The offline FAQ assistant: streaming, grounded answers, honest "not sure", handoff, brief."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
+from api.ai.offline import (
+    BRIEF_MAX_CHARS,
+    GIVE_UP_REPLY,
+    GREETING_REPLY,
+    HANDOFF_REASON,
+    NOT_SURE_REPLY,
+    OFFER_HUMAN,
+    THANKS_REPLY,
+    OfflineAssistant,
+    answered_title,
+    chunk_words,
+    is_not_sure,
+    small_talk,
+)
+from api.ai.retrieval import KnowledgeBase, Lookup
+
+OFF_TOPIC = "what's the capital of peru"
+
+
+class SpyKnowledgeBase(KnowledgeBase):
+    """Counts lookups, to prove small talk never reaches the search."""
+
+    def __init__(self, base: KnowledgeBase) -> None:
+        super().__init__(base.articles)
+        self.queries: list[str] = []
+
+    def lookup(self, query: str, *, limit: int = 3) -> Lookup:
+        self.queries.append(query)
+        return super().lookup(query, limit=limit)
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+@pytest.fixture
+def assistant(kb: KnowledgeBase) -> OfflineAssistant:
+    return OfflineAssistant(kb)
+
+
+def user(text: str) -> Turn:
+    return Turn(sender="user", author="Sam", text=text)
+
+
+def ai(text: str) -> Turn:
+    return Turn(sender="ai", author="Assistant", text=text)
+
+
+async def collect(assistant: Assistant, history: Sequence[Turn]) -> list[ReplyChunk]:
+    return [chunk async for chunk in assistant.reply(ReplyRequest("room-1", history))]
+
+
+def text_of(chunks: Sequence[ReplyChunk]) -> str:
+    return "".join(c for c in chunks if isinstance(c, str))
+
+
+# --- streaming -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "one",
+        "Here's what I found:\n\nSome  double  spaces\tand tabs.\n\n1. Step\n2. Step\n",
+        "  leading whitespace, trailing whitespace  ",
+        "",
+        "   ",
+    ],
+)
+def test_chunk_words_joins_back_exactly(text: str) -> None:
+    assert "".join(chunk_words(text)) == text
+
+
+def test_chunk_words_makes_small_word_groups() -> None:
+    text = " ".join(f"w{i}" for i in range(40))
+    chunks = chunk_words(text)
+    assert all(1 <= len(c.split()) <= 6 for c in chunks)
+    assert all(len(c.split()) >= 3 for c in chunks[:-1])
+
+
+def test_assistant_identity(assistant: OfflineAssistant) -> None:
+    assert isinstance(assistant, Assistant)
+    assert assistant.name == "offline"
+    assert len(OfflineAssistant().kb) >= 28
+
+
+async def test_streamed_chunks_join_to_the_full_reply(assistant: OfflineAssistant) -> None:
+    chunks = await collect(assistant, [user("how much does shipping cost?")])
+    text = text_of(chunks)
+    assert len(chunks) > 1
+    assert all(isinstance(c, str) and c for c in chunks)
+    assert text.startswith("Here's what I found about *Shipping times and costs*:")
+    assert text.endswith(OFFER_HUMAN)
+    assert chunks == chunk_words(text)
+
+
+async def test_reply_yields_control_between_chunks(assistant: OfflineAssistant) -> None:
+    """Even with no delay, other rooms' tasks must get to run while a long reply streams."""
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    chunks = await collect(assistant, [user("how do I start a return?")])
+    task.cancel()
+    assert ticks >= len(chunks) - 1
+
+
+async def test_chunk_delay_paces_the_stream(kb: KnowledgeBase) -> None:
+    delay = 0.005
+    start = time.perf_counter()
+    chunks = await collect(OfflineAssistant(kb, chunk_delay=delay), [user("hello")])
+    assert time.perf_counter() - start >= delay * (len(chunks) - 1)
+
+
+# --- grounded answers --------------------------------------------------------------------
+
+
+async def test_shipping_question_answers_from_shipping_article(
+    assistant: OfflineAssistant, kb: KnowledgeBase
+) -> None:
+    chunks = await collect(assistant, [user("How long does delivery take and what does it cost?")])
+    text = text_of(chunks)
+    article = next(a for a in kb.articles if a.slug == "shipping-times-costs")
+    assert answered_title(text) == article.title
+    assert "€4.95" in text
+    for paragraph in article.body.split("\n\n"):
+        assert paragraph in text
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+
+
+async def test_answer_leads_with_the_relevant_paragraph(assistant: OfflineAssistant) -> None:
+    text = text_of(await collect(assistant, [user("how much is express shipping?")]))
+    first_paragraph = text.split("\n\n")[1]
+    assert "€9.95" in first_paragraph
+
+
+async def test_answers_the_last_user_turn(assistant: OfflineAssistant) -> None:
+    history = [user("do you take paypal"), ai("..."), user("how do I reset my password")]
+    text = text_of(await collect(assistant, history))
+    assert answered_title(text) == "Resetting your password"
+
+
+# --- not sure and handoff ----------------------------------------------------------------
+
+
+async def test_off_topic_is_honest_and_offers_a_human(assistant: OfflineAssistant) -> None:
+    chunks = await collect(assistant, [user(OFF_TOPIC)])
+    text = text_of(chunks)
+    assert text == NOT_SURE_REPLY
+    assert is_not_sure(text)
+    assert "talk to an agent" in text and "*Talk to a person*" in text
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+
+
+async def test_third_ungrounded_answer_in_a_row_asks_for_a_human(
+    assistant: OfflineAssistant,
+) -> None:
+    history: list[Turn] = []
+    results = []
+    for question in ("asdfgh", "write me a poem about cats", OFF_TOPIC):
+        history.append(user(question))
+        chunks = await collect(assistant, history)
+        results.append(chunks)
+        history.append(ai(text_of(chunks)))
+    handoffs = [[c for c in chunks if isinstance(c, HandoffRequest)] for chunks in results]
+    assert handoffs == [[], [], [HandoffRequest(reason=HANDOFF_REASON)]]
+    assert results[2][-1] == HandoffRequest(reason="ungrounded")
+    assert text_of(results[2]) == GIVE_UP_REPLY
+    assert is_not_sure(GIVE_UP_REPLY)
+
+
+async def test_a_grounded_answer_breaks_the_unsure_streak(assistant: OfflineAssistant) -> None:
+    history = [
+        user("asdfgh"),
+        ai(NOT_SURE_REPLY),
+        user("do you take paypal"),
+        ai("Here's what I found about *Payment methods*: ..."),
+        user("qwerty"),
+        ai(NOT_SURE_REPLY),
+        user(OFF_TOPIC),
+    ]
+    chunks = await collect(assistant, history)
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+
+
+async def test_confident_answer_after_two_unsure_does_not_hand_off(
+    assistant: OfflineAssistant,
+) -> None:
+    history = [user("a"), ai(NOT_SURE_REPLY), user("b"), ai(NOT_SURE_REPLY)]
+    chunks = await collect(assistant, [*history, user("how do I cancel my order?")])
+    assert answered_title(text_of(chunks)) == "Cancelling an order"
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+
+
+def test_is_not_sure_tells_replies_apart() -> None:
+    assert is_not_sure(NOT_SURE_REPLY)
+    assert not is_not_sure("Here's what I found about *Gift cards*: ...")
+    assert not is_not_sure(GREETING_REPLY)
+
+
+# --- small talk ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("hi", GREETING_REPLY),
+        ("Hello there!", GREETING_REPLY),
+        ("good morning", GREETING_REPLY),
+        ("thanks", THANKS_REPLY),
+        ("Thank you so much!", THANKS_REPLY),
+        ("hi, where is my parcel?", None),
+        ("thanks, and how do I return shoes?", None),
+    ],
+)
+def test_small_talk_recognises_only_pure_greetings_and_thanks(
+    message: str, expected: str | None
+) -> None:
+    assert small_talk(message) == expected
+
+
+async def test_greetings_and_thanks_do_not_search(kb: KnowledgeBase) -> None:
+    spy = SpyKnowledgeBase(kb)
+    assistant = OfflineAssistant(spy)
+    assert text_of(await collect(assistant, [user("hi")])) == GREETING_REPLY
+    assert text_of(await collect(assistant, [user("Thanks a lot!")])) == THANKS_REPLY
+    assert spy.queries == []
+    await collect(assistant, [user("hi, where is my parcel?")])
+    assert spy.queries == ["hi, where is my parcel?"]
+
+
+async def test_greeting_does_not_count_toward_handoff(assistant: OfflineAssistant) -> None:
+    history = [user("x"), ai(NOT_SURE_REPLY), user("y"), ai(NOT_SURE_REPLY), user("hello")]
+    chunks = await collect(assistant, history)
+    assert text_of(chunks) == GREETING_REPLY
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+
+
+# --- brief -------------------------------------------------------------------------------
+
+
+async def test_brief_has_first_real_question_and_answered_titles(
+    assistant: OfflineAssistant,
+) -> None:
+    history = [user("hi")]
+    for question in ("I forgot my password, can't log in", "do you take paypal", OFF_TOPIC):
+        history.append(ai(text_of(await collect(assistant, history))))
+        history.append(user(question))
+    history.append(ai(text_of(await collect(assistant, history))))
+    brief = await assistant.brief(history)
+    assert brief.startswith('Asked: "I forgot my password, can\'t log in"')
+    assert "AI answered with: Resetting your password; Payment methods" in brief
+    assert "no answer 1×" in brief
+    assert len(brief) <= BRIEF_MAX_CHARS
+
+
+async def test_brief_stays_short_for_long_messages(assistant: OfflineAssistant) -> None:
+    long_question = "I ordered a lamp and " + "it is really quite broken " * 40
+    history = [user(long_question), ai("Here's what I found about *Damaged or faulty items*:")]
+    brief = await assistant.brief(history)
+    assert len(brief) <= BRIEF_MAX_CHARS
+    assert brief.endswith("AI answered with: Damaged or faulty items")
+    assert "…" in brief
+
+
+async def test_brief_of_an_empty_history(assistant: OfflineAssistant) -> None:
+    assert await assistant.brief([]) == ""
