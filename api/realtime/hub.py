@@ -1,0 +1,119 @@
+"""The hub: fan-out of already-serialised frames to local subscribers, over a broker backend.
+
+Modelled on encode/broadcaster: `subscribe()` is an async context manager that registers a
+bounded queue and always cleans up in `finally`. The backend is subscribed to a channel while
+at least one local subscriber wants it. A subscriber that falls `max_queue` events behind is
+marked overflowed (its iterator raises `SubscriberOverflow`) instead of slowing everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+
+from api.realtime.backends import Event, backend_for_url
+
+
+class SubscriberOverflow(Exception):
+    """This subscriber fell too far behind; it should reconnect and resume."""
+
+
+class Subscription:
+    __slots__ = ("_events", "_max", "_waiter", "overflowed")
+
+    def __init__(self, max_queue: int) -> None:
+        self._events: deque[Event] = deque()
+        self._max = max_queue
+        self._waiter: asyncio.Future[None] | None = None
+        self.overflowed = False
+
+    def put(self, event: Event) -> None:
+        if self.overflowed:
+            return
+        if len(self._events) >= self._max:
+            self.overflowed = True
+        else:
+            self._events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Event:
+        while not self._events:
+            if self.overflowed:
+                raise SubscriberOverflow()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.overflowed:
+            raise SubscriberOverflow()
+        return self._events.popleft()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        while True:
+            yield await self.get()
+
+
+class Hub:
+    def __init__(self, url: str = "memory://", *, max_queue: int = 1000) -> None:
+        self._backend = backend_for_url(url)
+        self._max_queue = max_queue
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        await self._backend.connect(self._deliver)
+
+    async def disconnect(self) -> None:
+        await self._backend.disconnect()
+
+    async def __aenter__(self) -> Hub:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.disconnect()
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._backend.publish_many(((channel, message),))
+
+    async def publish_many(self, items: Sequence[tuple[str, str]]) -> None:
+        if items:
+            await self._backend.publish_many(items)
+
+    async def ping(self) -> None:
+        await self._backend.ping()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription(self._max_queue)
+        try:
+            for channel in channels:
+                async with self._lock:
+                    if channel not in self._subscribers:
+                        await self._backend.subscribe(channel)
+                        self._subscribers[channel] = set()
+                    self._subscribers[channel].add(subscription)
+            yield subscription
+        finally:
+            for channel in channels:
+                async with self._lock:
+                    local = self._subscribers.get(channel)
+                    if local is None or subscription not in local:
+                        continue
+                    local.discard(subscription)
+                    if not local:
+                        del self._subscribers[channel]
+                        with contextlib.suppress(Exception):
+                            await asyncio.shield(self._backend.unsubscribe(channel))
+
+    def _deliver(self, event: Event) -> None:
+        for subscription in self._subscribers.get(event.channel, ()):
+            subscription.put(event)
