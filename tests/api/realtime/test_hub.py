@@ -112,7 +112,7 @@ async def test_ping(hub: Hub) -> None:
 
 async def test_ping_fails_when_redis_is_unreachable() -> None:
     async with Hub("redis://127.0.0.1:1/0") as unreachable:
-        with pytest.raises(Exception, match="(?i)connect"):
+        with pytest.raises(Exception, match=r"(?i)connect"):
             await unreachable.ping()
 
 
