@@ -1,0 +1,49 @@
+"""Every setting in one pydantic-settings class, read from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TANDEM_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./tandem.db"
+    redis_url: str | None = None
+    """Unset: the in-memory broker (one process). Set: Redis pub/sub shared by API processes."""
+    jwt_secret: SecretStr = SecretStr("change-me-in-production")
+    jwt_expire_minutes: int = 12 * 60
+    room_token_expire_days: int = 30
+    api_url: str = "http://127.0.0.1:8000"
+    """Where the Streamlit apps find the API."""
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TANDEM_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "TANDEM_OPENAI_BASE_URL")
+    )
+    ai_model: str = "gpt-4o-mini"
+    ai_timeout_seconds: float = 30.0
+    ai_chunk_delay_seconds: float = 0.02
+    """Pause between offline-assistant chunks, so the reply reads as typed rather than pasted."""
+
+    presence_seconds: int = 30
+    """An agent is online this long after its last /api/queue poll or WebSocket heartbeat."""
+    max_message_chars: int = 4000
+    write_batch_max: int = 500
+    """Most messages the writer stores in one transaction (one multi-row INSERT)."""
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or "memory://"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,148 @@
+"""Dependencies, as `Annotated` aliases the routes declare (the full-stack-fastapi-template way)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketException, status
+from fastapi.security import OAuth2PasswordBearer
+
+from api.auth import AgentClaims, InvalidToken, RoomClaims, decode_token
+from api.config import Settings
+from api.presence import Presence
+from api.realtime.hub import Hub
+from api.rooms import RoomService
+from db import queries
+from db.engine import Database
+from db.models import Agent, Role
+
+
+@dataclass(slots=True)
+class Tandem:
+    """Everything with state, built once by the app's lifespan."""
+
+    settings: Settings
+    db: Database
+    hub: Hub
+    presence: Presence
+    rooms: RoomService
+
+
+def get_tandem(request: Request) -> Tandem:
+    tandem: Tandem = request.app.state.tandem
+    return tandem
+
+
+def get_tandem_ws(websocket: WebSocket) -> Tandem:
+    tandem: Tandem = websocket.app.state.tandem
+    return tandem
+
+
+TandemDep = Annotated[Tandem, Depends(get_tandem)]
+TandemWsDep = Annotated[Tandem, Depends(get_tandem_ws)]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+_UNAUTHORIZED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="Missing or invalid token: log in, or use the token you got when you created the room.",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a logged-in agent, or the anonymous user of one room."""
+
+    agent: Agent | None = None
+    room_id: str | None = None
+
+
+async def _principal(tandem: Tandem, token: str | None) -> Principal | None:
+    if not token:
+        return None
+    try:
+        claims = decode_token(token, secret=tandem.settings.jwt_secret.get_secret_value())
+    except InvalidToken:
+        return None
+    if isinstance(claims, RoomClaims):
+        return Principal(room_id=claims.room_id)
+    assert isinstance(claims, AgentClaims)
+    async with tandem.db.session() as session:
+        agent = await queries.get_agent(session, agent_id=claims.agent_id)
+    return Principal(agent=agent) if agent is not None else None
+
+
+async def get_current_agent(tandem: TandemDep, token: TokenDep) -> Agent:
+    principal = await _principal(tandem, token)
+    if principal is None or principal.agent is None:
+        raise _UNAUTHORIZED
+    return principal.agent
+
+
+CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def _require_roles(*roles: Role) -> object:
+    async def check(agent: CurrentAgent) -> Agent:
+        if agent.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"This needs one of the roles: {allowed}."
+            )
+        return agent
+
+    return Depends(check)
+
+
+ChatAgent = Annotated[Agent, _require_roles(Role.agent, Role.admin)]
+"""An agent who may take and answer chats (analysts only read)."""
+StatsReader = Annotated[Agent, _require_roles(Role.analyst, Role.admin)]
+
+
+async def get_room_principal(room_id: str, tandem: TandemDep, token: TokenDep) -> Principal:
+    """The room's own user (room token for this room) or any logged-in agent."""
+    principal = await _principal(tandem, token)
+    if principal is None:
+        raise _UNAUTHORIZED
+    if principal.room_id is not None and principal.room_id != room_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This room token is for another room.")
+    return principal
+
+
+RoomPrincipal = Annotated[Principal, Depends(get_room_principal)]
+
+
+def _ws_token(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return websocket.query_params.get("token")
+
+
+async def refuse(websocket: WebSocket, reason: str) -> WebSocketException:
+    """Accept, then close with 1008: clients see the policy code and reason, not a bare 403."""
+    await websocket.accept()
+    return WebSocketException(status.WS_1008_POLICY_VIOLATION, reason)
+
+
+async def get_ws_room_principal(
+    websocket: WebSocket, room_id: str, tandem: TandemWsDep
+) -> Principal:
+    principal = await _principal(tandem, _ws_token(websocket))
+    if principal is None or (principal.room_id is not None and principal.room_id != room_id):
+        raise await refuse(websocket, "invalid or missing token")
+    return principal
+
+
+async def get_ws_agent(websocket: WebSocket, tandem: TandemWsDep) -> Agent:
+    principal = await _principal(tandem, _ws_token(websocket))
+    if principal is None or principal.agent is None:
+        raise await refuse(websocket, "an agent token is required")
+    return principal.agent
+
+
+WsRoomPrincipal = Annotated[Principal, Depends(get_ws_room_principal)]
+WsAgent = Annotated[Agent, Depends(get_ws_agent)]

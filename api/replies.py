@@ -1,0 +1,161 @@
+"""AI replies run as tasks beside the request that triggered them.
+
+Each reply streams `ai.delta` frames to the room as the assistant produces text, then stores
+the whole reply once as an `ai` message. Replies in one room run one after another, and a human
+taking over cancels the one in flight. A `ReplyRun` also buffers its frames, so the HTTP
+streaming endpoint can replay them from the start however late it starts listening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from api.ai.base import Assistant, HandoffRequest, ReplyRequest, Turn
+from api.frames import ai_cancelled_frame, delta_frame, message_frame, room_channel
+from api.realtime.hub import Hub
+from api.routing import RoutingError
+from api.writer import MessageWriter
+from db import queries
+from db.engine import Database
+from db.models import Sender
+from db.queries import MessageDraft
+
+log = logging.getLogger(__name__)
+
+AI_AUTHOR = "Tandem Assistant"
+HISTORY_WINDOW = 40
+
+HandOff = Callable[[str, str], Awaitable[list[str]]]
+"""(room_id, reason) → the frames the handoff produced (system notice, room state)."""
+
+
+class ReplyRun:
+    """The frames of one reply, for listeners that join at any time."""
+
+    def __init__(self, room_id: str) -> None:
+        self.room_id = room_id
+        self._frames: list[str] = []
+        self._done = False
+        self._changed = asyncio.Event()
+
+    def emit(self, frame: str) -> None:
+        self._frames.append(frame)
+        self._changed.set()
+
+    def finish(self) -> None:
+        self._done = True
+        self._changed.set()
+
+    async def listen(self) -> AsyncIterator[str]:
+        index = 0
+        while True:
+            while index < len(self._frames):
+                yield self._frames[index]
+                index += 1
+            if self._done:
+                return
+            self._changed.clear()
+            await self._changed.wait()
+
+
+class Replies:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        hub: Hub,
+        writer: MessageWriter,
+        assistant: Assistant,
+        hand_off: HandOff,
+    ) -> None:
+        self._db = db
+        self._hub = hub
+        self._writer = writer
+        self.assistant = assistant
+        self._hand_off = hand_off
+        self._tail: dict[str, asyncio.Task[None]] = {}
+        """The newest reply task per room; each new one waits for the one before."""
+
+    def start(self, room_id: str) -> ReplyRun:
+        run = ReplyRun(room_id)
+        previous = self._tail.get(room_id)
+        task = asyncio.create_task(self._run(run, previous), name=f"reply:{room_id}")
+        self._tail[room_id] = task
+        task.add_done_callback(lambda t: self._forget(room_id, t))
+        return run
+
+    def cancel(self, room_id: str) -> None:
+        """A human took over: the reply in flight (and any queued behind it) stops."""
+        task = self._tail.pop(room_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def stop(self) -> None:
+        tasks = list(self._tail.values())
+        self._tail.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until every reply has finished (tests and shutdown use it)."""
+        while self._tail:
+            await asyncio.gather(*list(self._tail.values()), return_exceptions=True)
+
+    def _forget(self, room_id: str, task: asyncio.Task[None]) -> None:
+        if self._tail.get(room_id) is task:
+            del self._tail[room_id]
+
+    async def _run(self, run: ReplyRun, previous: asyncio.Task[None] | None) -> None:
+        try:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await self._reply(run)
+        except asyncio.CancelledError:
+            await self._cancelled(run)
+            raise
+        except RoutingError:
+            await self._cancelled(run)  # a human took over in another process
+        except Exception:
+            log.exception("AI reply failed in room %s", run.room_id)
+            await self._cancelled(run)
+        finally:
+            run.finish()
+
+    async def _reply(self, run: ReplyRun) -> None:
+        async with self._db.session() as session:
+            recent = await queries.recent_messages(
+                session, room_id=run.room_id, limit=HISTORY_WINDOW
+            )
+        history = [Turn(sender=m.sender.value, author=m.author, text=m.text) for m in recent]
+        channel = room_channel(run.room_id)
+        parts: list[str] = []
+        handoff: HandoffRequest | None = None
+        async for chunk in self.assistant.reply(ReplyRequest(room_id=run.room_id, history=history)):
+            if isinstance(chunk, HandoffRequest):
+                handoff = chunk
+                continue
+            if not chunk:
+                continue
+            parts.append(chunk)
+            frame = delta_frame(run.room_id, chunk)
+            run.emit(frame)
+            await self._hub.publish(channel, frame)
+        text = "".join(parts).strip()
+        if text:
+            draft = MessageDraft(room_id=run.room_id, sender=Sender.ai, author=AI_AUTHOR, text=text)
+            stored = await self._writer.store(draft)
+            run.emit(message_frame(stored.message))
+        if handoff is not None:
+            for frame in await self._hand_off(run.room_id, handoff.reason):
+                run.emit(frame)
+
+    async def _cancelled(self, run: ReplyRun) -> None:
+        frame = ai_cancelled_frame(run.room_id)
+        run.emit(frame)
+        try:
+            await asyncio.shield(self._hub.publish(room_channel(run.room_id), frame))
+        except Exception:
+            log.warning("could not publish ai.cancelled for room %s", run.room_id)

@@ -1,0 +1,338 @@
+"""The room service: applies the routing decisions to the database and pushes the frames.
+
+Routes call it and stay thin; it is the only place that knows a handoff means a state change,
+a system notice, an event row, a queue update and a cancelled AI reply, in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import routing
+from api.ai.base import Assistant, Turn
+from api.frames import (
+    QUEUE_CHANNEL,
+    agent_channel,
+    message_frame,
+    queue_frame,
+    room_channel,
+    room_frame,
+)
+from api.handoff import wants_human
+from api.presence import Presence
+from api.realtime.hub import Hub
+from api.replies import Replies, ReplyRun
+from api.writer import MessageWriter
+from db import queries
+from db.engine import Database
+from db.models import Agent, EventKind, MessagePublic, Room, RoomPublic, RoomStatus, Sender, utcnow
+from db.queries import MessageDraft, RoomNotFound, StoredMessage
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RoomNotFound", "RoomService", "SendResult"]
+
+
+@dataclass(slots=True)
+class SendResult:
+    message: MessagePublic
+    frames: list[str] = field(default_factory=list)
+    """What the message set off at once (a handoff's notice and new room state)."""
+    reply: ReplyRun | None = None
+    """The AI reply it set off, streaming."""
+
+
+class RoomService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        hub: Hub,
+        assistant: Assistant,
+        presence: Presence,
+        batch_max: int = 500,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.presence = presence
+        self.writer = MessageWriter(db, on_stored=self._publish_stored, batch_max=batch_max)
+        self.replies = Replies(
+            db=db, hub=hub, writer=self.writer, assistant=assistant, hand_off=self._ai_hand_off
+        )
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        await self.replies.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.writer.stop()
+
+    # ------------------------------------------------------------ reads
+
+    async def create_room(self) -> RoomPublic:
+        async with self.db.write() as session:
+            room = await queries.create_room(session, room_id=uuid.uuid4().hex, now=utcnow())
+        return RoomPublic(id=room.id, status=room.status, created_at=room.created_at)
+
+    async def get_room(self, room_id: str) -> RoomPublic:
+        async with self.db.session() as session:
+            room = await queries.get_room_public(session, room_id=room_id)
+        if room is None:
+            raise RoomNotFound(room_id)
+        return room
+
+    async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
+        async with self.db.session() as session:
+            return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
+
+    async def queue(self) -> list[RoomPublic]:
+        async with self.db.session() as session:
+            return await queries.list_queue(session)
+
+    async def agent_rooms(self, agent_id: int) -> list[RoomPublic]:
+        async with self.db.session() as session:
+            return await queries.list_agent_rooms(session, agent_id=agent_id)
+
+    # ------------------------------------------------------------ messages
+
+    async def send(
+        self,
+        room_id: str,
+        *,
+        text: str,
+        client_id: str | None = None,
+        agent: Agent | None = None,
+    ) -> SendResult:
+        """Store a user message (or an agent's, when `agent` is given) and set off what follows."""
+        if agent is None:
+            draft = MessageDraft(
+                room_id=room_id, sender=Sender.user, author="User", text=text, client_id=client_id
+            )
+        else:
+            draft = MessageDraft(
+                room_id=room_id,
+                sender=Sender.agent,
+                author=agent.name,
+                text=text,
+                client_id=client_id,
+                agent_id=agent.id,
+            )
+        stored = await self.writer.store(draft)
+        result = SendResult(stored.message)
+        if stored.duplicate or not routing.ai_should_reply(stored.status, draft.sender):
+            return result
+        if wants_human(text):
+            result.frames = await self.request_human(room_id, reason="phrase")
+        else:
+            result.reply = self.replies.start(room_id)
+        return result
+
+    async def _publish_stored(self, stored: Sequence[StoredMessage]) -> None:
+        items: list[tuple[str, str]] = []
+        for item in stored:
+            frame = message_frame(item.message)
+            items.append((room_channel(item.message.room_id), frame))
+            if item.status is RoomStatus.agent and item.agent_id is not None:
+                items.append((agent_channel(item.agent_id), frame))
+        await self.hub.publish_many(items)
+
+    # ------------------------------------------------------------ transitions
+
+    async def request_human(
+        self, room_id: str, *, reason: str, cancel_reply: bool = True
+    ) -> list[str]:
+        """Queue the room for a human if one is online, else say none is. Returns the frames."""
+        now = utcnow()
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            online = await queries.count_online_agents(
+                session, now=now, window=self.presence.window
+            )
+            outcome = routing.request_human(room.status, agents_online=online, reason=reason)
+            if isinstance(outcome, routing.AlreadyQueued):
+                return []
+            if isinstance(outcome, routing.NoAgent):
+                notice = await queries.add_system_notice(
+                    session,
+                    room=room,
+                    kind=EventKind.no_agent,
+                    reason=reason,
+                    notice=routing.NOTICE_NO_AGENT,
+                    now=now,
+                )
+                changed = False
+            else:
+                position = len(await queries.list_queue(session)) + 1
+                notice = await queries.apply_transition(
+                    session,
+                    room=room,
+                    to_status=outcome.to,
+                    agent_id=None,
+                    kind=outcome.event,
+                    reason=reason,
+                    event_agent_id=None,
+                    notice=routing.notice_handoff(position),
+                    now=now,
+                )
+                changed = True
+        if cancel_reply and changed:
+            self.replies.cancel(room_id)
+        frames = await self._announce(room_id, notice, room_changed=changed, queue_changed=changed)
+        if changed:
+            self._spawn(self._write_brief(room_id))
+        return frames
+
+    async def join(self, room_id: str, agent: Agent) -> RoomPublic:
+        assert agent.id is not None
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            was = room.status
+            step = routing.join(room.status)
+            notice = await self._transition(
+                session,
+                room,
+                step,
+                agent_id=agent.id,
+                by=agent.id,
+                text=routing.notice_joined(agent.name),
+            )
+        self.replies.cancel(room_id)
+        await self._announce(
+            room_id,
+            notice,
+            room_changed=True,
+            queue_changed=was is RoomStatus.waiting,
+            agent_ids=(agent.id,),
+        )
+        return await self.get_room(room_id)
+
+    async def leave(self, room_id: str, agent: Agent) -> RoomPublic:
+        assert agent.id is not None
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            step = routing.leave(room.status, room_agent_id=room.agent_id, agent_id=agent.id)
+            notice = await self._transition(
+                session,
+                room,
+                step,
+                agent_id=None,
+                by=agent.id,
+                text=routing.notice_left(agent.name),
+            )
+        await self._announce(room_id, notice, room_changed=True, agent_ids=(agent.id,))
+        return await self.get_room(room_id)
+
+    async def close(self, room_id: str, *, agent: Agent | None = None) -> RoomPublic:
+        by = agent.name if agent is not None else "the customer"
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            was, room_agent = room.status, room.agent_id
+            step = routing.close(room.status, by="agent" if agent is not None else "user")
+            notice = None
+            if step is not None:
+                notice = await self._transition(
+                    session,
+                    room,
+                    step,
+                    agent_id=room.agent_id,
+                    by=agent.id if agent is not None else None,
+                    text=routing.notice_closed(by),
+                )
+        if notice is not None:
+            self.replies.cancel(room_id)
+            agents = tuple(a for a in (room_agent,) if a is not None)
+            await self._announce(
+                room_id,
+                notice,
+                room_changed=True,
+                queue_changed=was is RoomStatus.waiting,
+                agent_ids=agents,
+            )
+        return await self.get_room(room_id)
+
+    async def _ai_hand_off(self, room_id: str, reason: str) -> list[str]:
+        return await self.request_human(room_id, reason=reason, cancel_reply=False)
+
+    async def _locked(self, session: AsyncSession, room_id: str) -> Room:
+        room = await queries.lock_room(session, room_id=room_id)
+        if room is None:
+            raise RoomNotFound(room_id)
+        return room
+
+    async def _transition(
+        self,
+        session: AsyncSession,
+        room: Room,
+        step: routing.Transition,
+        *,
+        agent_id: int | None,
+        by: int | None,
+        text: str,
+    ) -> MessagePublic:
+        return await queries.apply_transition(
+            session,
+            room=room,
+            to_status=step.to,
+            agent_id=agent_id,
+            kind=step.event,
+            reason=step.reason,
+            event_agent_id=by,
+            notice=text,
+            now=utcnow(),
+        )
+
+    async def _announce(
+        self,
+        room_id: str,
+        notice: MessagePublic,
+        *,
+        room_changed: bool,
+        queue_changed: bool = False,
+        agent_ids: tuple[int, ...] = (),
+    ) -> list[str]:
+        """Push a transition's notice and new state to the room, its agents and the queue."""
+        frames = [message_frame(notice)]
+        if room_changed:
+            room = await self.get_room(room_id)
+            frames.append(room_frame(room))
+            if room.agent is not None and room.agent.id not in agent_ids:
+                agent_ids = (*agent_ids, room.agent.id)
+        items = [(room_channel(room_id), f) for f in frames]
+        items += [(agent_channel(a), f) for a in agent_ids for f in frames]
+        if queue_changed:
+            items.append((QUEUE_CHANNEL, queue_frame(await self.queue())))
+        await self.hub.publish_many(items)
+        return frames
+
+    async def _write_brief(self, room_id: str) -> None:
+        """Summarise the chat for the agent queue, then push the queue again with it."""
+        async with self.db.session() as session:
+            recent = await queries.recent_messages(session, room_id=room_id, limit=40)
+        history = [Turn(sender=m.sender.value, author=m.author, text=m.text) for m in recent]
+        brief = await self.replies.assistant.brief(history)
+        if not brief:
+            return
+        async with self.db.write() as session:
+            await queries.set_room_brief(session, room_id=room_id, brief=brief)
+        await self.hub.publish(QUEUE_CHANNEL, queue_frame(await self.queue()))
+
+    def _spawn(self, coro: asyncio._CoroutineLike[None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task failed", exc_info=task.exception())

@@ -1,0 +1,46 @@
+"""Agent login (OAuth2 password flow) and who-am-I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.auth import DUMMY_HASH, create_agent_token, verify_password
+from api.deps import CurrentAgent, TandemDep
+from db import queries
+from db.models import AgentPublic
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+@router.post("/auth/token")
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], tandem: TandemDep) -> Token:
+    async with tandem.db.session() as session:
+        agent = await queries.get_agent_by_email(session, email=form.username)
+    valid = verify_password(form.password, agent.password_hash if agent else DUMMY_HASH)
+    if agent is None or agent.id is None or not valid:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Wrong email or password.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = create_agent_token(
+        agent_id=agent.id,
+        role=agent.role,
+        secret=tandem.settings.jwt_secret.get_secret_value(),
+        minutes=tandem.settings.jwt_expire_minutes,
+    )
+    return Token(access_token=token)
+
+
+@router.get("/agents/me")
+async def me(agent: CurrentAgent) -> AgentPublic:
+    return AgentPublic.model_validate(agent, from_attributes=True)

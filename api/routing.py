@@ -1,0 +1,117 @@
+"""The AI-or-human state machine, pure: given a room's state and what happened, what next.
+
+No I/O here, so every rule is a unit test. The room service applies the decisions: it writes
+the system message and the event row and pushes the frames.
+
+    ai ──(human asked for, an agent online)──> waiting ──(agent joins)──> agent
+     ^  (no agent online: notice, stays ai)                                 |
+     └──────────────────(agent leaves: AI resumes)──────────────────────────┘
+    any state ──(close)──> closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.models import EventKind, RoomStatus, Sender
+
+
+class RoutingError(Exception):
+    """An action the room's state does not allow; `status` is the HTTP status to answer with."""
+
+    def __init__(self, code: str, detail: str, *, status: int = 409) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    to: RoomStatus
+    event: EventKind
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoAgent:
+    """A human was asked for but nobody is online: the room stays with the AI, the user is told."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyQueued:
+    """The room already waits for (or has) a human: nothing to do."""
+
+
+HumanRequestOutcome = Transition | NoAgent | AlreadyQueued
+
+NOTICE_NO_AGENT = "No agents are online right now; the assistant will keep helping."
+
+
+def notice_handoff(position: int) -> str:
+    return (
+        f"Connecting you to a person. You are #{position} in the queue; "
+        "an agent will be with you shortly."
+    )
+
+
+def notice_joined(agent_name: str) -> str:
+    return f"{agent_name} joined the chat."
+
+
+def notice_left(agent_name: str) -> str:
+    return f"{agent_name} left the chat. The AI assistant is back to help."
+
+
+def notice_closed(by: str) -> str:
+    return f"The chat was closed by {by}."
+
+
+def ai_should_reply(status: RoomStatus, sender: Sender) -> bool:
+    """Only a user message in an AI-handled room gets an AI reply; otherwise humans talk."""
+    return sender is Sender.user and status is RoomStatus.ai
+
+
+def request_human(status: RoomStatus, *, agents_online: int, reason: str) -> HumanRequestOutcome:
+    if status is RoomStatus.closed:
+        raise RoutingError("room_closed", "This chat is closed; start a new one.")
+    if status in (RoomStatus.waiting, RoomStatus.agent):
+        return AlreadyQueued()
+    if agents_online <= 0:
+        return NoAgent(reason=reason)
+    return Transition(RoomStatus.waiting, EventKind.handoff, reason)
+
+
+def join(status: RoomStatus) -> Transition:
+    if status is RoomStatus.closed:
+        raise RoutingError("room_closed", "This chat is closed.")
+    if status is RoomStatus.agent:
+        raise RoutingError("already_taken", "Another agent has already taken this chat.")
+    return Transition(RoomStatus.agent, EventKind.joined, "agent")
+
+
+def leave(status: RoomStatus, *, room_agent_id: int | None, agent_id: int) -> Transition:
+    if status is not RoomStatus.agent or room_agent_id != agent_id:
+        raise RoutingError("not_your_room", "You are not the agent of this chat.", status=403)
+    return Transition(RoomStatus.ai, EventKind.left, "agent_left")
+
+
+def close(status: RoomStatus, *, by: str) -> Transition | None:
+    """None when the room is already closed: closing twice is not an error."""
+    if status is RoomStatus.closed:
+        return None
+    return Transition(RoomStatus.closed, EventKind.closed, by)
+
+
+def check_send(
+    status: RoomStatus, sender: Sender, *, room_agent_id: int | None, agent_id: int | None
+) -> None:
+    """Raise when `sender` may not write into a room in `status`."""
+    if status is RoomStatus.closed:
+        raise RoutingError("room_closed", "This chat is closed; start a new one.")
+    if sender is Sender.agent and (status is not RoomStatus.agent or room_agent_id != agent_id):
+        raise RoutingError("not_your_room", "Join this chat before writing in it.", status=403)
+    if sender is Sender.ai and status is not RoomStatus.ai:
+        raise RoutingError("ai_preempted", "A human has taken over this chat.")

@@ -1,0 +1,165 @@
+"""The WebSocket contract with a real client against a real uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.conftest import LiveServer, auth
+
+Frame = dict[str, Any]
+
+
+async def next_frame(
+    ws: ClientConnection, want: Callable[[Frame], bool], timeout: float = 5
+) -> Frame:
+    """The next frame matching `want`, skipping others."""
+    async with asyncio.timeout(timeout):
+        while True:
+            frame: Frame = json.loads(await ws.recv())
+            if want(frame):
+                return frame
+
+
+def of_type(kind: str) -> Callable[[Frame], bool]:
+    return lambda frame: frame["type"] == kind
+
+
+def message_from(sender: str) -> Callable[[Frame], bool]:
+    return lambda f: f["type"] == "message" and f["message"]["sender"] == sender
+
+
+async def test_room_socket_sends_state_then_streams_the_ai_reply(server: LiveServer) -> None:
+    room_id, token = await server.new_room()
+    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws:
+        hello = json.loads(await ws.recv())
+        assert hello == {"type": "room", "room": hello["room"]} and hello["room"]["id"] == room_id
+        await ws.send(json.dumps({"type": "message", "text": "what are your opening hours?"}))
+        mine = await next_frame(ws, of_type("message"))
+        assert mine["message"]["sender"] == "user" and mine["message"]["seq"] == 1
+        deltas = []
+        while True:
+            frame = await next_frame(ws, lambda f: f["type"] in ("ai.delta", "message"))
+            if frame["type"] == "message":
+                break
+            assert frame["room_id"] == room_id
+            deltas.append(frame["text"])
+        assert frame["message"]["sender"] == "ai" and frame["message"]["seq"] == 2
+        assert len(deltas) > 1 and "".join(deltas).strip() == frame["message"]["text"]
+
+
+async def test_resume_replays_what_was_missed(server: LiveServer) -> None:
+    room_id, token = await server.new_room()
+    for text in ("hi", "do you have gift cards?"):
+        await server.http.post(
+            f"/api/rooms/{room_id}/messages", json={"text": text}, headers=auth(token)
+        )
+        await server.tandem.rooms.replies.idle()
+    async with websockets.connect(
+        f"{server.ws_url}/ws/rooms/{room_id}", additional_headers=auth(token)
+    ) as ws:
+        await next_frame(ws, of_type("room"))
+        await ws.send(json.dumps({"type": "resume", "after": 1}))
+        seqs = [(await next_frame(ws, of_type("message")))["message"]["seq"] for _ in range(3)]
+        assert seqs == [2, 3, 4]
+
+
+async def test_bad_frames_get_error_frames_and_the_socket_goes_on(server: LiveServer) -> None:
+    room_id, token = await server.new_room()
+    other_id, other_token = await server.new_room()
+    async with (
+        websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws,
+        websockets.connect(f"{server.ws_url}/ws/rooms/{other_id}?token={other_token}") as other,
+    ):
+        await next_frame(ws, of_type("room"))
+        await next_frame(other, of_type("room"))
+        for bad, code in [
+            ("not json", "bad_json"),
+            ("[1, 2]", "bad_frame"),
+            (json.dumps({"type": "shout"}), "unknown_type"),
+            (json.dumps({"type": "message"}), "bad_frame"),
+            (json.dumps({"type": "message", "text": 5}), "bad_frame"),
+            (json.dumps({"type": "message", "text": "x" * 4001}), "too_long"),
+            (json.dumps({"type": "resume", "after": "yesterday"}), "bad_frame"),
+        ]:
+            await ws.send(bad)
+            error = await next_frame(ws, of_type("error"))
+            assert error["code"] == code and error["detail"]
+        await ws.send(json.dumps({"type": "message", "text": "still here", "client_id": "k"}))
+        mine = await next_frame(ws, message_from("user"))
+        assert mine["message"]["seq"] == 1 and mine["message"]["client_id"] == "k"
+        # The other room saw none of it, and still works.
+        await other.send(json.dumps({"type": "message", "text": "hello"}))
+        assert (await next_frame(other, message_from("user")))["message"]["room_id"] == other_id
+
+
+async def test_sockets_refuse_missing_or_foreign_tokens_with_1008(server: LiveServer) -> None:
+    room_id, _ = await server.new_room()
+    _, other_token = await server.new_room()
+    for url in (
+        f"{server.ws_url}/ws/rooms/{room_id}",
+        f"{server.ws_url}/ws/rooms/{room_id}?token={other_token}",
+        f"{server.ws_url}/ws/agent?token={other_token}",
+    ):
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            async with websockets.connect(url) as ws:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_agent_socket_gets_queue_changes_and_joined_room_messages(server: LiveServer) -> None:
+    agent, agent_token = await server.add_agent("Alice")
+    room_id, token = await server.new_room()
+    async with (
+        websockets.connect(f"{server.ws_url}/ws/agent?token={agent_token}") as console,
+        websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as user,
+    ):
+        first = await next_frame(console, of_type("queue"))
+        assert first["rooms"] == []
+        await next_frame(user, of_type("room"))
+        # The open socket alone makes Alice online: the handoff goes to the queue.
+        await user.send(json.dumps({"type": "message", "text": "talk to a human please"}))
+        queued = await next_frame(console, lambda f: f["type"] == "queue" and f["rooms"])
+        assert [r["id"] for r in queued["rooms"]] == [room_id]
+        waiting = await next_frame(user, of_type("room"))
+        assert waiting["room"]["status"] == "waiting" and waiting["room"]["queue_position"] == 1
+
+        await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(agent_token))
+        # The queue empties (a brief may update it first: skip that frame).
+        await next_frame(console, lambda f: f["type"] == "queue" and f["rooms"] == [])
+        joined = await next_frame(user, of_type("room"))
+        assert joined["room"]["agent"] == {"id": agent.id, "name": "Alice"}
+
+        await user.send(json.dumps({"type": "message", "text": "my parcel is late"}))
+        seen = await next_frame(console, message_from("user"))
+        assert seen["message"]["text"] == "my parcel is late"
+
+        await console.send(
+            json.dumps({"type": "message", "room_id": room_id, "text": "Let me check."})
+        )
+        answer = await next_frame(user, message_from("agent"))
+        assert answer["message"]["author"] == "Alice"
+
+
+async def test_an_agent_joining_cancels_the_ai_reply_in_flight(sqlite_url: str) -> None:
+    from tests.conftest import start_server, test_settings
+
+    settings = test_settings(sqlite_url, ai_chunk_delay_seconds=0.05)
+    async for server in start_server(settings):
+        _, agent_token = await server.add_agent("Alice")
+        room_id, token = await server.new_room()
+        async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws:
+            await next_frame(ws, of_type("room"))
+            await ws.send(json.dumps({"type": "message", "text": "tell me about your returns"}))
+            await next_frame(ws, of_type("ai.delta"))
+            await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(agent_token))
+            await next_frame(ws, of_type("ai.cancelled"))
+        await server.tandem.rooms.replies.idle()
+        history = await server.tandem.rooms.messages(room_id, after=0, limit=100)
+        assert [m.sender.value for m in history] == ["user", "system"]

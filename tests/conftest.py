@@ -1,0 +1,173 @@
+"""Shared fixtures: real services (or a clear skip), and a real uvicorn serving the app.
+
+MariaDB and Redis tests skip when the servers are not on 127.0.0.1, unless
+TANDEM_REQUIRE_SERVICES=1 (CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.auth import hash_password
+from api.config import Settings
+from api.deps import Tandem
+from api.main import create_app
+from db import queries
+from db.models import Agent
+
+MARIADB_ROOT_URL = "mysql+asyncmy://root@127.0.0.1:3306/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def require_service(name: str, port: int) -> None:
+    """Skip (or, under TANDEM_REQUIRE_SERVICES=1, fail) when a service is not listening."""
+    if port_open(port):
+        return
+    reason = f"{name} is not running on 127.0.0.1:{port}"
+    if os.environ.get("TANDEM_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}, and TANDEM_REQUIRE_SERVICES=1 requires it")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}"
+
+
+@pytest.fixture
+async def mariadb_url() -> AsyncIterator[str]:
+    """A scratch MariaDB database of its own, dropped afterwards."""
+    require_service("MariaDB", 3306)
+    import asyncmy  # type: ignore[import-untyped]
+
+    name = f"tandem_t_{uuid.uuid4().hex[:10]}"
+    conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
+    try:
+        async with conn.cursor() as cursor:
+            await cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+        yield f"mysql+asyncmy://root@127.0.0.1:3306/{name}"
+        async with conn.cursor() as cursor:
+            await cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    finally:
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using it runs twice: on SQLite and on a real MariaDB."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}"
+    url: str = request.getfixturevalue("mariadb_url")
+    return url
+
+
+@dataclass
+class LiveServer:
+    url: str
+    ws_url: str
+    tandem: Tandem
+    http: httpx.AsyncClient
+
+    async def add_agent(
+        self, name: str = "Alice", *, role: str = "agent", password: str = "s3cret-pass"
+    ) -> tuple[Agent, str]:
+        """Create an agent and log in through the API; returns the agent and its JWT."""
+        email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
+        async with self.tandem.db.write() as session:
+            agent = await queries.create_agent(
+                session, email=email, name=name, role=role, password_hash=hash_password(password)
+            )
+        response = await self.http.post(
+            "/api/auth/token", data={"username": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return agent, response.json()["access_token"]
+
+    async def new_room(self) -> tuple[str, str]:
+        response = await self.http.post("/api/rooms")
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return body["room"]["id"], body["token"]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    app = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()
+    assert server.started, "uvicorn did not start"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            yield LiveServer(
+                url=base, ws_url=f"ws://127.0.0.1:{port}", tandem=app.state.tandem, http=http
+            )
+    finally:
+        server.should_exit = True
+        await task
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "jwt_secret": "test-secret-" + uuid.uuid4().hex,
+        "ai_chunk_delay_seconds": 0.0,
+        "openai_api_key": None,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[LiveServer]:
+    """The app under a real uvicorn, on SQLite and on MariaDB."""
+    async for live in start_server(test_settings(database_url)):
+        yield live
+
+
+@pytest.fixture
+async def sqlite_server(sqlite_url: str) -> AsyncIterator[LiveServer]:
+    """The app under a real uvicorn on SQLite only, for behaviour the database does not change."""
+    async for live in start_server(test_settings(sqlite_url)):
+        yield live
+
+
+@pytest.fixture(autouse=True)
+def _no_openai_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests pick their assistant explicitly; a developer's key must not leak in."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    yield

@@ -1,0 +1,114 @@
+"""The batched write path on SQLite and MariaDB: gapless seqs, idempotency, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from api.routing import RoutingError
+from api.writer import MessageWriter
+from db import queries
+from db.engine import Database
+from db.migrate import upgrade
+from db.models import RoomStatus, Sender, utcnow
+from db.queries import MessageDraft, RoomNotFound, StoredMessage
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await upgrade(database.engine)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def writer(db: Database) -> AsyncIterator[tuple[MessageWriter, list[StoredMessage]]]:
+    published: list[StoredMessage] = []
+
+    async def on_stored(batch: Sequence[StoredMessage]) -> None:
+        published.extend(batch)
+
+    message_writer = MessageWriter(db, on_stored=on_stored, batch_max=64)
+    await message_writer.start()
+    yield message_writer, published
+    await message_writer.stop()
+
+
+async def new_room(db: Database, room_id: str) -> None:
+    async with db.write() as session:
+        await queries.create_room(session, room_id=room_id, now=utcnow())
+
+
+def user_draft(room_id: str, text: str, client_id: str | None = None) -> MessageDraft:
+    return MessageDraft(
+        room_id=room_id, sender=Sender.user, author="User", text=text, client_id=client_id
+    )
+
+
+async def test_many_concurrent_senders_in_many_rooms_get_gapless_seqs(
+    db: Database, writer: tuple[MessageWriter, list[StoredMessage]]
+) -> None:
+    message_writer, published = writer
+    rooms = [f"room{i:02d}" for i in range(10)]
+    for room_id in rooms:
+        await new_room(db, room_id)
+    stored = await asyncio.gather(
+        *[message_writer.store(user_draft(r, f"m{n}")) for n in range(50) for r in rooms]
+    )
+    for room_id in rooms:
+        seqs = sorted(s.message.seq for s in stored if s.message.room_id == room_id)
+        assert seqs == list(range(1, 51))
+        async with db.session() as session:
+            rows = await queries.list_messages(session, room_id=room_id, limit=500)
+        assert [m.seq for m in rows] == list(range(1, 51))
+    assert len(published) == 500
+    # Watchers get each room's messages in seq order.
+    for room_id in rooms:
+        order = [s.message.seq for s in published if s.message.room_id == room_id]
+        assert order == sorted(order)
+
+
+async def test_a_repeated_client_id_returns_the_first_message(
+    db: Database, writer: tuple[MessageWriter, list[StoredMessage]]
+) -> None:
+    message_writer, published = writer
+    await new_room(db, "r1")
+    same_batch = await asyncio.gather(
+        message_writer.store(user_draft("r1", "first", "abc")),
+        message_writer.store(user_draft("r1", "second try", "abc")),
+    )
+    later = await message_writer.store(user_draft("r1", "third try", "abc"))
+    assert {s.message.seq for s in (*same_batch, later)} == {1}
+    assert later.duplicate and later.message.text == "first"
+    assert len(published) == 1
+
+
+async def test_refused_drafts_take_no_seq(
+    db: Database, writer: tuple[MessageWriter, list[StoredMessage]]
+) -> None:
+    message_writer, _ = writer
+    await new_room(db, "open")
+    await new_room(db, "shut")
+    async with db.write() as session:
+        room = await queries.lock_room(session, room_id="shut")
+        assert room is not None
+        room.status = RoomStatus.closed
+    agent_draft = MessageDraft(
+        room_id="open", sender=Sender.agent, author="Eve", text="hi", agent_id=99
+    )
+    results = await asyncio.gather(
+        message_writer.store(user_draft("open", "one")),
+        message_writer.store(user_draft("shut", "too late")),
+        message_writer.store(agent_draft),
+        message_writer.store(user_draft("missing", "nobody home")),
+        message_writer.store(user_draft("open", "two")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], RoutingError) and results[1].code == "room_closed"
+    assert isinstance(results[2], RoutingError) and results[2].status == 403
+    assert isinstance(results[3], RoomNotFound)
+    ok = [r for r in results if isinstance(r, StoredMessage)]
+    assert sorted(r.message.seq for r in ok) == [1, 2]
