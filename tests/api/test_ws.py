@@ -148,9 +148,9 @@ async def test_agent_socket_gets_queue_changes_and_joined_room_messages(server: 
 
 
 async def test_an_agent_joining_cancels_the_ai_reply_in_flight(sqlite_url: str) -> None:
-    from tests.conftest import start_server, test_settings
+    from tests.conftest import make_settings, start_server
 
-    settings = test_settings(sqlite_url, ai_chunk_delay_seconds=0.05)
+    settings = make_settings(sqlite_url, ai_chunk_delay_seconds=0.05)
     async for server in start_server(settings):
         _, agent_token = await server.add_agent("Alice")
         room_id, token = await server.new_room()
@@ -163,3 +163,22 @@ async def test_an_agent_joining_cancels_the_ai_reply_in_flight(sqlite_url: str) 
         await server.tandem.rooms.replies.idle()
         history = await server.tandem.rooms.messages(room_id, after=0, limit=100)
         assert [m.sender.value for m in history] == ["user", "system"]
+
+
+async def test_an_agent_is_offline_once_its_console_socket_closes(
+    sqlite_server: LiveServer,
+) -> None:
+    _, agent_token = await sqlite_server.add_agent("Alice")
+    presence = sqlite_server.tandem.presence
+    assert await presence.online_count() == 0
+    async with websockets.connect(f"{sqlite_server.ws_url}/ws/agent?token={agent_token}") as ws:
+        await next_frame(ws, of_type("queue"))
+        assert await presence.online_count() == 1
+    for _ in range(100):  # the server notices the close asynchronously
+        if await presence.online_count() == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert await presence.online_count() == 0
+    # Polling the queue is a heartbeat of its own.
+    await sqlite_server.http.get("/api/queue", headers=auth(agent_token))
+    assert await presence.online_count() == 1
