@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.routing import check_send
 from db import queries
@@ -25,6 +25,15 @@ from db.models import RoomStatus, Sender
 from db.queries import MessageDraft, StoredMessage
 
 log = logging.getLogger(__name__)
+
+DEADLOCK_RETRIES = 3
+_LOCK_CONFLICT_CODES = (1205, 1213)  # MySQL: lock wait timeout, deadlock
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return code in _LOCK_CONFLICT_CODES or "database is locked" in str(exc)
+
 
 OnStored = Callable[[Sequence[StoredMessage]], Awaitable[None]]
 
@@ -92,7 +101,7 @@ class MessageWriter:
 
     async def _write(self, batch: list[_Pending]) -> None:
         try:
-            results = await self._store(batch)
+            results = await self._store_retrying(batch)
         except IntegrityError:
             # Another process stored one of these client_ids between our check and our insert:
             # store one by one so each draft gets its own answer.
@@ -112,6 +121,17 @@ class MessageWriter:
                 pending.future.set_exception(result)
             else:
                 pending.future.set_result(result)
+
+    async def _store_retrying(self, batch: Sequence[_Pending]) -> list[StoredMessage | Exception]:
+        """Retry a batch the database rolled back to break a deadlock with another process."""
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                return await self._store(batch)
+            except OperationalError as exc:
+                if attempt == DEADLOCK_RETRIES - 1 or not _is_lock_conflict(exc):
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def _store(self, batch: Sequence[_Pending]) -> list[StoredMessage | Exception]:
         """Resolve duplicate client_ids, then store the rest in one transaction."""
