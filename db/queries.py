@@ -421,7 +421,7 @@ async def store_messages(
                 "created_at": now,
             }
         )
-        public = MessagePublic(
+        public = MessagePublic.model_construct(  # validated on the way in; skip re-validating
             seq=seq,
             room_id=draft.room_id,
             sender=draft.sender,
