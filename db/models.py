@@ -135,6 +135,9 @@ class RoomPublic(SQLModel):
     created_at: datetime
     queue_position: int | None = None
     brief: str | None = None
+    waiting_since: datetime | None = None
+    last_seq: int = 0
+    """The newest message's seq: a client compares it with what it has to count unread."""
 
 
 # ---------------------------------------------------------------- messages

@@ -114,9 +114,7 @@ async def lock_room(session: AsyncSession, *, room_id: str) -> Room | None:
     return result.scalar_one_or_none()
 
 
-def _room_public_query() -> sa.Select[
-    tuple[str, str, int | None, str | None, datetime, datetime | None, str | None]
-]:
+def _room_public_query() -> sa.Select[Any]:
     return sa.select(
         rooms_t.c.id,
         rooms_t.c.status,
@@ -125,13 +123,11 @@ def _room_public_query() -> sa.Select[
         rooms_t.c.created_at,
         rooms_t.c.waiting_since,
         rooms_t.c.brief,
+        rooms_t.c.last_seq,
     ).outerjoin(agents_t, agents_t.c.id == rooms_t.c.agent_id)
 
 
-def _to_public(
-    row: sa.Row[tuple[str, str, int | None, str | None, datetime, datetime | None, str | None]],
-    position: int | None,
-) -> RoomPublic:
+def _to_public(row: Any, position: int | None) -> RoomPublic:
     agent = AgentRef(id=row.agent_id, name=row.name) if row.agent_id is not None else None
     return RoomPublic(
         id=row.id,
@@ -140,6 +136,8 @@ def _to_public(
         created_at=row.created_at,
         queue_position=position,
         brief=row.brief,
+        waiting_since=row.waiting_since,
+        last_seq=row.last_seq,
     )
 
 

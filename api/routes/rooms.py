@@ -59,8 +59,10 @@ async def list_messages(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MessageList:
-    await tandem.rooms.get_room(room_id)  # 404 for an unknown room, not an empty list
-    return MessageList(messages=await tandem.rooms.messages(room_id, after=after, limit=limit))
+    messages = await tandem.rooms.messages(room_id, after=after, limit=limit)
+    if not messages:  # a poll that finds nothing: 404 for an unknown room, not an empty list
+        await tandem.rooms.get_room(room_id)
+    return MessageList(messages=messages)
 
 
 @router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED, response_model=None)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from starlette.websockets import WebSocketDisconnected
 
 from api.deps import Tandem, TandemWsDep, WsAgent, WsRoomPrincipal, refuse
 from api.frames import (
@@ -113,7 +114,7 @@ async def _serve(websocket: WebSocket, subscription: Subscription, handle: Handl
         if isinstance(exc, SubscriberOverflow):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
-        elif exc is not None and not isinstance(exc, WebSocketDisconnect):
+        elif exc is not None and not isinstance(exc, (WebSocketDisconnect, WebSocketDisconnected)):
             raise exc
 
 
