@@ -1,0 +1,161 @@
+"""A real API process (uvicorn in a subprocess, temp SQLite) for the Streamlit app tests.
+
+The apps talk HTTP only, so the tests give them a real server: `TANDEM_API_URL` points at it.
+Agents are created the way an operator would, with `tandem agent add --password-stdin`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from ui_user.client import Session, TandemClient
+
+ROOT = Path(__file__).resolve().parents[2]
+TANDEM = Path(sys.executable).with_name("tandem")
+PASSWORD = "s3cret-pass"
+
+
+@dataclass
+class Agent:
+    email: str
+    name: str
+    role: str
+    password: str = PASSWORD
+
+
+@dataclass
+class ApiProcess:
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+    agents: dict[str, Agent] = field(default_factory=dict)
+
+    def add_agent(self, name: str, role: str = "agent") -> Agent:
+        """Create an agent through the CLI (same database as the running API)."""
+        agent = Agent(
+            email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", name=name, role=role
+        )
+        command = [str(TANDEM), "agent", "add", agent.email, "--name", name, "--role", role]
+        subprocess.run(
+            [*command, "--password-stdin"],
+            input=f"{agent.password}\n".encode(),
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+        self.agents[name] = agent
+        return agent
+
+    def client(self, token: str | None = None) -> TandemClient:
+        return TandemClient(self.url, token=token)
+
+    def agent_client(self, agent: Agent) -> TandemClient:
+        client = self.client()
+        client.login(agent.email, agent.password)
+        return client
+
+    def user_room(self, first_message: str | None = None) -> tuple[Session, TandemClient]:
+        """A new room and a client holding its token; optionally with a first message and the
+        AI's answer to it (which comes on its own, after the POST returns)."""
+        client = self.client()
+        session = client.create_room()
+        client.token = session.token
+        if first_message:
+            client.send(session.room_id, first_message)
+            deadline = time.monotonic() + 10
+            while not any(m["sender"] == "ai" for m in client.messages(session.room_id)):
+                assert time.monotonic() < deadline, "the AI did not answer within 10 s"
+                time.sleep(0.05)
+        return session, client
+
+
+def _log_tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Until `url` answers 200 (or the process dies, or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def api_env(db_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
+    env.update(
+        TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
+        TANDEM_JWT_SECRET="ui-tests-" + uuid.uuid4().hex,
+        TANDEM_AI_CHUNK_DELAY_SECONDS="0.005",
+    )
+    return env
+
+
+def start_api(tmp: Path) -> ApiProcess:
+    env = api_env(tmp / "tandem.db")
+    port = free_port()
+    log = tmp / "api.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            # `tandem serve`, as `tandem up` runs it (same uvicorn options)
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/healthz", timeout=30, process=process)
+    except (RuntimeError, TimeoutError) as exc:
+        stop(process)
+        raise RuntimeError(f"{exc}\n--- API log ---\n{_log_tail(log)}") from None
+    return ApiProcess(url=url, env={**env, "TANDEM_API_URL": url}, process=process, log=log)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+    """One API process per test module (presence and the queue are shared state)."""
+    live = start_api(tmp_path_factory.mktemp("api"))
+    try:
+        yield live
+    finally:
+        stop(live.process)
+
+
+@pytest.fixture
+def use_api(api: ApiProcess, monkeypatch: pytest.MonkeyPatch) -> ApiProcess:
+    """Point the apps' client (ui_user.client.api_url) at the test API."""
+    monkeypatch.setenv("TANDEM_API_URL", api.url)
+    return api

@@ -1,0 +1,129 @@
+"""The whole story in a real browser (Debian's chromium via Playwright), timed refresh included.
+
+A user chats with the AI and asks for a person; an agent logs in, sees the request appear,
+takes it; both exchange messages, each seeing the other's appear by itself; the agent leaves
+and the AI answers again. With TANDEM_SCREENSHOTS=1 it saves docs/user-chat.png and
+docs/agent-console.png.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.ui.stack import CHROMIUM_ARGS, ROOT, Stack, chromium_path, running_stack
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, ViewportSize
+
+pytestmark = pytest.mark.browser
+
+BOOT_MS = 30_000  # first page load: Streamlit starts a session and runs the script
+LIVE_MS = 8_000  # something the other side did shows by itself (polls: 1 s / 1.5 s)
+AI_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if chromium_path() is None:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("TANDEM_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason}, and TANDEM_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(reason)
+    with running_stack(tmp_path_factory.mktemp("stack")) as live:
+        live.api.add_agent("Alice")
+        yield live
+
+
+def _shot(page: Page, name: str) -> None:
+    """Streamlit scrolls inside the page, so a tall viewport is what gets the whole chat in."""
+    if os.environ.get("TANDEM_SCREENSHOTS") == "1":
+        size = page.viewport_size
+        page.set_viewport_size({"width": 1280, "height": 1180})
+        page.mouse.move(640, 400)
+        page.mouse.wheel(0, 20_000)  # the newest messages, as a person would see them
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(ROOT / "docs" / name))
+        if size is not None:
+            page.set_viewport_size(size)
+
+
+def test_user_agent_story(stack: Stack) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    alice = stack.api.agents["Alice"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            size: ViewportSize = {"width": 1280, "height": 860}
+            user = browser.new_context(viewport=size).new_page()
+            agent = browser.new_context(viewport=size).new_page()
+            user.set_default_timeout(LIVE_MS)
+            agent.set_default_timeout(LIVE_MS)
+
+            # The user talks to the AI.
+            user.goto(stack.user.url)
+            user_input = user.get_by_test_id("stChatInputTextArea")
+            expect(user_input).to_be_visible(timeout=BOOT_MS)
+            expect(user.get_by_text("AI assistant", exact=True)).to_be_visible()
+            user_input.fill("How do I return an item?")
+            user_input.press("Enter")
+            bubbles = user.get_by_test_id("stChatMessage")
+            expect(bubbles.filter(has_text="How do I return an item?")).to_have_count(1)
+            expect(bubbles).to_have_count(2, timeout=AI_MS)  # the question and the answer
+            assert "room=" in user.url  # a reload would find the conversation
+
+            # The agent logs in: the console's queue poll puts them online.
+            agent.goto(stack.agent.url)
+            expect(agent.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
+            agent.get_by_role("textbox", name="Email").fill(alice.email)
+            agent.get_by_role("textbox", name="Password").fill(alice.password)
+            agent.get_by_role("button", name="Log in").click()
+            sidebar = agent.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_text("Nobody is waiting.")).to_be_visible()
+
+            # The user asks for a person; the request appears in the console by itself.
+            user.get_by_role("button", name="Talk to a person").click()
+            expect(user.get_by_text("Waiting for an agent — you are #1")).to_be_visible()
+            take = sidebar.get_by_role("button", name="Take")
+            expect(take).to_be_visible()
+            expect(sidebar.get_by_text("Waiting (1)")).to_be_visible()
+            _shot(agent, "agent-queue.png")
+            take.click()
+
+            # The whole history, the AI part included; the user sees who joined.
+            agent_bubbles = agent.get_by_test_id("stChatMessage")
+            expect(agent_bubbles.filter(has_text="How do I return an item?")).to_have_count(1)
+            expect(agent_bubbles).to_have_count(2)
+            expect(user.get_by_text("Chatting with Alice")).to_be_visible()
+
+            # The user is typing when Alice's message arrives: the draft survives the redraw.
+            user_input.fill("I bought it last")
+            agent_input = agent.get_by_test_id("stChatInputTextArea")
+            agent_input.fill("Hi, I'm Alice. Happy to help with your return.")
+            agent_input.press("Enter")
+            expect(bubbles.filter(has_text="Happy to help with your return")).to_have_count(1)
+            expect(user_input).to_have_value("I bought it last")
+            user_input.fill("I bought it last week, order 1234.")
+            user_input.press("Enter")
+            expect(agent_bubbles.filter(has_text="order 1234")).to_have_count(1)
+            _shot(user, "user-chat.png")
+            _shot(agent, "agent-console.png")
+
+            # Alice leaves: the AI is back and answers again.
+            agent.get_by_role("button", name="Leave chat").click()
+            expect(user.get_by_text("AI assistant", exact=True)).to_be_visible()
+            expect(user.get_by_text("left the chat", exact=False)).to_be_visible()
+            from_ai = user.get_by_role("group", name="Chat message from assistant")
+            answers = from_ai.count()
+            user_input.fill("How long does a refund take?")
+            user_input.press("Enter")
+            expect(from_ai).to_have_count(answers + 1, timeout=AI_MS)
+            _shot(user, "user-chat-ai-back.png")
+        finally:
+            browser.close()

@@ -1,0 +1,141 @@
+"""The user chat (ui_user/app.py) under AppTest, against a real API process.
+
+AppTest never fires `run_every`: a poll is a `.run()`, which asks `?after=<last seq>` as the
+timed fragment does in a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.ui.apptest import USER_APP, alerts, app, bubbles, button, captions, no_exception
+from tests.ui.conftest import ApiProcess, start_api, stop
+from ui_user.client import TandemClient
+
+
+def status(at: AppTest) -> str:
+    """The status line: the first alert box on the page."""
+    return alerts(at)[0]
+
+
+def online_agent(api: ApiProcess, name: str) -> TandemClient:
+    """An agent whose console just polled the queue: it counts as online for 30 s."""
+    agent = api.agents.get(name) or api.add_agent(name)
+    client = api.agent_client(agent)
+    client.queue()
+    return client
+
+
+def test_the_ai_answers_and_the_url_keeps_the_room(use_api: ApiProcess) -> None:
+    at = app(USER_APP).run()
+    no_exception(at)
+    assert status(at) == "AI assistant"
+    assert bubbles(at)[0][0] == "assistant"  # the greeting
+    assert "room" not in at.query_params  # no room until the first message
+
+    at.chat_input[0].set_value("How do I return an item?").run()
+    no_exception(at)
+    said = bubbles(at)
+    assert said[0] == ("user", "How do I return an item?")
+    assert said[1][0] == "assistant" and len(said[1][1]) > 20, said
+    room_id, token = at.query_params["room"], at.query_params["token"]
+    assert room_id and token
+
+    # A reload (a fresh session with the same URL) shows the same conversation.
+    again = app(USER_APP)
+    again.query_params.update(room=room_id, token=token)
+    again.run()
+    no_exception(again)
+    assert bubbles(again) == said
+
+
+def test_talk_to_a_person_then_the_agent_talks_then_leaves(use_api: ApiProcess) -> None:
+    alice = online_agent(use_api, "Alice")
+    at = app(USER_APP).run()
+    at.chat_input[0].set_value("My parcel never arrived").run()
+    button(at, "Talk to a person").click().run()
+    no_exception(at)
+    assert status(at).startswith("Waiting for an agent — you are #"), alerts(at)
+    assert any(c.startswith("Connecting you to a person") for c in captions(at)), captions(at)
+    assert button(at, "Talk to a person").disabled
+
+    room_id = at.query_params["room"]
+    alice.join(room_id)
+    alice.send(room_id, "Hi, I'm Alice. Let me look into your parcel.")
+    at.run()  # the poll
+    assert status(at) == "Chatting with Alice"
+    assert ("Alice", "Hi, I'm Alice. Let me look into your parcel.") in bubbles(at)
+    assert "Alice joined the chat." in captions(at)
+
+    # While a person holds the chat the AI stays quiet.
+    at.chat_input[0].set_value("Thanks! Order 1234.").run()
+    assert bubbles(at)[-1] == ("user", "Thanks! Order 1234.")
+
+    alice.leave(room_id)
+    at.run()
+    assert status(at) == "AI assistant"
+    assert any("left the chat" in c for c in captions(at)), captions(at)
+    at.chat_input[0].set_value("How long does a refund take?").run()
+    name, text = bubbles(at)[-1]
+    assert name == "assistant" and text, bubbles(at)
+
+
+def test_a_typed_phrase_asks_for_a_person_too(use_api: ApiProcess) -> None:
+    online_agent(use_api, "Bob")
+    at = app(USER_APP).run()
+    at.chat_input[0].set_value("I want to speak to a human").run()
+    no_exception(at)
+    assert status(at).startswith("Waiting for an agent"), alerts(at)
+    assert [name for name, _ in bubbles(at)] == ["user"]  # no AI reply to a handoff
+
+
+def test_end_the_chat_and_start_a_new_one(use_api: ApiProcess) -> None:
+    at = app(USER_APP).run()
+    at.chat_input[0].set_value("Hello").run()
+    first_room = at.query_params["room"]
+    button(at, "End chat").click().run()
+    no_exception(at)
+    assert status(at) == "This chat has ended"
+    assert not at.chat_input
+    assert any("closed by the customer" in c for c in captions(at)), captions(at)
+
+    button(at, "Start a new chat").click().run()
+    assert status(at) == "AI assistant"
+    assert "room" not in at.query_params
+    at.chat_input[0].set_value("Hello again").run()
+    assert at.query_params["room"] != first_room
+    assert bubbles(at)[0] == ("user", "Hello again")
+
+
+def test_a_dead_link_starts_over(use_api: ApiProcess) -> None:
+    at = app(USER_APP)
+    at.query_params.update(room="0" * 32, token="not-a-token")
+    at.run()
+    no_exception(at)
+    assert any("can no longer be opened" in a for a in alerts(at)), alerts(at)
+    assert "room" not in at.query_params
+
+
+@pytest.fixture(scope="module")
+def lonely_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+    """An API nobody has logged in to: no agent is online."""
+    live = start_api(tmp_path_factory.mktemp("lonely"))
+    try:
+        yield live
+    finally:
+        stop(live.process)
+
+
+def test_no_agent_online_the_ai_keeps_helping(
+    lonely_api: ApiProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_API_URL", lonely_api.url)
+    at = app(USER_APP).run()
+    button(at, "Talk to a person").click().run()
+    no_exception(at)
+    assert status(at) == "No agents are online right now; the assistant will keep helping"
+    at.chat_input[0].set_value("How do I reset my password?").run()
+    assert bubbles(at)[-1][0] == "assistant"

@@ -1,0 +1,230 @@
+"""The agent console's state and its talk with the API, kept apart from the layout in `app.py`.
+
+What a poll costs: `GET /api/queue` (also the presence heartbeat) plus, per chat the agent
+holds, `GET /messages?after=<last seq>` — each one indexed query. The chat list itself
+(`/api/agents/me/rooms`) is re-read only after an action, a system notice, or every
+`MINE_EVERY` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from ui_user import view
+from ui_user.client import ApiError, TandemClient
+
+POLL_SECONDS = 1.5
+"""Queue + held chats refresh; the queue poll keeps the agent online (30 s presence window)."""
+MINE_EVERY = 10.0
+"""Safety re-read of the held-chat list (another admin's takeover sends no notice to us)."""
+REDRAW_WAITING_EVERY = 30.0
+"""While people wait, redraw now and then so their wait times stay true."""
+HISTORY_PAGE = 500
+
+
+def state() -> Any:
+    s = st.session_state
+    if "client" not in s:
+        reset()
+    return s
+
+
+def reset(flash: tuple[str, str] | None = None) -> None:
+    """Logged out, nothing cached. `flash` is (kind, text) to show once."""
+    s = st.session_state
+    s.client = None
+    s.me = None
+    s.queue = []
+    s.mine = []
+    s.rooms = {}
+    s.histories = {}
+    s.seen = {}
+    s.synced_at = 0.0
+    s.mine_at = 0.0
+    s.drawn_at = 0.0
+    s.selected = None
+    s.flash = flash
+
+
+def login(email: str, password: str) -> None:
+    s = state()
+    client = TandemClient()
+    client.login(email, password)
+    s.me = client.me()
+    s.client = client
+
+
+def can_chat() -> bool:
+    s = state()
+    return bool(s.me) and s.me["role"] in ("agent", "admin")
+
+
+def can_read_stats() -> bool:
+    s = state()
+    return bool(s.me) and s.me["role"] in ("analyst", "admin")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def history(room_id: str) -> list[view.Message]:
+    messages: list[view.Message] = state().histories.get(room_id, [])
+    return messages
+
+
+def fetch_new(room_id: str) -> list[view.Message]:
+    """Messages after the last we hold, all pages on the first read (the whole history)."""
+    s = state()
+    have = history(room_id)
+    new: list[view.Message] = []
+    while True:
+        page = s.client.messages(room_id, after=view.last_seq(have + new), limit=HISTORY_PAGE)
+        new += page
+        if len(page) < HISTORY_PAGE:
+            break
+    s.histories[room_id] = view.merge(have, new)
+    return new
+
+
+def refresh_mine() -> None:
+    s = state()
+    s.mine = s.client.my_rooms()
+    s.rooms.update({r["id"]: r for r in s.mine})
+    s.mine_at = time.monotonic()
+
+
+def open_chats() -> list[str]:
+    """The held chats, plus the selected one if it just closed (so the agent sees how)."""
+    s = state()
+    ids = [r["id"] for r in s.mine]
+    if s.selected and s.selected not in ids and s.selected in s.histories:
+        ids.append(s.selected)
+    return ids
+
+
+def sync() -> None:
+    """Full-run refresh: queue, held chats, their new messages, previews of new requests."""
+    s = state()
+    s.queue = s.client.queue()
+    s.rooms.update({r["id"]: r for r in s.queue})
+    refresh_mine()
+    for room in s.queue:
+        if room["id"] not in s.histories:
+            fetch_new(room["id"])
+    for room_id in open_chats():
+        fetch_new(room_id)
+    if s.selected and s.selected not in {r["id"] for r in s.mine}:
+        s.rooms[s.selected] = s.client.room(s.selected)
+    keep = {r["id"] for r in s.queue} | set(open_chats())
+    s.histories = {k: v for k, v in s.histories.items() if k in keep}
+    s.synced_at = s.drawn_at = time.monotonic()
+
+
+def _queue_signature(rooms: list[view.Room]) -> list[tuple[str, str | None]]:
+    return [(r["id"], r.get("brief")) for r in rooms]
+
+
+def poll() -> bool:
+    """The timed check. True when the page should redraw."""
+    s = state()
+    if time.monotonic() - s.synced_at < POLL_SECONDS / 2:
+        return False  # the full run that just drew the page already synced
+    queue = s.client.queue()
+    changed = _queue_signature(queue) != _queue_signature(s.queue)
+    s.queue = queue
+    notice = False
+    for room_id in open_chats():
+        new = fetch_new(room_id)
+        changed = changed or bool(new)
+        notice = notice or any(m["sender"] == "system" for m in new)
+    if notice or time.monotonic() - s.mine_at > MINE_EVERY:
+        before = [r["id"] for r in s.mine]
+        refresh_mine()
+        changed = changed or before != [r["id"] for r in s.mine]
+    if s.queue and time.monotonic() - s.drawn_at > REDRAW_WAITING_EVERY:
+        changed = True
+    s.synced_at = time.monotonic()
+    return changed
+
+
+# ---------------------------------------------------------------- what a request shows
+
+
+def first_words(room_id: str) -> str:
+    for message in history(room_id):
+        if message["sender"] == "user":
+            return str(message["text"])
+    return ""
+
+
+def waiting_since(room: view.Room) -> str:
+    """When the room joined the queue: its newest system notice (the handoff) when we first
+    read it, else its creation time. (The API's Room has no `waiting_since` field.)"""
+    notices = [m for m in history(room["id"]) if m["sender"] == "system"]
+    return str(notices[-1]["created_at"] if notices else room["created_at"])
+
+
+def wait_label(room: view.Room, *, now: datetime | None = None) -> str:
+    """'asked just now', 'waiting 3 min'."""
+    waited = view.ago(waiting_since(room), now=now or datetime.now(UTC))
+    return "asked just now" if waited == "just now" else f"waiting {waited}"
+
+
+def unread(room_id: str) -> int:
+    s = state()
+    seen = s.seen.get(room_id, 0)
+    return sum(1 for m in history(room_id) if m["seq"] > seen and m["sender"] == "user")
+
+
+def mark_read(room_id: str) -> None:
+    state().seen[room_id] = view.last_seq(history(room_id))
+
+
+# ---------------------------------------------------------------- acting
+
+
+def take(room_id: str) -> None:
+    """Join a waiting chat. ApiError 409 when another agent was quicker."""
+    s = state()
+    room = s.client.join(room_id)
+    s.rooms[room_id] = room
+    s.selected = room_id
+    refresh_mine()
+    fetch_new(room_id)
+
+
+def reply(room_id: str, text: str) -> None:
+    s = state()
+    message = s.client.send(room_id, text, client_id=uuid.uuid4().hex)
+    s.histories[room_id] = view.merge(history(room_id), [message])
+
+
+def leave(room_id: str) -> None:
+    s = state()
+    s.rooms[room_id] = s.client.leave(room_id)
+    _after_release(room_id)
+
+
+def resolve(room_id: str) -> None:
+    s = state()
+    s.rooms[room_id] = s.client.close_room(room_id)
+    _after_release(room_id)
+
+
+def _after_release(room_id: str) -> None:
+    s = state()
+    refresh_mine()
+    s.histories.pop(room_id, None)
+    remaining = [r["id"] for r in s.mine]
+    s.selected = remaining[0] if remaining else None
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return exc.detail
+    return "The Tandem API is unreachable; retrying."

@@ -1,0 +1,139 @@
+"""Tandem user chat (Streamlit, port 8501): talk to the AI assistant, or ask for a person.
+
+Idle cost: a 1-second fragment asks for messages `?after=<last seq>` and draws nothing; only
+when something arrived does it rerun the page, which redraws the transcript in place.
+"""
+
+from __future__ import annotations
+
+import httpx
+import streamlit as st
+
+from ui_user import chat, view
+from ui_user.client import ApiError
+
+st.set_page_config(page_title="Tandem support", page_icon=":material/support_agent:")
+
+STATUS_STYLE = {
+    "ai": (st.info, ":material/smart_toy:"),
+    "no_agent": (st.warning, ":material/person_off:"),
+    "waiting": (st.warning, ":material/hourglass_top:"),
+    "agent": (st.success, ":material/support_agent:"),
+    "closed": (st.info, ":material/check_circle:"),
+}
+GREETING = "Hi! I'm the Tandem assistant. Ask me anything — or ask for a person at any time."
+
+
+def on_talk_to_person() -> None:
+    s = chat.state()
+    try:
+        room_id = s.room["id"] if s.room else chat.start_room()
+        s.room = s.client.request_human(room_id)
+    except (ApiError, httpx.HTTPError) as exc:
+        s.flash = f"Could not ask for a person: {_why(exc)}"
+
+
+def on_end_chat() -> None:
+    s = chat.state()
+    try:
+        s.room = s.client.close_room(s.room["id"])
+    except (ApiError, httpx.HTTPError) as exc:
+        s.flash = f"Could not end the chat: {_why(exc)}"
+
+
+def on_new_chat() -> None:
+    chat.forget_room()
+
+
+def _why(exc: Exception) -> str:
+    return exc.detail if isinstance(exc, ApiError) else "the chat service is unreachable"
+
+
+def controls() -> str | None:
+    """The bar pinned above the keyboard: status line, buttons, message box (so "Chatting with
+    Alice" stays in sight however long the chat). Returns a submitted message."""
+    s = chat.state()
+    kind, text = chat.status_line(s.room, s.messages)
+    show, icon = STATUS_STYLE[kind]
+    with st.bottom:
+        if s.flash:
+            st.error(s.flash, icon=":material/error:")
+            s.flash = None
+        line, talk, end = st.columns([5, 2.1, 1.3], vertical_alignment="center")
+        with line:
+            show(text, icon=icon)
+        if kind == "closed":
+            with talk:
+                st.button(
+                    "Start a new chat",
+                    icon=":material/add_comment:",
+                    on_click=on_new_chat,
+                    type="primary",
+                    width="stretch",
+                )
+            return None
+        with talk:
+            st.button(
+                "Talk to a person",
+                icon=":material/person_raised_hand:",
+                on_click=on_talk_to_person,
+                disabled=kind in ("waiting", "agent"),
+                width="stretch",
+            )
+        with end:
+            st.button("End chat", on_click=on_end_chat, disabled=s.room is None, width="stretch")
+        return st.chat_input("Type your message")
+
+
+def send(text: str) -> None:
+    """Show the user's message, stream the AI's answer into a bubble, then redraw."""
+    s = chat.state()
+    try:
+        room_id = s.room["id"] if s.room else chat.start_room()
+        view.render_message({"sender": "user", "text": text})
+        reply = chat.Reply(s.client, room_id, text)
+        if reply.starts_with_text():
+            with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
+                st.write_stream(reply.deltas())
+        s.messages = view.merge(s.messages, reply.messages)
+        if reply.room is not None:
+            s.room = reply.room
+    except ApiError as exc:
+        s.flash = exc.detail
+    except httpx.HTTPError:
+        s.flash = "The chat service is unreachable; try again in a moment."
+    st.rerun()
+
+
+@st.fragment(run_every=chat.POLL_SECONDS)
+def live_updates() -> None:
+    """Draws nothing: asks for news and reruns the page only when there is some."""
+    try:
+        changed = chat.poll()
+    except (ApiError, httpx.HTTPError):
+        return  # a blip: the next tick retries, the page stays as it is
+    if changed:
+        st.rerun()
+
+
+def main() -> None:
+    s = chat.state()
+    chat.adopt_url_session()
+    try:
+        chat.sync()
+    except (ApiError, httpx.HTTPError):
+        s.flash = "The chat service is unreachable; retrying…"
+    st.title("Tandem support", anchor=False)
+    if s.messages:
+        view.render_transcript(s.messages)
+    else:
+        with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
+            st.markdown(GREETING)
+    prompt = controls()
+    if prompt and prompt.strip():
+        send(prompt.strip())
+    if s.room is not None and s.room["status"] != "closed":
+        live_updates()
+
+
+main()

@@ -1,0 +1,189 @@
+"""The one typed HTTP client both Streamlit apps use; they never import `api` or `db`.
+
+Synchronous on purpose: Streamlit scripts run top to bottom in a thread, and `httpx.Client`
+keeps a pooled connection per session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+
+
+def api_url() -> str:
+    return os.environ.get("TANDEM_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+class ApiError(Exception):
+    """The API refused a request; `detail` is its message for a person."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    room_id: str
+    token: str
+
+
+class TandemClient:
+    def __init__(
+        self, base_url: str | None = None, *, token: str | None = None, timeout: float = 15
+    ) -> None:
+        self.base_url = (base_url or api_url()).rstrip("/")
+        self.token = token
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        # A Streamlit session just goes away; close the pooled connection when the client does.
+        weakref.finalize(self, self._http.close)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, headers=self._headers(), **kwargs)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _detail(response))
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    # ------------------------------------------------------------ users
+
+    def create_room(self) -> Session:
+        body = self.request("POST", "/api/rooms")
+        return Session(room_id=body["room"]["id"], token=body["token"])
+
+    def room(self, room_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/api/rooms/{room_id}")
+        return result
+
+    def messages(self, room_id: str, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get(
+            f"/api/rooms/{room_id}/messages", after=after, limit=limit
+        )["messages"]
+        return result
+
+    def send(self, room_id: str, text: str, *, client_id: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", f"/api/rooms/{room_id}/messages", json={"text": text, "client_id": client_id}
+        )
+        return result
+
+    def send_streaming(
+        self, room_id: str, text: str, *, client_id: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The frames the message sets off, as they come: feed the `ai.delta` texts to
+        `st.write_stream`."""
+        with self._http.stream(
+            "POST",
+            f"/api/rooms/{room_id}/messages",
+            params={"stream": "true"},
+            json={"text": text, "client_id": client_id},
+            headers=self._headers(),
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(response.status_code, _detail(response))
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
+
+    def request_human(self, room_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/handoff")
+        return result
+
+    def close_room(self, room_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/close")
+        return result
+
+    # ------------------------------------------------------------ agents
+
+    def login(self, email: str, password: str) -> str:
+        body = self.request(
+            "POST", "/api/auth/token", data={"username": email, "password": password}
+        )
+        self.token = str(body["access_token"])
+        return self.token
+
+    def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.get("/api/agents/me")
+        return result
+
+    def queue(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/api/queue")["rooms"]
+        return result
+
+    def my_rooms(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/api/agents/me/rooms")["rooms"]
+        return result
+
+    def join(self, room_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/join")
+        return result
+
+    def leave(self, room_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/leave")
+        return result
+
+    def stats(self, **params: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.get("/api/stats", **params)
+        return result
+
+    # ------------------------------------------------------------ analysts' exports
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """A file the API sends as a download (CSV, JSON), as bytes for `st.download_button`."""
+        query = {k: v for k, v in params.items() if v is not None}
+        response = self._http.get(path, params=query, headers=self._headers())
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _detail(response))
+        return response.content
+
+    def stats_csv(self, **params: Any) -> bytes:
+        """One CSV row per conversation; `from`/`to`/`tz` as for `stats` (pass from_=...)."""
+        return self.download("/api/stats/conversations.csv", **self._period(params))
+
+    def search_transcripts(self, q: str, **params: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.get("/api/stats/transcripts", q=q, **self._period(params))
+        return result
+
+    def transcript(self, room_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/api/rooms/{room_id}/transcript.json")
+        return result
+
+    def transcript_json(self, room_id: str) -> bytes:
+        return self.download(f"/api/rooms/{room_id}/transcript.json")
+
+    @staticmethod
+    def _period(params: dict[str, Any]) -> dict[str, Any]:
+        """`from` is a Python keyword: accept `from_` for it."""
+        if "from_" in params:
+            params = {**params, "from": params.pop("from_")}
+        return params
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text or response.reason_phrase
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(str(item.get("msg", item)) for item in detail)
+    return str(detail)

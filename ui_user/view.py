@@ -1,0 +1,94 @@
+"""How a transcript looks, shared by the user chat and the agent console.
+
+One place decides avatars, who a bubble is "from", and that system notices are not bubbles,
+so both apps show the same conversation the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+Message = dict[str, Any]
+Room = dict[str, Any]
+
+AVATARS = {
+    "user": ":material/person:",
+    "ai": ":material/smart_toy:",
+    "agent": ":material/support_agent:",
+}
+
+# Markdown (and Streamlit's $...$ LaTeX) characters a person's text must not trigger:
+# a customer must not be able to render links, images or math in the agent's browser.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def ai_markdown(text: str) -> str:
+    """The assistant writes markdown on purpose; only `$` (LaTeX) is neutralised."""
+    return text.replace("$", r"\$")
+
+
+def bubble_name(message: Message) -> str:
+    """The chat-message name (its aria-label): user, assistant, or the agent's own name."""
+    sender = message["sender"]
+    if sender == "user":
+        return "user"
+    if sender == "ai":
+        return "assistant"
+    return str(message.get("author") or "agent")
+
+
+def render_message(message: Message) -> None:
+    sender = message["sender"]
+    text = str(message["text"])
+    if sender == "system":
+        st.caption(f":material/info: {escape_markdown(text)}")
+        return
+    with st.chat_message(bubble_name(message), avatar=AVATARS.get(sender)):
+        if sender == "agent":
+            st.caption(escape_markdown(str(message.get("author") or "Agent")))
+        st.markdown(ai_markdown(text) if sender == "ai" else escape_markdown(text))
+
+
+def render_transcript(messages: list[Message]) -> None:
+    for message in messages:
+        render_message(message)
+
+
+def merge(messages: list[Message], new: list[Message]) -> list[Message]:
+    """Add `new` to `messages`, deduplicated and ordered by seq (frames may repeat)."""
+    if not new:
+        return messages
+    by_seq = {m["seq"]: m for m in messages}
+    for message in new:
+        by_seq[message["seq"]] = message
+    return [by_seq[seq] for seq in sorted(by_seq)]
+
+
+def last_seq(messages: list[Message]) -> int:
+    return int(messages[-1]["seq"]) if messages else 0
+
+
+def parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def ago(value: str, *, now: datetime | None = None) -> str:
+    """'just now', '45 s', '3 min', '2 h 5 min': how long someone has been waiting."""
+    seconds = int(((now or datetime.now(UTC)) - parse_time(value)).total_seconds())
+    if seconds < 10:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
