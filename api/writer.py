@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routing import check_send
 from db import queries
@@ -134,10 +135,19 @@ class MessageWriter:
         raise AssertionError("unreachable")
 
     async def _store(self, batch: Sequence[_Pending]) -> list[StoredMessage | Exception]:
-        """Resolve duplicate client_ids, then store the rest in one transaction."""
+        """Resolve repeated client_ids and store the rest, in one transaction."""
         keys = [(p.draft.room_id, p.draft.client_id) for p in batch if p.draft.client_id]
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             known = await queries.find_by_client_ids(session, keys=keys)
+            return await self._store_fresh(session, batch, known)
+
+    async def _store_fresh(
+        self,
+        session: AsyncSession,
+        batch: Sequence[_Pending],
+        known: dict[tuple[str, str], StoredMessage],
+    ) -> list[StoredMessage | Exception]:
+        """Store what is not a repeat, in the transaction that looked the repeats up."""
 
         fresh: list[MessageDraft] = []
         first_in_batch: dict[tuple[str, str], int] = {}
@@ -157,8 +167,7 @@ class MessageWriter:
 
         written: list[StoredMessage | Exception] = []
         if fresh:
-            async with self._db.write() as session:
-                written = await queries.store_messages(session, drafts=fresh, check=_check)
+            written = await queries.store_messages(session, drafts=fresh, check=_check)
 
         results: list[StoredMessage | Exception] = []
         for pending, (kind, index) in zip(batch, plan, strict=True):

@@ -353,10 +353,18 @@ async def find_by_client_ids(
     query = (
         sa.select(*MESSAGE_COLUMNS, rooms_t.c.status, rooms_t.c.agent_id)
         .join(rooms_t, rooms_t.c.id == messages_t.c.room_id)
-        .where(sa.tuple_(messages_t.c.room_id, messages_t.c.client_id).in_(list(keys)))
+        # Two IN lists rather than a row-value IN: both databases then range-scan the unique
+        # (room_id, client_id) index instead of scanning the table.
+        .where(
+            messages_t.c.room_id.in_({room_id for room_id, _ in keys}),
+            messages_t.c.client_id.in_({client_id for _, client_id in keys}),
+        )
     )
+    wanted = set(keys)
     found: dict[tuple[str, str], StoredMessage] = {}
     for row in (await session.execute(query)).all():
+        if (row.room_id, row.client_id) not in wanted:
+            continue
         stored = StoredMessage(
             message=_row_public(row),
             status=RoomStatus(row.status),

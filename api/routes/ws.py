@@ -35,8 +35,12 @@ from db.queries import RoomNotFound
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
+"""Handles one frame; returns the task of work it started but did not wait for, if any."""
 RESUME_PAGE = 500
+MAX_IN_FLIGHT = 256
+"""Messages one connection may have waiting for storage before reading its next frame waits."""
+_in_flight: set[asyncio.Task[Any]] = set()
 
 
 class FrameError(Exception):
@@ -57,16 +61,17 @@ async def room_socket(
     await websocket.accept()
     agent = principal.agent
 
-    async def handle(frame: dict[str, Any]) -> None:
+    async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
+        if kind == "message":
+            return _send(tandem, room_id, frame, agent)
         if kind == "resume":
             await _resume(websocket, tandem, room_id, frame.get("after", 0))
-        elif kind == "message":
-            await _send(tandem, room_id, frame, agent)
         elif kind == "ping":
             await websocket.send_text('{"type":"pong"}')
         else:
             raise FrameError("unknown_type", "Frame type must be 'message', 'resume' or 'ping'.")
+        return None
 
     async with tandem.hub.subscribe(room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
@@ -78,17 +83,17 @@ async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep
     await websocket.accept()
     assert agent.id is not None
 
-    async def handle(frame: dict[str, Any]) -> None:
+    async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
             room_id = frame.get("room_id")
             if not isinstance(room_id, str) or not room_id:
                 raise FrameError("bad_frame", "A message frame on /ws/agent needs a 'room_id'.")
-            await _send(tandem, room_id, frame, agent)
-        elif kind == "ping":
+            return _send(tandem, room_id, frame, agent)
+        if kind == "ping":
             await websocket.send_text('{"type":"pong"}')
-        else:
-            raise FrameError("unknown_type", "Frame type must be 'message' or 'ping'.")
+            return None
+        raise FrameError("unknown_type", "Frame type must be 'message' or 'ping'.")
 
     channels = (agent_channel(agent.id), QUEUE_CHANNEL)
     presence = (
@@ -124,22 +129,55 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
 
 
 async def _receive(websocket: WebSocket, handle: Handler) -> None:
+    """Read frames and start their work without waiting for it.
+
+    A message is queued for storage the moment its frame is read, so one connection can have
+    many in flight (the writer batches them) while they are still stored in the order sent.
+    Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
+    """
+    outcomes: asyncio.Queue[asyncio.Task[Any] | str] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
+    acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            try:
+                started = await handle(_parse(raw))
+            except (WebSocketDisconnect, WebSocketDisconnected):
+                raise
+            except Exception as exc:
+                await outcomes.put(_error_text(exc))
+                continue
+            if started is not None:
+                _in_flight.add(started)
+                started.add_done_callback(_in_flight.discard)
+                await outcomes.put(started)
+    finally:
+        acknowledging.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acknowledging
+
+
+async def _acknowledge(
+    websocket: WebSocket, outcomes: asyncio.Queue[asyncio.Task[Any] | str]
+) -> None:
     while True:
-        raw = await websocket.receive_text()
+        outcome = await outcomes.get()
+        if isinstance(outcome, str):
+            await websocket.send_text(outcome)
+            continue
         try:
-            frame = _parse(raw)
-            await handle(frame)
-        except FrameError as exc:
-            await websocket.send_text(error_frame(exc.code, exc.detail))
-        except RoutingError as exc:
-            await websocket.send_text(error_frame(exc.code, exc.detail))
-        except RoomNotFound:
-            await websocket.send_text(error_frame("not_found", "No such room."))
-        except (WebSocketDisconnect, asyncio.CancelledError):
-            raise
-        except Exception:
-            log.exception("frame failed")
-            await websocket.send_text(error_frame("internal", "That failed on our side; retry."))
+            await outcome
+        except Exception as exc:
+            await websocket.send_text(_error_text(exc))
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, FrameError | RoutingError):
+        return error_frame(exc.code, exc.detail)
+    if isinstance(exc, RoomNotFound):
+        return error_frame("not_found", "No such room.")
+    log.error("frame failed", exc_info=exc)
+    return error_frame("internal", "That failed on our side; retry.")
 
 
 def _parse(raw: str) -> dict[str, Any]:
@@ -154,7 +192,10 @@ def _parse(raw: str) -> dict[str, Any]:
     return frame
 
 
-async def _send(tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agent | None) -> None:
+def _send(
+    tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agent | None
+) -> asyncio.Task[Any]:
+    """Check the frame now; store it in a task that is queued before this returns."""
     text = frame.get("text")
     client_id = frame.get("client_id")
     if not isinstance(text, str) or not text.strip():
@@ -169,7 +210,11 @@ async def _send(tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agen
         )
     if agent is not None and agent.role is Role.analyst:
         raise FrameError("forbidden", "Analysts can read chats but not write.")
-    await tandem.rooms.send(room_id, text=text, client_id=client_id, agent=agent)
+    # Tasks start in creation order and queue their draft before their first await, so the
+    # writer sees one connection's messages in the order they were sent.
+    return asyncio.create_task(
+        tandem.rooms.send(room_id, text=text, client_id=client_id, agent=agent)
+    )
 
 
 async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:

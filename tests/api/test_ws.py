@@ -182,3 +182,25 @@ async def test_an_agent_is_offline_once_its_console_socket_closes(
     # Polling the queue is a heartbeat of its own.
     await sqlite_server.http.get("/api/queue", headers=auth(agent_token))
     assert await presence.online_count() == 1
+
+
+async def test_a_burst_from_one_socket_is_stored_in_the_order_sent(server: LiveServer) -> None:
+    room_id, token = await server.new_room()
+    _, agent_token = await server.add_agent("Alice")
+    await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(agent_token))
+    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws:
+        await next_frame(ws, of_type("room"))
+        for n in range(200):
+            await ws.send(
+                json.dumps({"type": "message", "text": f"burst {n}", "client_id": f"b{n}"})
+            )
+        await ws.send(json.dumps({"type": "message", "text": ""}))  # one bad frame in the burst
+        texts = [
+            (await next_frame(ws, message_from("user")))["message"]["text"] for _ in range(200)
+        ]
+        assert texts == [f"burst {n}" for n in range(200)]
+        assert (await next_frame(ws, of_type("error")))["code"] == "bad_frame"
+    stored = await server.tandem.rooms.messages(room_id, after=0, limit=500)
+    users = [m for m in stored if m.sender.value == "user"]
+    assert [m.text for m in users] == [f"burst {n}" for n in range(200)]
+    assert [m.seq for m in stored] == list(range(1, 202))

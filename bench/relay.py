@@ -1,0 +1,331 @@
+"""Relay benchmark: users → API → database → agents, over real WebSockets.
+
+R rooms, each with a user on /ws/rooms/{id} and an agent (one per room) on /ws/agent who has
+joined it. Users send at a fixed total rate (open loop: sends are scheduled by the clock, not by
+replies). Reported per step: messages/s durably stored and delivered to the agents, and the
+user → agent delivery latency p50/p99 (send to receipt of the agent's `message` frame).
+
+    .venv/bin/python bench/relay.py --db sqlite --db mariadb --rates 1000,2000,4000,6000,8000
+
+The API runs as its own uvicorn process (embedded in-memory broker), the load generator in this
+one; both share the machine's cores. Only 127.0.0.1 is contacted; every step stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.auth import hash_password  # noqa: E402
+from db import queries  # noqa: E402
+from db.engine import Database  # noqa: E402
+
+MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
+
+
+@dataclass
+class Step:
+    db: str
+    offered: int
+    sent: int
+    delivered: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    stored: int
+    server_cpu: float
+    """Share of one core the API process used during the step."""
+    client_cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.delivered / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite+aiosqlite:///{tmp}/relay.db"
+        return
+    import asyncmy  # type: ignore[import-untyped]
+
+    name = f"tandem_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
+    async with conn.cursor() as cur:
+        await cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    try:
+        yield f"{MARIADB_ROOT}/{name}"
+    finally:
+        async with conn.cursor() as cur:
+            await cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.close()
+
+
+@contextlib.asynccontextmanager
+async def api_server(url: str, secret: str) -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TANDEM_DATABASE_URL": url,
+        "TANDEM_JWT_SECRET": secret,
+        "TANDEM_REDIS_URL": "",
+        "OPENAI_API_KEY": "",
+    }
+    env.pop("TANDEM_REDIS_URL")
+    env.pop("OPENAI_API_KEY")
+    cmd = [
+        sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--ws", "websockets-sansio", "--no-access-log", "--ws-per-message-deflate", "false",
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{base}/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def prepare(base: str, url: str, rooms: int) -> list[tuple[str, str, str]]:
+    """Rooms with one joined agent each: [(room_id, room_token, agent_token)]."""
+    run = uuid.uuid4().hex[:6]
+    password_hash = hash_password("bench-pass-1")
+    db = Database(url)
+    async with db.write() as session:
+        for i in range(rooms):
+            await queries.create_agent(
+                session,
+                email=f"agent{i}-{run}@bench.local",
+                name=f"Agent {i}",
+                role="agent",
+                password_hash=password_hash,
+            )
+    await db.dispose()
+    pairs = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for i in range(rooms):
+            email = f"agent{i}-{run}@bench.local"
+            login = await client.post(
+                "/api/auth/token", data={"username": email, "password": "bench-pass-1"}
+            )
+            agent_token = login.json()["access_token"]
+            created = (await client.post("/api/rooms")).json()
+            room_id, room_token = created["room"]["id"], created["token"]
+            joined = await client.post(
+                f"/api/rooms/{room_id}/join", headers={"Authorization": f"Bearer {agent_token}"}
+            )
+            assert joined.status_code == 200, joined.text
+            pairs.append((room_id, room_token, agent_token))
+    return pairs
+
+
+async def run_step(
+    base: str, pairs: list[tuple[str, str, str]], rate: int, seconds: float, db: str, pid: int
+) -> Step:
+    ws_base = base.replace("http://", "ws://")
+    latencies: list[float] = []
+    sent_at: dict[str, float] = {}
+    total = int(rate * seconds)
+    users = []
+    agents = []
+    for room_id, room_token, agent_token in pairs:
+        users.append(
+            await websockets.connect(
+                f"{ws_base}/ws/rooms/{room_id}?token={room_token}", compression=None
+            )
+        )
+        agents.append(
+            await websockets.connect(f"{ws_base}/ws/agent?token={agent_token}", compression=None)
+        )
+    for ws in (*users, *agents):
+        await ws.recv()  # the room / queue frame on connect
+    done = asyncio.Event()
+    received = 0
+
+    async def agent_reader(ws: websockets.ClientConnection) -> None:
+        nonlocal received
+        async for raw in ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame["type"] != "message" or frame["message"]["sender"] != "user":
+                continue
+            started = sent_at.pop(frame["message"]["client_id"], None)
+            if started is not None:
+                latencies.append(now - started)
+                received += 1
+                if received >= total:
+                    done.set()
+
+    async def user_drain(ws: websockets.ClientConnection) -> None:
+        async for _ in ws:
+            pass
+
+    readers = [asyncio.create_task(agent_reader(ws)) for ws in agents]
+    drains = [asyncio.create_task(user_drain(ws)) for ws in users]
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    server_ticks, client_cpu = cpu_ticks(pid), time.process_time()
+    sent = 0
+    run = uuid.uuid4().hex[:6]
+    while sent < total:
+        due = start + sent * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # Send everything that is due now (open loop: a late loop catches up, it never waits).
+        now = time.perf_counter()
+        while sent < total and start + sent * interval <= now:
+            client_id = f"{run}-{sent}"
+            sent_at[client_id] = now
+            ws = users[sent % len(users)]
+            await ws.send(
+                json.dumps({"type": "message", "text": f"msg {sent}", "client_id": client_id})
+            )
+            sent += 1
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), timeout=10)
+    elapsed = time.perf_counter() - start
+    server_cpu = (cpu_ticks(pid) - server_ticks) / os.sysconf("SC_CLK_TCK") / elapsed
+    client_cpu = (time.process_time() - client_cpu) / elapsed
+    for task in (*readers, *drains):
+        task.cancel()
+    for ws in (*users, *agents):
+        await ws.close()
+    await asyncio.gather(*readers, *drains, return_exceptions=True)
+    latencies.sort()
+    stored = await count_stored(base, pairs)
+    return Step(
+        db=db,
+        offered=rate,
+        sent=sent,
+        delivered=len(latencies),
+        seconds=elapsed,
+        p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
+        p99_ms=1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
+        stored=stored,
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
+    )
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+async def count_stored(base: str, pairs: list[tuple[str, str, str]]) -> int:
+    total = 0
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for room_id, room_token, _ in pairs:
+            after = 0
+            while True:
+                page = (
+                    await client.get(
+                        f"/api/rooms/{room_id}/messages",
+                        params={"after": after, "limit": 500},
+                        headers={"Authorization": f"Bearer {room_token}"},
+                    )
+                ).json()["messages"]
+                total += sum(1 for m in page if m["sender"] == "user")
+                if len(page) < 500:
+                    break
+                after = page[-1]["seq"]
+    return total
+
+
+async def bench(db: str, rooms: int, rates: list[int], seconds: float) -> list[Step]:
+    steps = []
+    async with database(db) as url:
+        secret = uuid.uuid4().hex
+        async with api_server(url, secret) as (base, pid):
+            pairs = await prepare(base, url, rooms)
+            stored_before = 0
+            for rate in rates:
+                step = await run_step(base, pairs, rate, seconds, db, pid)
+                step.stored -= stored_before
+                stored_before += step.stored
+                steps.append(step)
+                print(
+                    f"  {db:8s} offered {rate:6d}/s  delivered {step.rate:8.0f}/s  "
+                    f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:7.2f} ms  "
+                    f"stored {step.stored}/{step.sent}  "
+                    f"cpu api {step.server_cpu:.0%} client {step.client_cpu:.0%}",
+                    flush=True,
+                )
+                await asyncio.sleep(1)
+    return steps
+
+
+def table(steps: list[Step], rooms: int, seconds: float) -> str:
+    lines = [
+        f"rooms={rooms}, {seconds:g} s per step, one uvicorn process, in-memory broker",
+        "",
+        "| database | offered msg/s | delivered msg/s | p50 ms | p99 ms | stored / sent "
+        "| API CPU | load-generator CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in steps:
+        lines.append(
+            f"| {s.db} | {s.offered:,} | {s.rate:,.0f} | {s.p50_ms:.2f} | {s.p99_ms:.2f} "
+            f"| {s.stored:,} / {s.sent:,} | {s.server_cpu:.0%} | {s.client_cpu:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", action="append", choices=["sqlite", "mariadb"])
+    parser.add_argument("--rooms", type=int, default=50)
+    parser.add_argument("--rates", default="1000,2000,4000,6000")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    steps: list[Step] = []
+    for db in args.db or ["sqlite", "mariadb"]:
+        steps += asyncio.run(bench(db, args.rooms, rates, args.seconds))
+    print()
+    print(table(steps, args.rooms, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
