@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketException, status
@@ -17,6 +18,8 @@ from db import queries
 from db.engine import Database
 from db.models import Agent, Role
 
+AGENT_CACHE_SECONDS = 10.0
+
 
 @dataclass(slots=True)
 class Tandem:
@@ -27,6 +30,21 @@ class Tandem:
     hub: Hub
     presence: Presence
     rooms: RoomService
+    agents: dict[int, tuple[float, Agent]] = field(default_factory=dict)
+    """Agents by id with when they were read: a console polling every second costs no lookup."""
+
+    async def agent(self, agent_id: int) -> Agent | None:
+        now = time.monotonic()
+        cached = self.agents.get(agent_id)
+        if cached is not None and now - cached[0] < AGENT_CACHE_SECONDS:
+            return cached[1]
+        async with self.db.session() as session:
+            agent = await queries.get_agent(session, agent_id=agent_id)
+        if agent is None:
+            self.agents.pop(agent_id, None)
+        else:
+            self.agents[agent_id] = (now, agent)
+        return agent
 
 
 def get_tandem(request: Request) -> Tandem:
@@ -70,8 +88,7 @@ async def _principal(tandem: Tandem, token: str | None) -> Principal | None:
     if isinstance(claims, RoomClaims):
         return Principal(room_id=claims.room_id)
     assert isinstance(claims, AgentClaims)
-    async with tandem.db.session() as session:
-        agent = await queries.get_agent(session, agent_id=claims.agent_id)
+    agent = await tandem.agent(claims.agent_id)
     return Principal(agent=agent) if agent is not None else None
 
 
