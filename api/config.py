@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     )
     ai_model: str = "gpt-4o-mini"
     ai_timeout_seconds: float = 30.0
+    """Longest wait for the model's first token, and between two tokens."""
+    ai_retries: int = 2
+    ai_backoff_seconds: float = 0.5
+    ai_breaker_failures: int = 5
+    """Failed replies in a row after which the model is skipped for a cooldown."""
+    ai_breaker_cooldown_seconds: float = 30.0
     ai_chunk_delay_seconds: float = 0.02
     """Pause between offline-assistant chunks, so the reply reads as typed rather than pasted."""
 
