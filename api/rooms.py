@@ -129,7 +129,7 @@ class RoomService:
             )
         stored = await self.writer.store(draft)
         result = SendResult(stored.message)
-        if stored.duplicate or not routing.ai_should_reply(stored.status, draft.sender):
+        if stored.status is None or not routing.ai_should_reply(stored.status, draft.sender):
             return result
         if wants_human(text):
             result.frames = await self.request_human(room_id, reason="phrase")

@@ -179,7 +179,7 @@ class MessageWriter:
                 results.append(
                     first
                     if isinstance(first, Exception)
-                    else StoredMessage(first.message, first.status, first.agent_id, duplicate=True)
+                    else StoredMessage(first.message, None, None, duplicate=True)
                 )
             else:
                 results.append(written[index])

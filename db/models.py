@@ -152,7 +152,8 @@ class Message(MessageBase, table=True):
     __tablename__ = "messages"
     __table_args__ = (
         sa.UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
-        sa.UniqueConstraint("room_id", "client_id", name="uq_messages_room_client_id"),
+        # client_id first: a batch looks its repeats up by client_id alone (see queries).
+        sa.UniqueConstraint("client_id", "room_id", name="uq_messages_room_client_id"),
         sa.Index("ix_messages_created_at", "created_at"),
     )
 

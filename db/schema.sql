@@ -1,0 +1,93 @@
+-- Tandem database schema for MySQL / MariaDB, for setting a database up by hand:
+--
+--     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
+--
+-- It is the schema the Alembic migrations in db/migrations/versions create, at revision
+-- 0001_initial, written out as plain DDL: same tables, columns, types, nullability, indexes,
+-- constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings compare as on
+-- SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
+-- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
+--
+-- KEEP IN SYNC: a new migration must be mirrored here (and the stamped revision bumped).
+-- tests/db/test_migrations.py loads this file into a scratch MariaDB database and compares it,
+-- through information_schema, with a database built by the migrations; it fails on any drift.
+--
+-- Safe to re-run: tables are created only if missing, and the revision only stamped on an
+-- empty alembic_version.
+
+SET NAMES utf8mb4;
+
+CREATE TABLE IF NOT EXISTS agents (
+    email VARCHAR(255) NOT NULL,
+    name VARCHAR(100) NOT NULL,
+    `role` VARCHAR(16) NOT NULL,
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    password_hash VARCHAR(255) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    last_poll_at DATETIME(6) NULL,
+    ws_until DATETIME(6) NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY ix_agents_email (email)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS rooms (
+    id VARCHAR(32) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    agent_id INTEGER NULL,
+    last_seq INTEGER NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    waiting_since DATETIME(6) NULL,
+    closed_at DATETIME(6) NULL,
+    brief VARCHAR(1000) NULL,
+    PRIMARY KEY (id),
+    KEY ix_rooms_agent_id (agent_id),
+    KEY ix_rooms_status_waiting_since (status, waiting_since),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS messages (
+    text TEXT NOT NULL,
+    client_id VARCHAR(64) NULL,
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    room_id VARCHAR(32) NOT NULL,
+    seq INTEGER NOT NULL,
+    sender VARCHAR(8) NOT NULL,
+    author VARCHAR(100) NOT NULL,
+    agent_id INTEGER NULL,
+    created_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (id),
+    CONSTRAINT uq_messages_room_seq UNIQUE (room_id, seq),
+    CONSTRAINT uq_messages_room_client_id UNIQUE (client_id, room_id),
+    KEY ix_messages_created_at (created_at),
+    -- No index of its own on agent_id: InnoDB adds one for this foreign key, as it does when
+    -- the migration creates the table.
+    FOREIGN KEY (room_id) REFERENCES rooms (id),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS room_events (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    room_id VARCHAR(32) NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    from_status VARCHAR(16) NULL,
+    to_status VARCHAR(16) NULL,
+    reason VARCHAR(32) NULL,
+    agent_id INTEGER NULL,
+    created_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (id),
+    KEY ix_room_events_room_id (room_id),
+    KEY ix_room_events_agent_id (agent_id),
+    KEY ix_room_events_kind_created_at (kind, created_at),
+    FOREIGN KEY (room_id) REFERENCES rooms (id),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Alembic's bookkeeping, as Alembic itself creates it (the database's default charset).
+CREATE TABLE IF NOT EXISTS alembic_version (
+    version_num VARCHAR(32) NOT NULL,
+    PRIMARY KEY (version_num)
+);
+
+INSERT INTO alembic_version (version_num)
+SELECT '0001_initial' FROM DUAL
+WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
