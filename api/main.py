@@ -16,7 +16,7 @@ from api.deps import Tandem
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.rooms import RoomService
-from api.routes import auth, health, rooms, ws
+from api.routes import auth, health, rooms, stats, ws
 from api.routing import RoutingError
 from db.engine import Database
 from db.migrate import upgrade
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Tandem", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (auth, rooms, health, ws):
+    for module in (auth, rooms, health, ws, stats):
         app.include_router(module.router)
 
     @app.exception_handler(RoutingError)

@@ -155,6 +155,8 @@ class Message(MessageBase, table=True):
         # client_id first: a batch looks its repeats up by client_id alone (see queries).
         sa.UniqueConstraint("client_id", "room_id", name="uq_messages_room_client_id"),
         sa.Index("ix_messages_created_at", "created_at"),
+        # Statistics: per-sender counts and each stint's first agent reply as index-only reads.
+        sa.Index("ix_messages_room_sender_created", "room_id", "sender", "created_at"),
     )
 
     id: int | None = Field(

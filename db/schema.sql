@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS messages (
     CONSTRAINT uq_messages_room_seq UNIQUE (room_id, seq),
     CONSTRAINT uq_messages_room_client_id UNIQUE (client_id, room_id),
     KEY ix_messages_created_at (created_at),
+    KEY ix_messages_room_sender_created (room_id, sender, created_at),
     -- No index of its own on agent_id: InnoDB adds one for this foreign key, as it does when
     -- the migration creates the table.
     FOREIGN KEY (room_id) REFERENCES rooms (id),

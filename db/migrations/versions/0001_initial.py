@@ -95,6 +95,12 @@ def upgrade() -> None:
         **MYSQL_TABLE,
     )
     op.create_index("ix_messages_created_at", "messages", ["created_at"], unique=False)
+    op.create_index(
+        "ix_messages_room_sender_created",
+        "messages",
+        ["room_id", "sender", "created_at"],
+        unique=False,
+    )
 
     op.create_table(
         "room_events",

@@ -1,0 +1,160 @@
+"""The `tandem` command: run the stack, manage agents.
+
+tandem up                         API + both Streamlit apps (what `make run` calls)
+tandem serve                      the API alone
+tandem agent add EMAIL --name N --role agent --password-stdin
+tandem agent list
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from api.auth import hash_password
+from api.config import get_settings
+from db import queries
+from db.engine import Database
+from db.migrate import upgrade
+from db.models import Role
+
+if TYPE_CHECKING:
+    from api.demo_data import DemoSummary
+
+
+async def _with_db(url: str) -> Database:
+    db = Database(url)
+    await upgrade(db.engine)
+    return db
+
+
+async def add_agent(*, email: str, name: str, role: Role, password: str) -> int:
+    db = await _with_db(get_settings().database_url)
+    try:
+        async with db.write() as session:
+            if await queries.get_agent_by_email(session, email=email) is not None:
+                raise SystemExit(f"An agent with the email {email} exists already.")
+            agent = await queries.create_agent(
+                session, email=email, name=name, role=role, password_hash=hash_password(password)
+            )
+            assert agent.id is not None
+            return agent.id
+    finally:
+        await db.dispose()
+
+
+async def list_agents() -> list[tuple[int, str, str, str]]:
+    db = await _with_db(get_settings().database_url)
+    try:
+        async with db.session() as session:
+            agents = await queries.list_agents(session)
+        return [(a.id or 0, a.email, a.name, a.role.value) for a in agents]
+    finally:
+        await db.dispose()
+
+
+async def demo_data(*, conversations: int, days: int, seed: int | None, tz: str) -> None:
+    from api.demo_data import generate
+
+    db = await _with_db(get_settings().database_url)
+    try:
+
+        def progress(done: DemoSummary) -> None:
+            print(f"  {done.conversations}/{conversations} conversations", end="\r", flush=True)
+
+        summary = await generate(
+            db, conversations=conversations, days=days, seed=seed, tz=tz, progress=progress
+        )
+    finally:
+        await db.dispose()
+    rate = summary.messages / summary.seconds if summary.seconds else 0.0
+    print(" " * 60, end="\r")
+    print(
+        f"Inserted {summary.conversations} conversations, {summary.messages} messages and "
+        f"{summary.events} events over {days} days in {summary.seconds:.1f} s "
+        f"({rate:,.0f} messages/s)."
+    )
+    print(f"Demo logins (password {summary.password!r} unless the account existed already):")
+    for agent in summary.agents:
+        print(f"  {agent.email}\t{agent.name}\t{agent.role.value}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else getpass.getpass("Password: ")
+    if len(password) < 8:
+        raise SystemExit("The password needs at least 8 characters.")
+    return password
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    # Chat frames are small: compressing each costs more CPU than it saves bytes.
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        log_level="info",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="tandem", description="Tandem support chat")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    up = commands.add_parser("up", help="run the API and both Streamlit apps")
+    up.add_argument("--host", default="127.0.0.1")
+
+    agent = commands.add_parser("agent", help="manage agents").add_subparsers(
+        dest="agent_command", required=True
+    )
+    add = agent.add_parser("add", help="create an agent")
+    add.add_argument("email")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.agent.value)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    agent.add_parser("list", help="list agents")
+
+    demo = commands.add_parser("demo-data", help="insert demo conversations (for stats)")
+    demo.add_argument("--conversations", type=int, required=True, metavar="N")
+    demo.add_argument("--days", type=int, default=42, help="spread over the last D days")
+    demo.add_argument("--seed", type=int, default=None, help="repeatable content")
+    demo.add_argument("--tz", default="Europe/Berlin", help="whose business hours")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        _serve(args.host, args.port)
+    elif args.command == "up":
+        from api.launcher import run_stack
+
+        run_stack(host=args.host)
+    elif args.command == "agent" and args.agent_command == "add":
+        password = _read_password(args.password_stdin)
+        agent_id = asyncio.run(
+            add_agent(email=args.email, name=args.name, role=Role(args.role), password=password)
+        )
+        print(f"Agent {agent_id} created: {args.email} ({args.role}).")
+    elif args.command == "demo-data":
+        if args.conversations < 0 or args.days < 1:
+            raise SystemExit("--conversations must be >= 0 and --days >= 1.")
+        asyncio.run(
+            demo_data(conversations=args.conversations, days=args.days, seed=args.seed, tz=args.tz)
+        )
+    elif args.command == "agent" and args.agent_command == "list":
+        for agent_id, email, name, role in asyncio.run(list_agents()):
+            print(f"{agent_id}\t{email}\t{name}\t{role}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,467 @@
+"""Realistic demo conversations for the statistics page and the benchmark (`tandem demo-data`).
+
+Why it writes rows itself instead of going through the room service: 100,000 conversations must
+load in minutes, which only multi-row INSERTs in large batches achieve (docs/GOTCHAS: one commit
+per row is ~600/s). The rows follow the same rules the service does: seq 1..n per room with
+`rooms.last_seq` = n, one event and one system notice per transition, with the notices' texts
+from `api.routing`, agents' messages only while they hold the room.
+
+The mix: AI-only chats, requests that found nobody online, handoffs by phrase/button/tool_call/
+ungrounded answered after a queue wait, abandoned in the queue or still waiting, agents who
+leave and hand the chat back to the AI (sometimes to a second agent later), closed and open
+rooms; more chats on weekdays and in business hours of `tz`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import random
+import time as clock
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from api import routing
+from api.ai.retrieval import Article, KnowledgeBase
+from api.auth import hash_password
+from db import queries
+from db.engine import Database
+from db.models import EventKind, Role, RoomStatus, Sender, utcnow
+
+DEMO_PASSWORD = "demo-password"
+DEMO_AGENTS: tuple[tuple[str, str, Role], ...] = (
+    ("demo-ada@tandem.example", "Ada Park", Role.agent),
+    ("demo-ben@tandem.example", "Ben Okafor", Role.agent),
+    ("demo-chloe@tandem.example", "Chloé Martin", Role.agent),
+    ("demo-dev@tandem.example", "Dev Sharma", Role.agent),
+    ("demo-eva@tandem.example", "Eva Lindqvist", Role.agent),
+    ("demo-analyst@tandem.example", "Ana Lytics", Role.analyst),
+)
+AGENT_WEIGHTS = (0.3, 0.25, 0.2, 0.15, 0.1)
+"""Some agents work more shifts than others: the per-agent table should not be flat."""
+
+WEEKDAY_WEIGHTS = (1.0, 1.05, 1.0, 0.95, 0.9, 0.5, 0.35)
+HOUR_WEIGHTS = (
+    0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.25, 0.5, 1.0, 1.6, 1.9, 1.9,
+    1.4, 1.5, 1.8, 1.7, 1.5, 1.2, 0.9, 0.8, 0.7, 0.55, 0.35, 0.2,
+)  # fmt: skip
+"""Relative chat volume per local hour: a morning peak, a lunch dip, a quiet night."""
+
+HANDOFF_REASONS = (("phrase", 0.45), ("button", 0.33), ("tool_call", 0.13), ("ungrounded", 0.09))
+HUMAN_PHRASES = (
+    "connect me to an agent",
+    "I want to speak to a human",
+    "talk to agent",
+    "can I talk to a real person",
+    "I'd like to speak to someone from support, please",
+)
+USER_WHILE_WAITING = ("hello?", "still there?", "ok I'll wait", "thanks")
+AGENT_OPENERS = (
+    "Hi, I'm {name}. I've read the conversation, let me have a look.",
+    "Hello! {name} here, thanks for waiting. Could you give me your order number?",
+    "Hi there, this is {name}. I'm checking this for you now.",
+)
+AGENT_FOLLOW_UPS = (
+    "Thanks, I can see the order. I've sorted it out on our side.",
+    "I've sent you an email with the details.",
+    "That's been updated now, you'll get a confirmation shortly.",
+    "I understand, I've escalated this to our warehouse team.",
+)
+AGENT_CLOSERS = ("Is there anything else I can help with?", "Have a lovely day!")
+USER_TO_AGENT = (
+    "It's order 48213.",
+    "Thanks, that helps!",
+    "Great, thank you.",
+    "OK, and how long will that take?",
+    "Perfect.",
+)
+AI_UNSURE = "I'm not sure I have a reliable answer to that, let me get a colleague for you."
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAgent:
+    id: int
+    email: str
+    name: str
+    role: Role
+
+
+@dataclass(slots=True)
+class DemoSummary:
+    conversations: int = 0
+    messages: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    agents: list[DemoAgent] = field(default_factory=list)
+    password: str = DEMO_PASSWORD
+
+
+# ---------------------------------------------------------------- one conversation
+
+
+class _Conversation:
+    """The rows of one room, built in time order: every append keeps seq and events consistent."""
+
+    def __init__(self, room_id: str, created_at: datetime) -> None:
+        self.room_id = room_id
+        self.now = created_at
+        self.status = RoomStatus.ai
+        self.agent_id: int | None = None
+        self.waiting_since: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.brief: str | None = None
+        self.created_at = created_at
+        self.messages: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.event(EventKind.created, None, RoomStatus.ai, None, None)
+
+    def after(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=max(seconds, 0.001))
+        return self.now
+
+    def message(
+        self, sender: Sender, text: str, *, author: str, agent_id: int | None = None
+    ) -> None:
+        self.messages.append(
+            {
+                "room_id": self.room_id,
+                "seq": len(self.messages) + 1,
+                "sender": sender.value,
+                "author": author,
+                "agent_id": agent_id,
+                "text": text,
+                "client_id": None,
+                "created_at": self.now,
+            }
+        )
+
+    def event(
+        self,
+        kind: EventKind,
+        from_status: RoomStatus | None,
+        to_status: RoomStatus,
+        reason: str | None,
+        agent_id: int | None,
+    ) -> None:
+        self.events.append(
+            {
+                "room_id": self.room_id,
+                "kind": kind.value,
+                "from_status": from_status.value if from_status else None,
+                "to_status": to_status.value,
+                "reason": reason,
+                "agent_id": agent_id,
+                "created_at": self.now,
+            }
+        )
+
+    def transition(
+        self, to: RoomStatus, kind: EventKind, reason: str, notice: str, *, by: int | None
+    ) -> None:
+        """What `queries.apply_transition` does: state, system notice, event row."""
+        was = self.status
+        self.status = to
+        if to is RoomStatus.waiting:
+            self.waiting_since = self.now
+        elif was is RoomStatus.waiting or to is RoomStatus.ai:
+            self.waiting_since = None
+        if to is RoomStatus.closed:
+            self.closed_at = self.now
+        self.message(Sender.system, notice, author="Tandem")
+        self.event(kind, was, to, reason, by)
+
+    def room_row(self) -> dict[str, Any]:
+        return {
+            "id": self.room_id,
+            "status": self.status.value,
+            "agent_id": self.agent_id,
+            "last_seq": len(self.messages),
+            "created_at": self.created_at,
+            "waiting_since": self.waiting_since,
+            "closed_at": self.closed_at,
+            "brief": self.brief,
+        }
+
+
+class _Scripts:
+    """Random but plausible conversations; every choice comes from one seeded generator."""
+
+    def __init__(self, rng: random.Random, articles: tuple[Article, ...], agents: list[DemoAgent]):
+        self.rng = rng
+        self.articles = articles
+        self.agents = [a for a in agents if a.role is not Role.analyst]
+        self.reasons = [r for r, _ in HANDOFF_REASONS]
+        self.reason_weights = list(itertools.accumulate(w for _, w in HANDOFF_REASONS))
+        self.agent_weights = list(itertools.accumulate(AGENT_WEIGHTS[: len(self.agents)]))
+
+    # -- texts
+
+    def question(self, article: Article) -> str:
+        tags = [t for t in article.tags if " " in t] or list(article.tags) or [article.title]
+        tag = self.rng.choice(tags)
+        template = self.rng.choice(
+            ("{t}?", "Hi, {t}?", "Quick question: {t}?", "Hello, can you help me with {t}?")
+        )
+        return template.format(t=tag)
+
+    def answer(self, article: Article) -> str:
+        paragraph = article.body.split("\n\n")[0].replace("*", "")
+        return paragraph[:600]
+
+    def lognormal(self, median: float, sigma: float, cap: float) -> float:
+        return min(self.rng.lognormvariate(math.log(median), sigma), cap)
+
+    # -- turns
+
+    def ai_exchange(self, c: _Conversation, article: Article) -> None:
+        c.after(self.lognormal(25, 0.8, 600))
+        c.message(Sender.user, self.question(article), author="User")
+        c.after(self.rng.uniform(1.0, 4.0))
+        c.message(Sender.ai, self.answer(article), author="Assistant")
+
+    def agent_pick(self, exclude: int | None = None) -> DemoAgent:
+        for _ in range(10):
+            agent = self.agents[
+                bisect.bisect(self.agent_weights, self.rng.random() * self.agent_weights[-1])
+            ]
+            if agent.id != exclude or len(self.agents) == 1:
+                return agent
+        return agent
+
+    def close(self, c: _Conversation, by_agent: DemoAgent | None) -> None:
+        c.after(self.lognormal(40, 0.7, 900))
+        by = by_agent.name if by_agent else "the customer"
+        c.transition(
+            RoomStatus.closed,
+            EventKind.closed,
+            "agent" if by_agent else "user",
+            routing.notice_closed(by),
+            by=by_agent.id if by_agent else None,
+        )
+
+    def request_human(self, c: _Conversation, article: Article, reason: str) -> None:
+        if reason == "phrase":
+            c.after(self.lognormal(20, 0.6, 300))
+            c.message(Sender.user, self.rng.choice(HUMAN_PHRASES), author="User")
+        elif reason == "ungrounded":
+            c.after(self.lognormal(25, 0.8, 600))
+            c.message(Sender.user, self.question(article) + " It's complicated.", author="User")
+            c.after(self.rng.uniform(1.0, 3.0))
+            c.message(Sender.ai, AI_UNSURE, author="Assistant")
+        elif reason == "tool_call":
+            self.ai_exchange(c, article)
+        c.after(self.rng.uniform(0.05, 1.0))
+
+    def agent_stint(self, c: _Conversation, agent: DemoAgent, busy: float) -> str:
+        """Join, talk, then end one of four ways; returns how it ended."""
+        c.agent_id = agent.id
+        c.transition(
+            RoomStatus.agent,
+            EventKind.joined,
+            "agent",
+            routing.notice_joined(agent.name),
+            by=agent.id,
+        )
+        if self.rng.random() < 0.97:
+            c.after(self.lognormal(20 * busy, 0.7, 900))
+            opener = self.rng.choice(AGENT_OPENERS).format(name=agent.name.split()[0])
+            c.message(Sender.agent, opener, author=agent.name, agent_id=agent.id)
+            for _ in range(self.rng.randint(1, 5)):
+                c.after(self.lognormal(30, 0.7, 900))
+                c.message(Sender.user, self.rng.choice(USER_TO_AGENT), author="User")
+                c.after(self.lognormal(45, 0.7, 900))
+                text = self.rng.choice(AGENT_FOLLOW_UPS)
+                c.message(Sender.agent, text, author=agent.name, agent_id=agent.id)
+            c.after(self.lognormal(20, 0.5, 300))
+            closer = self.rng.choice(AGENT_CLOSERS)
+            c.message(Sender.agent, closer, author=agent.name, agent_id=agent.id)
+        roll = self.rng.random()
+        if roll < 0.68:
+            self.close(c, agent)
+            return "closed"
+        if roll < 0.80:
+            self.close(c, None)
+            return "closed"
+        if roll < 0.94:
+            c.after(self.lognormal(30, 0.5, 600))
+            c.agent_id = None
+            c.transition(
+                RoomStatus.ai,
+                EventKind.left,
+                "agent_left",
+                routing.notice_left(agent.name),
+                by=agent.id,
+            )
+            return "left"
+        return "open"
+
+    def handoff(self, c: _Conversation, article: Article, busy: float, exclude: int | None) -> None:
+        reason = self.reasons[
+            bisect.bisect(self.reason_weights, self.rng.random() * self.reason_weights[-1])
+        ]
+        self.request_human(c, article, reason)
+        c.transition(
+            RoomStatus.waiting, EventKind.handoff, reason, routing.notice_handoff(1), by=None
+        )
+        c.brief = f"The customer asks about {article.title.lower()}."
+        wait = self.lognormal(50 * busy, 0.9, 3 * 3600)
+        roll = self.rng.random()
+        if roll < 0.06:  # gives up in the queue
+            if self.rng.random() < 0.5:
+                c.after(wait / 2)
+                c.message(Sender.user, self.rng.choice(USER_WHILE_WAITING), author="User")
+            c.after(wait)
+            self.close(c, None)
+            return
+        if roll < 0.08:  # still waiting
+            return
+        if self.rng.random() < 0.3:
+            c.after(wait / 3)
+            c.message(Sender.user, self.rng.choice(USER_WHILE_WAITING), author="User")
+        c.after(wait)
+        agent = self.agent_pick(exclude)
+        if self.agent_stint(c, agent, busy) != "left":
+            return
+        self.ai_exchange(c, self.rng.choice(self.articles))
+        roll = self.rng.random()
+        if roll < 0.35:
+            self.handoff(c, self.rng.choice(self.articles), busy, exclude=agent.id)
+        elif roll < 0.8:
+            self.close(c, None)
+
+    def conversation(self, room_id: str, created_at: datetime, busy: float) -> _Conversation:
+        c = _Conversation(room_id, created_at)
+        article = self.rng.choice(self.articles)
+        roll = self.rng.random()
+        if roll < 0.55 or not self.agents:  # the AI alone
+            for _ in range(self.rng.randint(1, 6)):
+                self.ai_exchange(c, article)
+                article = self.rng.choice(self.articles) if self.rng.random() < 0.3 else article
+            if self.rng.random() < 0.6:
+                self.close(c, None)
+        elif roll < 0.62:  # asked for a human while nobody was online
+            self.ai_exchange(c, article)
+            reason = "phrase" if self.rng.random() < 0.6 else "button"
+            self.request_human(c, article, reason)
+            c.message(Sender.system, routing.NOTICE_NO_AGENT, author="Tandem")
+            c.event(EventKind.no_agent, RoomStatus.ai, RoomStatus.ai, reason, None)
+            for _ in range(self.rng.randint(0, 2)):
+                self.ai_exchange(c, article)
+            if self.rng.random() < 0.5:
+                self.close(c, None)
+        else:
+            for _ in range(self.rng.randint(0, 2)):
+                self.ai_exchange(c, article)
+            self.handoff(c, article, busy, exclude=None)
+        return c
+
+
+# ---------------------------------------------------------------- when chats start
+
+
+class _Calendar:
+    """Start times over the last `days` local days before `now`, weighted by weekday and hour."""
+
+    def __init__(self, rng: random.Random, *, days: int, tz: ZoneInfo, now: datetime) -> None:
+        self.rng = rng
+        today = now.astimezone(tz).date()
+        slots: list[tuple[datetime, float]] = []
+        for back in range(days, 0, -1):
+            day = today - timedelta(days=back)
+            for hour in range(24):
+                weight = WEEKDAY_WEIGHTS[day.weekday()] * HOUR_WEIGHTS[hour]
+                slots.append((datetime.combine(day, time(hour), tzinfo=tz), weight))
+        self.starts = [s for s, _ in slots]
+        self.weights = [w for _, w in slots]
+        self.cumulative = list(itertools.accumulate(self.weights))
+        self.peak = max(self.weights)
+
+    def pick(self) -> tuple[datetime, float]:
+        """A UTC start time, and how busy that hour is (0..1, longer queue waits when busy)."""
+        index = bisect.bisect(self.cumulative, self.rng.random() * self.cumulative[-1])
+        local = self.starts[index] + timedelta(seconds=self.rng.uniform(0, 3600))
+        busy = 0.6 + self.weights[index] / self.peak
+        return local.astimezone(UTC), busy
+
+
+# ---------------------------------------------------------------- the loader
+
+
+async def ensure_demo_agents(db: Database, *, password: str = DEMO_PASSWORD) -> list[DemoAgent]:
+    """The demo agents and analyst, created when missing (existing ones keep their password)."""
+    agents: list[DemoAgent] = []
+    password_hash: str | None = None
+    async with db.write() as session:
+        for email, name, role in DEMO_AGENTS:
+            agent = await queries.get_agent_by_email(session, email=email)
+            if agent is None:
+                password_hash = password_hash or hash_password(password)
+                agent = await queries.create_agent(
+                    session, email=email, name=name, role=role, password_hash=password_hash
+                )
+            assert agent.id is not None
+            agents.append(DemoAgent(id=agent.id, email=email, name=agent.name, role=agent.role))
+    return agents
+
+
+async def _insert(db: Database, rooms: list[Any], messages: list[Any], events: list[Any]) -> None:
+    async with db.write() as session:
+        if rooms:
+            await session.execute(sa.insert(queries.rooms_t), rooms)
+        if messages:
+            await session.execute(sa.insert(queries.messages_t), messages)
+        if events:
+            await session.execute(sa.insert(queries.events_t), events)
+
+
+async def generate(
+    db: Database,
+    *,
+    conversations: int,
+    days: int = 42,
+    seed: int | None = None,
+    tz: str = "Europe/Berlin",
+    now: datetime | None = None,
+    batch_messages: int = 5000,
+    progress: Callable[[DemoSummary], None] | None = None,
+) -> DemoSummary:
+    """Insert `conversations` demo chats started over the `days` days before `now`'s date."""
+    if conversations < 0 or days < 1:
+        raise ValueError("conversations must be >= 0 and days >= 1")
+    started = clock.perf_counter()
+    rng = random.Random(seed)
+    agents = await ensure_demo_agents(db)
+    scripts = _Scripts(rng, KnowledgeBase.load().articles, agents)
+    calendar = _Calendar(rng, days=days, tz=ZoneInfo(tz), now=now or utcnow())
+    summary = DemoSummary(agents=agents)
+    rooms: list[Any] = []
+    messages: list[Any] = []
+    events: list[Any] = []
+    for _ in range(conversations):
+        room_id = uuid.uuid4().hex  # not seeded: a re-run with the same seed adds new rooms
+        created_at, busy = calendar.pick()
+        chat = scripts.conversation(room_id, created_at, busy)
+        rooms.append(chat.room_row())
+        messages.extend(chat.messages)
+        events.extend(chat.events)
+        if len(messages) >= batch_messages:
+            await _insert(db, rooms, messages, events)
+            summary.conversations += len(rooms)
+            summary.messages += len(messages)
+            summary.events += len(events)
+            rooms, messages, events = [], [], []
+            if progress is not None:
+                progress(summary)
+    await _insert(db, rooms, messages, events)
+    summary.conversations += len(rooms)
+    summary.messages += len(messages)
+    summary.events += len(events)
+    summary.seconds = clock.perf_counter() - started
+    return summary

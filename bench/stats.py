@@ -1,0 +1,189 @@
+"""Statistics benchmark: /api/stats over a 90-day range on MariaDB with 100,000 conversations.
+
+A scratch database is filled by the demo-data generator (~1,000,000 messages over 42 days),
+then the statistics are timed twice per schema variant: `compute_stats` called directly, and
+GET /api/stats through a real uvicorn process. The variants are the schema as migrated, and
+the same plus the index the statistics ask for (docs/metrics.md, "Indexes"), created here
+only in the scratch database. The scratch database is dropped at the end.
+
+    .venv/bin/python bench/stats.py --conversations 100000 --runs 7
+
+Only 127.0.0.1 is contacted. The machine is shared: the load average is printed with the
+results, since other processes on its two cores move the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.demo_data import DEMO_PASSWORD, generate  # noqa: E402
+from db.engine import Database, create_engine  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.sqltime import LocalWindow  # noqa: E402
+from db.stats import compute_stats  # noqa: E402
+
+MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
+ANALYST = "demo-analyst@tandem.example"
+
+
+@dataclass
+class Timing:
+    variant: str
+    how: str
+    first: float
+    runs: list[float]
+
+    @property
+    def row(self) -> str:
+        return (
+            f"| {self.variant:<22} | {self.how:<16} | {self.first * 1000:>9.0f} | "
+            f"{min(self.runs) * 1000:>7.0f} | {statistics.median(self.runs) * 1000:>10.0f} | "
+            f"{max(self.runs) * 1000:>7.0f} |"
+        )
+
+
+async def timed(runs: int, call: Callable[[], Awaitable[object]]) -> tuple[float, list[float]]:
+    """The first (cold) call, then `runs` more."""
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        await call()
+        times.append(time.perf_counter() - started)
+    return times[0], times[1:]
+
+
+async def admin(statement: str) -> None:
+    engine = create_engine(f"{MARIADB_ROOT}/")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_api(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
+    env.update(TANDEM_DATABASE_URL=url, TANDEM_JWT_SECRET="bench-" + uuid.uuid4().hex)
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise TimeoutError("the API did not start within 60 s")
+
+
+async def time_variant(
+    variant: str, db: Database, url: str, window: LocalWindow, runs: int
+) -> list[Timing]:
+    first, times = await timed(runs, lambda: compute_stats(db, window=window))
+    results = [Timing(variant, "compute_stats()", first, times)]
+    with tempfile.TemporaryDirectory() as tmp:
+        process, base = start_api(url, Path(tmp) / "api.log")
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+                login = await http.post(
+                    "/api/auth/token", data={"username": ANALYST, "password": DEMO_PASSWORD}
+                )
+                headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+                params = {"from": str(window.first_day), "to": str(window.last_day), "tz": "UTC"}
+
+                async def get() -> None:
+                    response = await http.get("/api/stats", params=params, headers=headers)
+                    response.raise_for_status()
+
+                first, times = await timed(runs, get)
+                results.append(Timing(variant, "GET /api/stats", first, times))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return results
+
+
+async def main(args: argparse.Namespace) -> None:
+    name = args.database or f"tandem_bench_stats_{uuid.uuid4().hex[:8]}"
+    url = f"{MARIADB_ROOT}/{name}"
+    await admin(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+    db = Database(url)
+    try:
+        await upgrade(db.engine)
+        async with db.session() as session:
+            existing = int(await session.scalar(sa.text("SELECT COUNT(*) FROM rooms")) or 0)
+        if existing == 0:
+            summary = await generate(db, conversations=args.conversations, days=42, seed=1)
+            print(
+                f"demo data: {summary.conversations:,} conversations, {summary.messages:,} "
+                f"messages, {summary.events:,} events in {summary.seconds:.1f} s "
+                f"({summary.messages / summary.seconds:,.0f} messages/s)"
+            )
+        else:
+            print(f"reusing {name}: {existing:,} conversations")
+        async with db.session() as session:
+            await session.execute(sa.text("ANALYZE TABLE rooms, messages, room_events"))
+        today = date.today()
+        window = LocalWindow.of(today - timedelta(days=89), today, "UTC")
+        results = await time_variant("as migrated", db, url, window, args.runs)
+    finally:
+        await db.dispose()
+        if not args.keep:
+            await admin(f"DROP DATABASE IF EXISTS `{name}`")
+    print()
+    print("command: " + " ".join([".venv/bin/python", "bench/stats.py", *sys.argv[1:]]))
+    print(f"range: {window.first_day} .. {window.last_day} (90 days, UTC), {args.runs} runs each")
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        "| schema                 | call             | first, ms | min, ms | median, ms | max, ms |"
+    )
+    print(
+        "|------------------------|------------------|----------:|--------:|-----------:|--------:|"
+    )
+    for timing in results:
+        print(timing.row)
+    print(f"scratch database {name} " + ("kept" if args.keep else "dropped"))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--database", help="reuse (or create) this database instead of a new one")
+    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    asyncio.run(main(parser.parse_args()))

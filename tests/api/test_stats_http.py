@@ -1,0 +1,210 @@
+"""/api/stats and the exports through a real uvicorn, on SQLite and MariaDB, after real chats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import LiveServer, auth
+
+
+def around_today() -> dict[str, str]:
+    """Yesterday to tomorrow (UTC): today's chats, whatever the clock says during the test."""
+    today = datetime.now(UTC).date()
+    return {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+
+
+@dataclass
+class Scene:
+    analyst: str
+    agent: str
+    handed: str
+    ai_only: str
+    no_agent: str
+
+
+async def say(server: LiveServer, room_id: str, token: str, text: str) -> None:
+    response = await server.http.post(
+        f"/api/rooms/{room_id}/messages", json={"text": text}, headers=auth(token)
+    )
+    assert response.status_code == 201, response.text
+    await server.tandem.rooms.replies.idle()
+
+
+@pytest.fixture
+async def scene(server: LiveServer) -> Scene:
+    """Three chats made through the API: one asks for a person while nobody is online, one is
+    answered by the AI alone, one is handed to Alice, who answers and resolves it."""
+    _, analyst = await server.add_agent("Ana", role="analyst")
+    _, alice = await server.add_agent("Alice")
+
+    lonely, lonely_token = await server.new_room()
+    await say(server, lonely, lonely_token, "hello there")
+    asked = await server.http.post(f"/api/rooms/{lonely}/handoff", headers=auth(lonely_token))
+    assert asked.json()["status"] == "ai"  # nobody online: no_agent
+
+    await server.http.get("/api/queue", headers=auth(alice))  # Alice is online from now on
+    ai_only, ai_token = await server.new_room()
+    await say(server, ai_only, ai_token, "How long does shipping take?")
+
+    handed, token = await server.new_room()
+    await say(server, handed, token, "My zebra-42 parcel is late")
+    queued = await server.http.post(f"/api/rooms/{handed}/handoff", headers=auth(token))
+    assert queued.json()["status"] == "waiting"
+    joined = await server.http.post(f"/api/rooms/{handed}/join", headers=auth(alice))
+    assert joined.json()["status"] == "agent"
+    await say(server, handed, alice, "Hi, Alice here, let me check.")
+    closed = await server.http.post(f"/api/rooms/{handed}/close", headers=auth(alice))
+    assert closed.json()["status"] == "closed"
+    return Scene(analyst=analyst, agent=alice, handed=handed, ai_only=ai_only, no_agent=lonely)
+
+
+async def test_only_analysts_and_admins_read_stats(server: LiveServer) -> None:
+    _, analyst = await server.add_agent("Ana", role="analyst")
+    _, admin = await server.add_agent("Ada", role="admin")
+    _, agent = await server.add_agent("Al")
+    for token, expected in ((analyst, 200), (admin, 200), (agent, 403)):
+        response = await server.http.get("/api/stats", headers=auth(token))
+        assert response.status_code == expected, response.text
+    assert (await server.http.get("/api/stats")).status_code == 401
+    assert (await server.http.get("/api/stats/conversations.csv")).status_code == 401
+    csv_as_agent = await server.http.get("/api/stats/conversations.csv", headers=auth(agent))
+    assert csv_as_agent.status_code == 403
+    search_as_agent = await server.http.get(
+        "/api/stats/transcripts", params={"q": "x"}, headers=auth(agent)
+    )
+    assert search_as_agent.status_code == 403
+    default = (await server.http.get("/api/stats", headers=auth(analyst))).json()["range"]
+    today = datetime.now(UTC).date()
+    assert default["tz"] == "UTC" and default["to"] in (str(today), str(today + timedelta(1)))
+    span = datetime.fromisoformat(default["to"]) - datetime.fromisoformat(default["from"])
+    assert span == timedelta(days=29)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2026-13-01"},
+        {"to": "yesterday"},
+        {"tz": "Mars/Olympus_Mons"},
+        {"tz": "../../etc/passwd"},
+        {"from": "2026-03-10", "to": "2026-03-01"},
+        {"from": "2000-01-01", "to": "2026-01-01"},
+    ],
+)
+async def test_bad_parameters_are_422(server: LiveServer, params: dict[str, str]) -> None:
+    _, analyst = await server.add_agent("Ana", role="analyst")
+    response = await server.http.get("/api/stats", params=params, headers=auth(analyst))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+
+
+async def test_numbers_after_real_chats(server: LiveServer, scene: Scene) -> None:
+    response = await server.http.get(
+        "/api/stats", params=around_today(), headers=auth(scene.analyst)
+    )
+    assert response.status_code == 200
+    stats = response.json()
+    assert stats["conversations"] == {
+        "started": 3,
+        "ai_only": 2,
+        "handed_off": 1,
+        "served_by_agent": 1,
+        "closed": 1,
+        "containment_rate": 0.6667,
+        "handoff_rate": 0.3333,
+    }
+    assert stats["handoffs"]["by_reason"] == [
+        {"reason": "button", "requests": 1, "conversations": 1, "rate": 0.3333}
+    ]
+    assert (stats["handoffs"]["answered"], stats["handoffs"]["abandoned"]) == (1, 0)
+    assert stats["no_agent"]["requests"] == 1
+    assert stats["no_agent"]["by_reason"][0]["reason"] == "button"
+    assert stats["messages"]["by_sender"] == {"user": 3, "ai": 3, "agent": 1, "system": 4}
+    assert [a["name"] for a in stats["agents"]] == ["Alice"] and stats["agents"][0]["chats"] == 1
+    for key in (
+        "wait_seconds",
+        "first_response_seconds",
+        "handle_time_seconds",
+        "duration_seconds",
+    ):
+        assert stats[key]["count"] == 1 and stats[key]["p50"] is not None, key
+    assert sum(b["count"] for b in stats["wait_histogram"]) == 1
+    assert sum(d["total"] for d in stats["by_day"]) == 3 and len(stats["by_day"]) == 3
+    assert sum(map(sum, stats["by_hour_of_week"])) == 3
+
+    # The wait is the time between the handoff and the join events of the transcript.
+    record = (
+        await server.http.get(
+            f"/api/rooms/{scene.handed}/transcript.json", headers=auth(scene.analyst)
+        )
+    ).json()
+    when = {e["kind"]: datetime.fromisoformat(e["created_at"]) for e in record["events"]}
+    expected = round((when["joined"] - when["handoff"]).total_seconds(), 3)
+    assert stats["wait_seconds"]["p50"] == pytest.approx(expected, abs=0.0011)
+    duration = (when["closed"] - when["created"]).total_seconds()
+    assert stats["duration_seconds"]["p50"] == pytest.approx(duration, abs=0.0011)
+
+
+async def test_the_csv_has_one_row_per_conversation(server: LiveServer, scene: Scene) -> None:
+    response = await server.http.get(
+        "/api/stats/conversations.csv", params=around_today(), headers=auth(scene.analyst)
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["conversation_id"] for r in rows] == [scene.no_agent, scene.ai_only, scene.handed]
+    handed = rows[2]
+    assert handed["status"] == "closed" and handed["handed_off"] == "yes"
+    assert handed["first_handoff_reason"] == "button" and handed["agents"] == "Alice"
+    assert float(handed["wait_seconds"]) >= 0 and float(handed["duration_seconds"]) > 0
+    counts = [handed[f"messages_{s}"] for s in ("user", "ai", "agent", "system", "total")]
+    assert counts == ["1", "1", "1", "3", "6"]
+    ai_only = rows[1]
+    assert (ai_only["handed_off"], ai_only["first_handoff_reason"], ai_only["agents"]) == (
+        "no", "", ""
+    )  # fmt: skip
+    assert (ai_only["status"], ai_only["duration_seconds"], ai_only["messages_total"]) == (
+        "ai", "", "2"
+    )  # fmt: skip
+    assert rows[0]["messages_system"] == "1" and rows[0]["handed_off"] == "no"
+    assert datetime.fromisoformat(rows[0]["created_at_utc"]).utcoffset() == timedelta(0)
+
+
+async def test_transcript_download_and_search(server: LiveServer, scene: Scene) -> None:
+    for token in (scene.analyst, scene.agent):
+        response = await server.http.get(
+            f"/api/rooms/{scene.handed}/transcript.json", headers=auth(token)
+        )
+        assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="transcript-{scene.handed}.json"'
+    )
+    record = response.json()
+    assert record["room"]["status"] == "closed" and record["room"]["agent"]["name"] == "Alice"
+    assert [m["sender"] for m in record["messages"]] == [
+        "user", "ai", "system", "system", "agent", "system"
+    ]  # fmt: skip
+    assert [e["kind"] for e in record["events"]] == ["created", "handoff", "joined", "closed"]
+    missing = await server.http.get("/api/rooms/nope/transcript.json", headers=auth(scene.analyst))
+    assert missing.status_code == 404
+    assert (await server.http.get(f"/api/rooms/{scene.handed}/transcript.json")).status_code == 401
+
+    found = await server.http.get(
+        "/api/stats/transcripts",
+        params={"q": "ZEBRA-42", **around_today()},
+        headers=auth(scene.analyst),
+    )
+    assert found.status_code == 200
+    body = found.json()
+    assert [hit["room_id"] for hit in body["results"]] == [scene.handed]
+    assert "zebra-42" in body["results"][0]["snippet"] and body["truncated"] is False
+    empty = await server.http.get(
+        "/api/stats/transcripts", params={"q": "  "}, headers=auth(scene.analyst)
+    )
+    assert empty.status_code == 422

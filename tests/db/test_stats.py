@@ -1,0 +1,446 @@
+"""Every statistic on a hand-built dataset, with values worked out by hand, on SQLite and MariaDB.
+
+The week of 27–30 March 2026 in Europe/Berlin: summer time starts on Sunday 29 March at 01:00
+UTC, so the local hour of a chat depends on which side of the switch it started; R2 starts
+on Friday 23:30 UTC, which is already Saturday in Berlin; R6 starts one microsecond before
+Berlin's window ends; R7 only belongs to the UTC window; R8 to neither.
+
+    R1  AI only, closed by the user
+    R2  handoff (phrase), Alice answers after 30 s, replies after 10 s, closes after 300 s
+    R3  handoff (button), Bob after 90.5 s, replies 20 s, leaves after 100 s; the AI again;
+        handoff (tool_call), Alice after 45 s, replies 5 s, still in the chat
+    R4  a human asked for while nobody was online (no_agent, phrase); the user closes
+    R5  handoff (phrase), the user gives up in the queue after 600 s
+    R6  handoff (ungrounded), still waiting
+    R9  Alice joins from the AI without a handoff, replies after 30 s, closes after 120 s
+    R10 handoff (button), Bob after 10 s, says nothing, leaves after 60 s; handoff (phrase),
+        Bob after 40 s, replies 20 s, closes after 180 s
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from db import queries, transcripts
+from db.engine import Database
+from db.migrate import upgrade
+from db.sqltime import LocalWindow, OffsetSegment, offset_segments
+from db.stats import compute_stats
+
+BERLIN = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "Europe/Berlin")
+UTC_WEEK = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "UTC")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@dataclass
+class Chat:
+    """Rows of one room, appended in time order the way the room service writes them."""
+
+    room_id: str
+    created_at: datetime
+    status: str = "ai"
+    agent_id: int | None = None
+    closed_at: datetime | None = None
+    waiting_since: datetime | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.event("created", self.created_at, None, "ai", None, None)
+
+    def say(self, sender: str, when: str, text: str = "…", agent_id: int | None = None) -> Chat:
+        self.messages.append(
+            {
+                "room_id": self.room_id,
+                "seq": len(self.messages) + 1,
+                "sender": sender,
+                "author": {"user": "User", "ai": "Assistant", "system": "Tandem"}.get(sender, "A"),
+                "agent_id": agent_id,
+                "text": text,
+                "created_at": at(when),
+            }
+        )
+        return self
+
+    def event(
+        self,
+        kind: str,
+        when: datetime,
+        from_status: str | None,
+        to_status: str,
+        reason: str | None,
+        agent_id: int | None,
+    ) -> None:
+        self.events.append(
+            {
+                "room_id": self.room_id,
+                "kind": kind,
+                "from_status": from_status,
+                "to_status": to_status,
+                "reason": reason,
+                "agent_id": agent_id,
+                "created_at": when,
+            }
+        )
+
+    def move(
+        self,
+        kind: str,
+        when: str,
+        to: str,
+        reason: str,
+        by: int | None = None,
+        *,
+        holder: int | None = None,
+    ) -> Chat:
+        """A transition: its system notice and its event."""
+        self.say("system", when, f"{kind} notice")
+        self.event(kind, at(when), self.status, to, reason, by)
+        self.status, self.agent_id = to, holder
+        self.waiting_since = at(when) if to == "waiting" else None
+        if to == "closed":
+            self.closed_at = at(when)
+        return self
+
+    def no_agent(self, when: str, reason: str) -> Chat:
+        self.say("system", when, "No agents are online right now.")
+        self.event("no_agent", at(when), self.status, self.status, reason, None)
+        return self
+
+    def room_row(self) -> dict[str, Any]:
+        return {
+            "id": self.room_id,
+            "status": self.status,
+            "agent_id": self.agent_id,
+            "last_seq": len(self.messages),
+            "created_at": self.created_at,
+            "waiting_since": self.waiting_since,
+            "closed_at": self.closed_at,
+        }
+
+
+def dataset(alice: int, bob: int) -> list[Chat]:
+    r1 = Chat("r1", at("2026-03-27 10:00:00"))
+    r1.say("user", "2026-03-27 10:00:05").say("ai", "2026-03-27 10:00:07")
+    r1.say("user", "2026-03-27 10:01:00").say("ai", "2026-03-27 10:01:02")
+    r1.move("closed", "2026-03-27 10:02:00", "closed", "user")
+
+    r2 = Chat("r2", at("2026-03-27 23:30:00"))
+    r2.say("user", "2026-03-27 23:30:10", "I want to speak to a human")
+    r2.move("handoff", "2026-03-27 23:30:10", "waiting", "phrase")
+    r2.move("joined", "2026-03-27 23:30:40", "agent", "agent", alice, holder=alice)
+    r2.say("agent", "2026-03-27 23:30:50", "Hi, Alice here", alice)
+    r2.say("user", "2026-03-27 23:31:20").say("agent", "2026-03-27 23:31:30", "Done", alice)
+    r2.move("closed", "2026-03-27 23:35:40", "closed", "agent", alice, holder=alice)
+
+    r3 = Chat("r3", at("2026-03-28 08:00:00"))
+    r3.say("user", "2026-03-28 08:00:20", "Where is my PARCEL? It is late")
+    r3.move("handoff", "2026-03-28 08:00:30", "waiting", "button")
+    r3.move("joined", "2026-03-28 08:02:00.500000", "agent", "agent", bob, holder=bob)
+    r3.say("agent", "2026-03-28 08:02:20.500000", "Bob here", bob)
+    r3.move("left", "2026-03-28 08:03:40.500000", "ai", "agent_left", bob)
+    r3.say("user", "2026-03-28 08:04:00").say("ai", "2026-03-28 08:04:02")
+    r3.move("handoff", "2026-03-28 08:05:00", "waiting", "tool_call")
+    r3.move("joined", "2026-03-28 08:05:45", "agent", "agent", alice, holder=alice)
+    r3.say("agent", "2026-03-28 08:05:50", "Alice here", alice)
+
+    r4 = Chat("r4", at("2026-03-29 00:30:00"))
+    r4.say("user", "2026-03-29 00:31:00", "talk to agent").no_agent("2026-03-29 00:31:00", "phrase")
+    r4.say("user", "2026-03-29 00:32:00").say("ai", "2026-03-29 00:32:03")
+    r4.move("closed", "2026-03-29 00:40:00", "closed", "user")
+
+    r5 = Chat("r5", at("2026-03-29 12:00:00"))
+    r5.say("user", "2026-03-29 12:00:20", "a human please")
+    r5.move("handoff", "2026-03-29 12:00:20", "waiting", "phrase")
+    r5.say("user", "2026-03-29 12:05:00", "hello? 100% lost")
+    r5.move("closed", "2026-03-29 12:10:20", "closed", "user")
+
+    r6 = Chat("r6", at("2026-03-30 21:59:59.999999"))
+    r6.say("user", "2026-03-30 22:00:30").say("ai", "2026-03-30 22:00:33")
+    r6.move("handoff", "2026-03-30 22:01:00", "waiting", "ungrounded")
+
+    r7 = Chat("r7", at("2026-03-30 22:30:00"))
+    r7.say("user", "2026-03-30 22:30:05").say("ai", "2026-03-30 22:30:07")
+
+    r8 = Chat("r8", at("2026-03-26 10:00:00"))
+    r8.say("user", "2026-03-26 10:00:05", "hello? an older chat").say("ai", "2026-03-26 10:00:07")
+
+    r9 = Chat("r9", at("2026-03-28 15:00:00"))
+    r9.say("user", "2026-03-28 15:00:10").say("ai", "2026-03-28 15:00:12")
+    r9.move("joined", "2026-03-28 15:01:00", "agent", "agent", alice, holder=alice)
+    r9.say("agent", "2026-03-28 15:01:30", "Can I help?", alice).say("user", "2026-03-28 15:02:00")
+    r9.move("closed", "2026-03-28 15:03:00", "closed", "agent", alice, holder=alice)
+
+    r10 = Chat("r10", at("2026-03-29 09:00:00"))
+    r10.say("user", "2026-03-29 09:00:05")
+    r10.move("handoff", "2026-03-29 09:00:10", "waiting", "button")
+    r10.move("joined", "2026-03-29 09:00:20", "agent", "agent", bob, holder=bob)
+    r10.move("left", "2026-03-29 09:01:20", "ai", "agent_left", bob)
+    r10.say("user", "2026-03-29 09:02:00").say("ai", "2026-03-29 09:02:02")
+    r10.say("user", "2026-03-29 09:03:00", "talk to agent")
+    r10.move("handoff", "2026-03-29 09:03:00", "waiting", "phrase")
+    r10.move("joined", "2026-03-29 09:03:40", "agent", "agent", bob, holder=bob)
+    r10.say("agent", "2026-03-29 09:04:00", "Bob again", bob)
+    r10.move("closed", "2026-03-29 09:06:40", "closed", "agent", bob, holder=bob)
+    return [r1, r2, r3, r4, r5, r6, r7, r8, r9, r10]
+
+
+@dataclass
+class Loaded:
+    db: Database
+    alice: int
+    bob: int
+
+
+@pytest.fixture
+async def loaded(database_url: str) -> AsyncIterator[Loaded]:
+    db = Database(database_url)
+    await upgrade(db.engine)
+    async with db.write() as session:
+        alice = await queries.create_agent(
+            session, email="alice@example.com", name="Alice", role="agent", password_hash="x"
+        )
+        bob = await queries.create_agent(
+            session, email="bob@example.com", name="Bob", role="agent", password_hash="x"
+        )
+    assert alice.id is not None and bob.id is not None
+    chats = dataset(alice.id, bob.id)
+    async with db.write() as session:
+        await session.execute(sa.insert(queries.rooms_t), [c.room_row() for c in chats])
+        await session.execute(sa.insert(queries.messages_t), [m for c in chats for m in c.messages])
+        await session.execute(sa.insert(queries.events_t), [e for c in chats for e in c.events])
+    yield Loaded(db, alice.id, bob.id)
+    await db.dispose()
+
+
+def percentiles(count: int, p50: float, p90: float, mean: float, top: float) -> dict[str, Any]:
+    return {"count": count, "p50": p50, "p90": p90, "mean": mean, "max": top}
+
+
+async def test_every_metric_in_berlin_across_the_dst_switch(loaded: Loaded) -> None:
+    stats = (await compute_stats(loaded.db, window=BERLIN)).model_dump(mode="json", by_alias=True)
+
+    assert stats["range"] == {
+        "from": "2026-03-27",
+        "to": "2026-03-30",
+        "tz": "Europe/Berlin",
+        "start_utc": "2026-03-26T23:00:00Z",
+        "end_utc": "2026-03-30T22:00:00Z",
+        "utc_offsets": [["2026-03-26T23:00:00Z", 3600], ["2026-03-29T01:00:00Z", 7200]],
+    }
+    assert stats["conversations"] == {
+        "started": 8,  # r1 r2 r3 r4 r5 r6 r9 r10 (r7 starts after Berlin's midnight, r8 before)
+        "ai_only": 2,  # r1, r4 (a no-agent notice is not a handoff)
+        "handed_off": 6,
+        "served_by_agent": 4,  # r2 r3 r9 r10
+        "closed": 6,
+        "containment_rate": 0.25,
+        "handoff_rate": 0.75,
+    }
+    assert stats["handoffs"] == {
+        "requests": 7,
+        "conversations": 5,
+        "by_reason": [
+            {"reason": "button", "requests": 2, "conversations": 2, "rate": 0.25},
+            {"reason": "phrase", "requests": 3, "conversations": 3, "rate": 0.375},
+            {"reason": "tool_call", "requests": 1, "conversations": 1, "rate": 0.125},
+            {"reason": "ungrounded", "requests": 1, "conversations": 1, "rate": 0.125},
+        ],
+        "answered": 5,
+        "abandoned": 1,
+        "still_waiting": 1,
+    }
+    assert stats["no_agent"] == {
+        "requests": 1,
+        "conversations": 1,
+        "rate": 0.125,
+        "by_reason": [{"reason": "phrase", "requests": 1, "conversations": 1, "rate": 0.125}],
+    }
+    # waits 10, 30, 40, 45, 90.5: nearest rank 3 of 5 and 5 of 5
+    assert stats["wait_seconds"] == percentiles(5, 40.0, 90.5, 43.1, 90.5)
+    assert [b["count"] for b in stats["wait_histogram"]] == [1, 3, 1, 0, 0, 0, 0]
+    assert stats["wait_histogram"][1] == {
+        "label": "30–60 s",
+        "min_seconds": 30,
+        "max_seconds": 60,
+        "count": 3,
+    }
+    # first replies 5, 10, 20, 20, 30 (r10's silent first stint has none: its window ends at
+    # Bob's leave, so Bob's later message belongs to the second stint)
+    assert stats["first_response_seconds"] == percentiles(5, 20.0, 30.0, 17.0, 30.0)
+    # stints that ended: 60, 100, 120, 180, 300 (Alice is still in r3)
+    assert stats["handle_time_seconds"] == percentiles(5, 120.0, 300.0, 152.0, 300.0)
+    # closed rooms: 120, 180, 340, 400, 600, 620
+    assert stats["duration_seconds"] == percentiles(6, 340.0, 620.0, 376.667, 620.0)
+    assert stats["messages"] == {
+        "total": 51,
+        "by_sender": {"user": 16, "ai": 7, "agent": 6, "system": 22},
+        "per_conversation": {"user": 2.0, "ai": 0.875, "agent": 0.75, "system": 2.75},
+    }
+    assert stats["agents"] == [
+        {
+            "agent_id": loaded.alice,
+            "name": "Alice",
+            "chats": 3,
+            "first_response_p50": 10.0,  # 5, 10, 30
+            "handle_time_p50": 120.0,  # 120, 300
+        },
+        {
+            "agent_id": loaded.bob,
+            "name": "Bob",
+            "chats": 3,  # r3, and r10 twice
+            "first_response_p50": 20.0,  # 20, 20
+            "handle_time_p50": 100.0,  # 60, 100, 180
+        },
+    ]
+    assert stats["by_day"] == [
+        {"date": "2026-03-27", "ai_only": 1, "human": 0, "total": 1},
+        {"date": "2026-03-28", "ai_only": 0, "human": 3, "total": 3},  # r2 is Saturday here
+        {"date": "2026-03-29", "ai_only": 1, "human": 2, "total": 3},
+        {"date": "2026-03-30", "ai_only": 0, "human": 1, "total": 1},
+    ]
+    cells = {
+        (day, hour): n
+        for day, hours in enumerate(stats["by_hour_of_week"])
+        for hour, n in enumerate(hours)
+        if n
+    }
+    assert cells == {
+        (4, 11): 1,  # r1 Friday 11:00 (CET)
+        (5, 0): 1,  # r2 Saturday 00:30
+        (5, 9): 1,  # r3
+        (5, 16): 1,  # r9
+        (6, 1): 1,  # r4 Sunday 01:30, still CET
+        (6, 11): 1,  # r10 Sunday 11:00, already CEST
+        (6, 14): 1,  # r5
+        (0, 23): 1,  # r6 Monday 23:59:59.999999, not Tuesday
+    }
+
+
+async def test_the_same_days_in_utc_move_and_add_conversations(loaded: Loaded) -> None:
+    stats = await compute_stats(loaded.db, window=UTC_WEEK)
+    assert stats.conversations.started == 9  # r7 starts on Monday 22:30 UTC
+    assert [(d.date.isoformat(), d.ai_only, d.human) for d in stats.by_day] == [
+        ("2026-03-27", 1, 1),  # r2 is still Friday in UTC
+        ("2026-03-28", 0, 2),
+        ("2026-03-29", 1, 2),
+        ("2026-03-30", 1, 1),
+    ]
+    assert stats.range.utc_offsets == [("2026-03-27T00:00:00Z", 0)]
+    assert stats.by_hour_of_week[4][23] == 1  # r2: Friday 23:30
+    assert stats.by_hour_of_week[6][0] == 1  # r4: Sunday 00:30
+    assert stats.by_hour_of_week[6][9] == 1  # r10: Sunday 09:00
+
+
+async def test_an_empty_range_has_zeros_and_no_percentiles(loaded: Loaded) -> None:
+    stats = await compute_stats(
+        loaded.db, window=LocalWindow.of(date(2026, 1, 1), date(2026, 1, 2))
+    )
+    assert stats.conversations.started == 0
+    assert stats.conversations.containment_rate is None
+    assert stats.wait_seconds.model_dump() == {
+        "count": 0, "p50": None, "p90": None, "mean": None, "max": None
+    }  # fmt: skip
+    assert stats.messages.per_conversation == {
+        "user": None,
+        "ai": None,
+        "agent": None,
+        "system": None,
+    }
+    assert stats.agents == [] and stats.handoffs.by_reason == []
+    assert [d.total for d in stats.by_day] == [0, 0]
+    assert sum(map(sum, stats.by_hour_of_week)) == 0
+
+
+async def test_conversation_rows_for_the_csv(loaded: Loaded) -> None:
+    async with loaded.db.session() as session:
+        rows = [
+            r
+            async for batch in transcripts.conversation_rows(session, window=BERLIN)
+            for r in batch
+        ]
+    assert [r.id for r in rows] == ["r1", "r2", "r3", "r9", "r4", "r10", "r5", "r6"]
+    by_id = {r.id: r for r in rows}
+    r3 = by_id["r3"]
+    assert (r3.status, r3.handed_off, r3.first_handoff_reason, r3.wait_seconds) == (
+        "agent", True, "button", 90.5
+    )  # fmt: skip
+    assert r3.agent_ids == tuple(sorted((loaded.alice, loaded.bob)))
+    assert r3.messages == {"user": 2, "ai": 1, "agent": 2, "system": 5}
+    assert r3.duration_seconds is None and r3.closed_at is None
+    r9 = by_id["r9"]
+    assert (r9.handed_off, r9.first_handoff_reason, r9.wait_seconds) == (True, None, None)
+    assert r9.duration_seconds == 180.0
+    r5 = by_id["r5"]
+    assert (r5.first_handoff_reason, r5.wait_seconds, r5.agent_ids) == ("phrase", None, ())
+    assert (by_id["r1"].handed_off, by_id["r4"].handed_off) == (False, False)
+    assert by_id["r2"].duration_seconds == 340.0
+
+
+async def test_search_is_case_insensitive_and_literal(loaded: Loaded) -> None:
+    async with loaded.db.session() as session:
+        found, more = await transcripts.search_transcripts(
+            session, text="parcel", window=BERLIN, limit=10
+        )
+        assert [(h.room_id, h.seq, h.sender.value, h.matches) for h in found] == [
+            ("r3", 1, "user", 1)
+        ]
+        assert "PARCEL" in found[0].snippet and not more
+        hello, _ = await transcripts.search_transcripts(
+            session, text="HELLO?", window=BERLIN, limit=10
+        )
+        assert [h.room_id for h in hello] == ["r5"]  # r8 says it too, but before the window
+        percent, _ = await transcripts.search_transcripts(
+            session, text="100%", window=BERLIN, limit=10
+        )
+        assert [h.room_id for h in percent] == ["r5"]  # % is a character, not a wildcard
+        talk, more = await transcripts.search_transcripts(
+            session, text="talk to agent", window=BERLIN, limit=1
+        )
+        assert [h.room_id for h in talk] == ["r10"] and more  # newest first; r4 did not fit
+
+
+async def test_a_whole_transcript(loaded: Loaded) -> None:
+    async with loaded.db.session() as session:
+        record = await transcripts.transcript(session, room_id="r3")
+        assert await transcripts.transcript(session, room_id="nope") is None
+    assert record is not None
+    assert record.room.status.value == "agent" and record.room.agent is not None
+    assert record.room.agent.name == "Alice"
+    assert [m.seq for m in record.messages] == list(range(1, 11))
+    assert [(e.kind.value, e.reason) for e in record.events] == [
+        ("created", None),
+        ("handoff", "button"),
+        ("joined", "agent"),
+        ("left", "agent_left"),
+        ("handoff", "tool_call"),
+        ("joined", "agent"),
+    ]
+    assert record.events[2].agent is not None and record.events[2].agent.name == "Bob"
+
+
+def test_offsets_follow_each_dst_switch() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = at("2026-01-01 00:00:00"), at("2027-01-01 00:00:00")
+    assert offset_segments(start, end, berlin) == (
+        OffsetSegment(start, 3600),
+        OffsetSegment(at("2026-03-29 01:00:00"), 7200),
+        OffsetSegment(at("2026-10-25 01:00:00"), 3600),
+    )
+    assert offset_segments(start, end, ZoneInfo("UTC")) == (OffsetSegment(start, 0),)
+    week = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), berlin)
+    assert week.end - week.start == timedelta(days=4, hours=-1)  # one hour less: DST
+    assert week.previous().last_day == date(2026, 3, 26)
+    assert week.previous().first_day == date(2026, 3, 23)
+    with pytest.raises(ValueError):
+        LocalWindow.of(date(2026, 3, 2), date(2026, 3, 1))

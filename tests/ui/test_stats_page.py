@@ -1,0 +1,148 @@
+"""The statistics page (ui_agent/stats_page.py) under AppTest, against a real API process whose
+SQLite database `tandem demo-data` filled, the way an operator would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from api.demo_data import DEMO_PASSWORD
+from tests.ui.apptest import ROOT, TIMEOUT, alerts, captions, no_exception
+from tests.ui.conftest import ApiProcess
+from ui_agent.stats_page import duration, percent
+from ui_user.client import TandemClient
+
+STATS_APP = str(ROOT / "ui_agent" / "stats_app.py")
+CONVERSATIONS = 120
+ANALYST = "demo-analyst@tandem.example"
+
+
+@pytest.fixture(scope="module")
+def demo(api: ApiProcess) -> ApiProcess:
+    """120 demo chats over the last 10 days, in the database the API serves."""
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo-data", "--conversations", str(CONVERSATIONS),
+         "--days", "10", "--seed", "7"],
+        env=api.env, cwd=Path(ROOT), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"Inserted {CONVERSATIONS} conversations" in done.stdout
+    return api
+
+
+def page(api: ApiProcess, token: str) -> AppTest:
+    at = AppTest.from_file(STATS_APP, default_timeout=TIMEOUT)
+    at.session_state["stats_token"] = token
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, Any]:
+    return {m.label: m for m in at.metric}
+
+
+def api_stats(client: TandemClient, tz: str) -> dict[str, Any]:
+    """What the page should show: the default range, asked of the API directly."""
+    today = date.today()
+    period = {"from": str(today - timedelta(days=29)), "to": str(today), "tz": tz}
+    return client.stats(**period)
+
+
+def test_kpis_table_and_charts_show_the_api_numbers(demo: ApiProcess, use_api: ApiProcess) -> None:
+    client = demo.client()
+    token = client.login(ANALYST, DEMO_PASSWORD)
+    at = page(demo, token)
+    no_exception(at)
+    expected = api_stats(client, "UTC")
+    assert expected["conversations"]["started"] == CONVERSATIONS
+
+    shown = metrics(at)
+    assert shown["Conversations"].value == str(CONVERSATIONS)
+    assert shown["Conversations"].delta == ""  # nothing in the 30 days before: no delta
+    c = expected["conversations"]
+    assert shown["Resolved by the AI alone"].value == percent(c["containment_rate"])
+    assert shown["Handed to a human"].value == percent(c["handoff_rate"])
+    assert shown["No agent online"].value == str(expected["no_agent"]["requests"])
+    assert shown["Median wait for an agent"].value == duration(expected["wait_seconds"]["p50"])
+    assert shown["Median first agent reply"].value == duration(
+        expected["first_response_seconds"]["p50"]
+    )
+    assert shown["Median conversation length"].value == duration(
+        expected["duration_seconds"]["p50"]
+    )
+
+    table = at.dataframe[0].value
+    assert list(table["Agent"]) == [a["name"] for a in expected["agents"]]
+    assert list(table["Chats"]) == [a["chats"] for a in expected["agents"]]
+    assert sum(table["Chats"]) >= c["served_by_agent"] > 0
+    assert list(table["Median first reply (s)"]) == pytest.approx(
+        [a["first_response_p50"] for a in expected["agents"]]
+    )
+    h = expected["handoffs"]
+    assert f"{h['answered']} handoffs answered · {h['abandoned']} abandoned in the queue" in (
+        " ".join(captions(at))
+    )
+    assert len(at.get("vega_lite_chart")) == 4
+    assert len(at.download_button) == 1  # the CSV
+
+    # Another zone: the same chats (all well inside the range), fetched anew.
+    at.selectbox(key="stats_tz").select("Europe/Berlin").run()
+    no_exception(at)
+    assert metrics(at)["Conversations"].value == str(CONVERSATIONS)
+    berlin = api_stats(client, "Europe/Berlin")
+    assert berlin["range"]["tz"] == "Europe/Berlin"
+    assert sum(map(sum, berlin["by_hour_of_week"])) == CONVERSATIONS
+
+
+def test_search_open_and_download_a_transcript(demo: ApiProcess, use_api: ApiProcess) -> None:
+    client = demo.client()
+    at = page(demo, client.login(ANALYST, DEMO_PASSWORD))
+    at.text_input(key="stats_q").input("tracking").run()
+    no_exception(at)
+    picker = at.selectbox(key="stats_pick")
+    assert picker.options, "no conversation mentions tracking"
+    picker.select_index(0).run()
+    no_exception(at)
+    room_id = str(at.selectbox(key="stats_pick").value)
+    found = client.search_transcripts("tracking", limit=25)["results"]
+    assert room_id == found[0]["room_id"]  # newest first, as the API lists them
+    record = client.transcript(room_id)
+    bubbles = [m for m in record["messages"] if m["sender"] != "system"]
+    assert len(at.chat_message) == len(bubbles) > 0
+    assert len(at.download_button) == 2  # the CSV and this transcript's JSON
+
+    at.text_input(key="stats_q").input("no-such-words-anywhere").run()
+    assert "No conversation of this period mentions that." in captions(at)
+
+
+def test_an_agent_is_told_it_needs_another_role(demo: ApiProcess, use_api: ApiProcess) -> None:
+    agent = demo.agents.get("Stan") or demo.add_agent("Stan")
+    at = page(demo, demo.client().login(agent.email, agent.password))
+    no_exception(at)
+    assert "Statistics need the analyst or admin role." in alerts(at)
+    assert not at.metric
+
+
+def test_the_period_before_is_the_delta(demo: ApiProcess, use_api: ApiProcess) -> None:
+    """Two weeks that each hold demo chats: the tile shows the difference to the week before."""
+    client = demo.client()
+    at = page(demo, client.login(ANALYST, DEMO_PASSWORD))
+    today = datetime.now(UTC).date()
+    last = today - timedelta(days=1)
+    week = (last - timedelta(days=4), last)
+    at.date_input(key="stats_days").set_value(week).run()
+    no_exception(at)
+    now = client.stats(**{"from": str(week[0]), "to": str(week[1]), "tz": "UTC"})
+    before = client.stats(
+        **{"from": str(week[0] - timedelta(days=5)), "to": str(week[0] - timedelta(days=1))}
+    )
+    n, b = now["conversations"]["started"], before["conversations"]["started"]
+    assert n > 0 and b > 0
+    tile = metrics(at)["Conversations"]
+    assert tile.value == str(n)
+    assert tile.delta == f"{n - b:+,}"

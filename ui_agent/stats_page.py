@@ -1,0 +1,347 @@
+"""The statistics page of the agent console, for analysts and admins (the caller checks roles).
+
+`render(client)` draws: a date range and time zone; KPI tiles with the change against the
+previous period of the same length (two /api/stats calls); charts (daily volume, wait times,
+hour × weekday, handoff reasons); the per-agent table; the CSV export; and a transcript
+browser (search → pick → read, download as JSON). Every number comes from the API; this page
+only lays it out. The metrics are defined in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pandas as pd
+import streamlit as st
+
+from ui_agent import stats_charts
+from ui_user import view
+from ui_user.client import ApiError, TandemClient
+
+TIMEZONES = (
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Amsterdam",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+DEFAULT_DAYS = 30
+CACHE_SECONDS = 60.0
+"""Stats for one range are reused this long: a rerun for the transcript search refetches nothing."""
+SEARCH_LIMIT = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    first: date
+    last: date
+    tz: str
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The same number of days, ending the day before this period starts."""
+        last = self.first - timedelta(days=1)
+        return Period(last - timedelta(days=self.days - 1), last, self.tz)
+
+    def params(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "tz": self.tz}
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def duration(seconds: float | None) -> str:
+    """'42 s', '3 min 5 s', '2 h 10 min'; '–' when there is nothing to measure."""
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(whole // 60, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f} %"
+
+
+def _signed(value: float, unit: str, digits: int = 0) -> str:
+    return f"{value:+,.{digits}f}{unit}"
+
+
+def count_delta(now: int, before: int) -> str | None:
+    return f"{now - before:+,}" if before else None
+
+
+def rate_delta(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None:
+        return None
+    return _signed((now - before) * 100, " pp", 1)
+
+
+def seconds_delta(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None:
+        return None
+    return _signed(now - before, " s")
+
+
+# ---------------------------------------------------------------- data
+
+
+def _fetch(client: TandemClient, period: Period) -> dict[str, Any]:
+    cache: dict[Period, tuple[float, dict[str, Any]]] = st.session_state.setdefault(
+        "stats_cache", {}
+    )
+    hit = cache.get(period)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    data = client.stats(**period.params())
+    cache[period] = (time.monotonic(), data)
+    return data
+
+
+def _period_controls() -> Period | None:
+    today = date.today()
+    days, zone, refresh = st.columns([3, 2, 1], vertical_alignment="bottom")
+    picked = days.date_input(
+        "Conversations started between",
+        value=(today - timedelta(days=DEFAULT_DAYS - 1), today),
+        key="stats_days",
+        format="YYYY-MM-DD",
+    )
+    tz = zone.selectbox("Time zone", TIMEZONES, key="stats_tz")
+    if refresh.button("Refresh", icon=":material/refresh:", key="stats_refresh"):
+        st.session_state.pop("stats_cache", None)
+    if not isinstance(picked, tuple) or len(picked) != 2:
+        return None  # the second day is not picked yet
+    first, last = picked
+    return Period(first, last, str(tz))
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
+    c, p = now["conversations"], before["conversations"]
+    vs = f"vs the previous {period.days} days"
+    row = st.columns(4)
+    row[0].metric(
+        "Conversations",
+        f"{c['started']:,}",
+        count_delta(c["started"], p["started"]),
+        delta_description=vs,
+        border=True,
+    )
+    row[1].metric(
+        "Resolved by the AI alone",
+        percent(c["containment_rate"]),
+        rate_delta(c["containment_rate"], p["containment_rate"]),
+        help="Conversations with no handoff and no agent join (containment).",
+        delta_description=vs,
+        border=True,
+    )
+    row[2].metric(
+        "Handed to a human",
+        percent(c["handoff_rate"]),
+        rate_delta(c["handoff_rate"], p["handoff_rate"]),
+        delta_color="inverse",
+        help="Conversations with a handoff or an agent join.",
+        delta_description=vs,
+        border=True,
+    )
+    row[3].metric(
+        "No agent online",
+        f"{now['no_agent']['requests']:,}",
+        count_delta(now["no_agent"]["requests"], before["no_agent"]["requests"]),
+        delta_color="inverse",
+        help="Requests for a human while nobody was online.",
+        delta_description=vs,
+        border=True,
+    )
+    row = st.columns(4)
+    timings = (
+        ("Median wait for an agent", "wait_seconds", "inverse"),
+        ("Median first agent reply", "first_response_seconds", "inverse"),
+        ("Median conversation length", "duration_seconds", "off"),
+    )
+    for column, (label, key, colour) in zip(row, timings, strict=False):
+        column.metric(
+            label,
+            duration(now[key]["p50"]),
+            seconds_delta(now[key]["p50"], before[key]["p50"]),
+            delta_color=colour,  # type: ignore[arg-type]
+            help=f"p90: {duration(now[key]['p90'])} · {now[key]['count']:,} measured",
+            delta_description=vs,
+            border=True,
+        )
+    per = now["messages"]["per_conversation"]
+    total = sum(v for v in per.values() if v is not None) if c["started"] else None
+    row[3].metric(
+        "Messages per conversation",
+        "–" if total is None else f"{total:.1f}",
+        help=" · ".join(f"{k}: {v}" for k, v in per.items()),
+        border=True,
+    )
+
+
+def _charts(stats: dict[str, Any]) -> None:
+    st.altair_chart(stats_charts.daily_volume(stats), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(stats_charts.wait_histogram(stats), width="stretch")
+        h = stats["handoffs"]
+        st.caption(
+            f"{h['answered']:,} handoffs answered · {h['abandoned']:,} abandoned in the queue · "
+            f"{h['still_waiting']:,} still waiting"
+        )
+    with right:
+        st.altair_chart(stats_charts.handoff_reasons(stats), width="stretch")
+    st.altair_chart(stats_charts.hour_heatmap(stats), width="stretch")
+
+
+def agent_frame(stats: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Agent": a["name"],
+                "Chats": a["chats"],
+                "Median first reply (s)": a["first_response_p50"],
+                "Median handle time (s)": a["handle_time_p50"],
+            }
+            for a in stats["agents"]
+        ],
+        columns=[
+            "Agent",
+            "Chats",
+            "Median first reply (s)",
+            "Median handle time (s)",
+        ],
+    )
+
+
+def _agents(stats: dict[str, Any]) -> None:
+    st.subheader("Agents", anchor=False)
+    if not stats["agents"]:
+        st.caption("No agent joined a conversation of this period.")
+        return
+    st.dataframe(
+        agent_frame(stats),
+        hide_index=True,
+        column_config={
+            "Median first reply (s)": st.column_config.NumberColumn(format="%.0f s"),
+            "Median handle time (s)": st.column_config.NumberColumn(format="%.0f s"),
+        },
+    )
+
+
+def _exports(client: TandemClient, period: Period) -> None:
+    st.download_button(
+        "Conversations as CSV",
+        data=lambda: client.stats_csv(**period.params()),
+        file_name=f"tandem-conversations-{period.first}-{period.last}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="stats_csv",
+    )
+
+
+def _minute(iso: str) -> str:
+    """'2026-11-23T18:53:55.539827Z' → '2026-11-23 18:53 UTC'."""
+    return iso[:16].replace("T", " ") + " UTC"
+
+
+def _hit_label(hit: dict[str, Any]) -> str:
+    started = _minute(hit["created_at"])
+    return f"{started} · {hit['status']} · {hit['matches']} × — {hit['snippet']}"
+
+
+def _transcripts(client: TandemClient, period: Period) -> None:
+    st.subheader("Transcripts", anchor=False)
+    text = st.text_input(
+        "Search the transcripts of this period",
+        key="stats_q",
+        placeholder="e.g. refund, parcel, order 48213",
+    ).strip()
+    if not text:
+        return
+    found = client.search_transcripts(text, limit=SEARCH_LIMIT, **period.params())
+    hits = {hit["room_id"]: hit for hit in found["results"]}
+    if not hits:
+        st.caption("No conversation of this period mentions that.")
+        return
+    more = " (more matched: narrow the search)" if found["truncated"] else ""
+    st.caption(f"{len(hits)} conversations{more}")
+    room_id = st.selectbox(
+        "Open a transcript",
+        list(hits),
+        index=None,
+        format_func=lambda r: _hit_label(hits[r]),
+        placeholder="Pick a conversation",
+        key="stats_pick",
+    )
+    if room_id is not None:
+        _transcript(client, str(room_id))
+
+
+def _transcript(client: TandemClient, room_id: str) -> None:
+    record = client.transcript(room_id)
+    room = record["room"]
+    agent = room["agent"]["name"] if room.get("agent") else "no agent"
+    with st.container(border=True):
+        st.markdown(f"**Conversation {room_id[:8]}** · {room['status']} · {agent}")
+        closed = f" · closed {_minute(room['closed_at'])}" if room.get("closed_at") else ""
+        st.caption(f"Started {_minute(room['created_at'])}{closed}")
+        view.render_transcript(record["messages"])
+        st.download_button(
+            "Transcript as JSON",
+            data=json.dumps(record, indent=2, ensure_ascii=False).encode(),
+            file_name=f"transcript-{room_id}.json",
+            mime="application/json",
+            icon=":material/download:",
+            on_click="ignore",
+            key="stats_transcript_json",
+        )
+
+
+# ---------------------------------------------------------------- the page
+
+
+def render(client: TandemClient) -> None:
+    st.title("Statistics", anchor=False)
+    period = _period_controls()
+    if period is None:
+        st.info("Pick the last day of the period too.", icon=":material/date_range:")
+        return
+    try:
+        now = _fetch(client, period)
+        before = _fetch(client, period.previous())
+        _kpis(now, before, period)
+        _charts(now)
+        _agents(now)
+        _exports(client, period)
+        _transcripts(client, period)
+    except ApiError as exc:
+        if exc.status == 403:
+            st.error("Statistics need the analyst or admin role.", icon=":material/lock:")
+        else:
+            st.error(exc.detail)
+    except httpx.HTTPError:
+        st.error("The Tandem API does not answer; try again in a moment.")
