@@ -31,7 +31,10 @@ DEADLOCK_RETRIES = 3
 _LOCK_CONFLICT_CODES = (1205, 1213)  # MySQL: lock wait timeout, deadlock
 
 
-def _is_lock_conflict(exc: OperationalError) -> bool:
+def _is_transient(exc: OperationalError) -> bool:
+    """A lock conflict, or a pooled connection that had died: worth another try."""
+    if exc.connection_invalidated:
+        return True
     code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
     return code in _LOCK_CONFLICT_CODES or "database is locked" in str(exc)
 
@@ -124,12 +127,12 @@ class MessageWriter:
                 pending.future.set_result(result)
 
     async def _store_retrying(self, batch: Sequence[_Pending]) -> list[StoredMessage | Exception]:
-        """Retry a batch the database rolled back to break a deadlock with another process."""
+        """Retry a batch rolled back by a deadlock with another process, or a dead connection."""
         for attempt in range(DEADLOCK_RETRIES):
             try:
                 return await self._store(batch)
             except OperationalError as exc:
-                if attempt == DEADLOCK_RETRIES - 1 or not _is_lock_conflict(exc):
+                if attempt == DEADLOCK_RETRIES - 1 or not _is_transient(exc):
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
