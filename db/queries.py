@@ -211,6 +211,46 @@ async def apply_transition(
         room.waiting_since = None
     if to_status is RoomStatus.closed:
         room.closed_at = now
+    return await _record(
+        session,
+        room=room,
+        from_status=from_status,
+        kind=kind,
+        reason=reason,
+        agent_id=event_agent_id,
+        notice=notice,
+        now=now,
+    )
+
+
+async def add_system_notice(
+    session: AsyncSession, *, room: Room, kind: EventKind, reason: str, notice: str, now: datetime
+) -> MessagePublic:
+    """A notice and event that leave the room's state alone (e.g. no agent online)."""
+    return await _record(
+        session,
+        room=room,
+        from_status=room.status,
+        kind=kind,
+        reason=reason,
+        agent_id=None,
+        notice=notice,
+        now=now,
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    room: Room,
+    from_status: RoomStatus,
+    kind: EventKind,
+    reason: str,
+    agent_id: int | None,
+    notice: str,
+    now: datetime,
+) -> MessagePublic:
+    """The system notice (next seq of the locked room) and the event row of a state change."""
     room.last_seq += 1
     message = Message(
         room_id=room.id,
@@ -226,37 +266,9 @@ async def apply_transition(
             room_id=room.id,
             kind=kind,
             from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            agent_id=event_agent_id,
-            created_at=now,
-        )
-    )
-    await session.flush()
-    return message_public(message)
-
-
-async def add_system_notice(
-    session: AsyncSession, *, room: Room, kind: EventKind, reason: str, notice: str, now: datetime
-) -> MessagePublic:
-    """A notice and event that leave the room's state alone (e.g. no agent online)."""
-    room.last_seq += 1
-    message = Message(
-        room_id=room.id,
-        seq=room.last_seq,
-        sender=Sender.system,
-        author="Tandem",
-        text=notice,
-        created_at=now,
-    )
-    session.add(message)
-    session.add(
-        RoomEvent(
-            room_id=room.id,
-            kind=kind,
-            from_status=room.status,
             to_status=room.status,
             reason=reason,
+            agent_id=agent_id,
             created_at=now,
         )
     )
@@ -279,7 +291,7 @@ def message_public(message: Message) -> MessagePublic:
     )
 
 
-def _row_public(row: Any) -> MessagePublic:
+def message_from_row(row: Any) -> MessagePublic:
     return MessagePublic(
         seq=row.seq,
         room_id=row.room_id,
@@ -300,7 +312,7 @@ async def list_messages(
         .order_by(messages_t.c.seq)
         .limit(limit)
     )
-    return [_row_public(row) for row in (await session.execute(query)).all()]
+    return [message_from_row(row) for row in (await session.execute(query)).all()]
 
 
 async def recent_messages(
@@ -314,7 +326,7 @@ async def recent_messages(
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    return [_row_public(row) for row in reversed(rows)]
+    return [message_from_row(row) for row in reversed(rows)]
 
 
 @dataclass(slots=True)
@@ -361,7 +373,7 @@ async def find_by_client_ids(
     found: dict[tuple[str, str], StoredMessage] = {}
     for row in (await session.execute(query)).all():
         if (row.room_id, row.client_id) in wanted:
-            message = _row_public(row)
+            message = message_from_row(row)
             found[(row.room_id, row.client_id)] = StoredMessage(message, None, None, duplicate=True)
     return found
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AgentRef, EventKind, MessagePublic, RoomStatus, Sender
-from db.queries import MESSAGE_COLUMNS, agents_t, events_t, messages_t, rooms_t
+from db.queries import MESSAGE_COLUMNS, agents_t, events_t, message_from_row, messages_t, rooms_t
 from db.sqltime import LocalWindow, SqlTime
 
 SENDERS = tuple(s.value for s in Sender)
@@ -339,18 +339,7 @@ async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | Non
             closed_at=room.closed_at,
             brief=room.brief,
         ),
-        messages=[
-            MessagePublic(
-                seq=m.seq,
-                room_id=m.room_id,
-                sender=Sender(m.sender),
-                author=m.author,
-                text=m.text,
-                created_at=m.created_at,
-                client_id=m.client_id,
-            )
-            for m in messages
-        ],
+        messages=[message_from_row(m) for m in messages],
         events=[
             TranscriptEvent(
                 kind=EventKind(e.kind),
