@@ -357,6 +357,19 @@ SendCheck = Callable[[RoomStatus, Sender, int | None, int | None], None]
 """Raises when a sender may not write into a room in a state (the routing rules)."""
 
 
+# The write path's statements are built once: constructing and cache-keying a statement per
+# batch cost more CPU than executing it.
+_BY_CLIENT_IDS = sa.select(*MESSAGE_COLUMNS).where(
+    messages_t.c.client_id.in_(sa.bindparam("client_ids", expanding=True))
+)
+_LOCK_ROOMS = (
+    sa.select(rooms_t.c.id, rooms_t.c.status, rooms_t.c.agent_id, rooms_t.c.last_seq)
+    .where(rooms_t.c.id.in_(sa.bindparam("room_ids", expanding=True)))
+    .with_for_update()
+)
+_INSERT_MESSAGES = sa.insert(messages_t)
+
+
 async def find_by_client_ids(
     session: AsyncSession, *, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredMessage]:
@@ -366,12 +379,11 @@ async def find_by_client_ids(
     # By client_id alone, the leading column of the unique (client_id, room_id) index: one
     # index probe per id on both databases, however many messages the rooms hold. (A join or
     # a room_id filter lets MariaDB read every message of the rooms instead.)
-    query = sa.select(*MESSAGE_COLUMNS).where(
-        messages_t.c.client_id.in_({client_id for _, client_id in keys})
-    )
+    client_ids = sorted({client_id for _, client_id in keys})
     wanted = set(keys)
     found: dict[tuple[str, str], StoredMessage] = {}
-    for row in (await session.execute(query)).all():
+    rows = await session.execute(_BY_CLIENT_IDS, {"client_ids": client_ids})
+    for row in rows.all():
         if (row.room_id, row.client_id) in wanted:
             message = message_from_row(row)
             found[(row.room_id, row.client_id)] = StoredMessage(message, None, None, duplicate=True)
@@ -393,13 +405,7 @@ async def store_messages(
     """
     now = now or utcnow()
     room_ids = sorted({draft.room_id for draft in drafts})
-    rows = (
-        await session.execute(
-            sa.select(rooms_t.c.id, rooms_t.c.status, rooms_t.c.agent_id, rooms_t.c.last_seq)
-            .where(rooms_t.c.id.in_(room_ids))
-            .with_for_update()
-        )
-    ).all()
+    rows = (await session.execute(_LOCK_ROOMS, {"room_ids": room_ids})).all()
     rooms = {row.id: (RoomStatus(row.status), row.agent_id) for row in rows}
     last_seq = {row.id: int(row.last_seq) for row in rows}
     start_seq = dict(last_seq)
@@ -447,5 +453,5 @@ async def store_messages(
         await session.execute(
             sa.update(rooms_t).where(rooms_t.c.id.in_(list(changed))).values(last_seq=new_seq)
         )
-        await session.execute(sa.insert(messages_t), inserts)
+        await session.execute(_INSERT_MESSAGES, inserts)
     return results
