@@ -16,16 +16,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import hash_password
 from api.config import Settings
 from api.deps import Tandem
 from api.main import create_app
 from db import queries
+from db.engine import create_engine
 from db.models import Agent
 
-MARIADB_ROOT_URL = "mysql+asyncmy://root@127.0.0.1:3306/test"
+MARIADB_SERVER = "mysql+asyncmy://root@127.0.0.1:3306"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -56,22 +59,51 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}"
 
 
-@pytest.fixture
-async def mariadb_url() -> AsyncIterator[str]:
-    """A scratch MariaDB database of its own, dropped afterwards."""
-    require_service("MariaDB", 3306)
-    import asyncmy  # type: ignore[import-untyped]
+class ScratchMariaDB:
+    """Creates uniquely named databases on the server and drops them all at teardown."""
 
-    name = f"tandem_t_{uuid.uuid4().hex[:10]}"
-    conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
+    def __init__(self, root: AsyncEngine) -> None:
+        self.root = root
+        """Connected as root without a default database: for CREATE/DROP and information_schema."""
+        self.created: list[str] = []
+
+    async def create(self) -> str:
+        """A new empty utf8mb4 database; returns its name."""
+        name = f"tandem_test_{uuid.uuid4().hex[:8]}"
+        async with self.root.begin() as conn:
+            await conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        self.created.append(name)
+        return name
+
+    @staticmethod
+    def url(name: str) -> str:
+        return f"{MARIADB_SERVER}/{name}"
+
+    async def drop_all(self) -> None:
+        async with self.root.begin() as conn:
+            for name in self.created:
+                await conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        self.created.clear()
+
+
+@pytest.fixture
+async def scratch_mariadb() -> AsyncIterator[ScratchMariaDB]:
+    require_service("MariaDB", 3306)
+    root = create_engine(f"{MARIADB_SERVER}/")
+    scratch = ScratchMariaDB(root)
     try:
-        async with conn.cursor() as cursor:
-            await cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-        yield f"mysql+asyncmy://root@127.0.0.1:3306/{name}"
-        async with conn.cursor() as cursor:
-            await cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        yield scratch
     finally:
-        conn.close()
+        try:
+            await scratch.drop_all()
+        finally:
+            await root.dispose()
+
+
+@pytest.fixture
+async def mariadb_url(scratch_mariadb: ScratchMariaDB) -> str:
+    """A scratch MariaDB database of its own, dropped afterwards."""
+    return scratch_mariadb.url(await scratch_mariadb.create())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
@@ -149,10 +181,6 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-make_settings.__test__ = False  # type: ignore[attr-defined]
-test_settings = make_settings  # the older name, still imported by some test modules
 
 
 @pytest.fixture

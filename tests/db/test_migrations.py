@@ -30,7 +30,7 @@ import db
 import db.models  # registers the tables on SQLModel.metadata
 from db.engine import create_engine
 from db.migrate import current_revision, head_revision, upgrade, upgrade_url
-from tests.db.conftest import ScratchMariaDB
+from tests.conftest import ScratchMariaDB
 
 SCHEMA_SQL = Path(db.__file__).resolve().parent / "schema.sql"
 TABLES = ("agents", "rooms", "messages", "room_events")
