@@ -84,6 +84,7 @@ class Replies:
         task = asyncio.create_task(self._run(run, previous), name=f"reply:{room_id}")
         self._tail[room_id] = task
         task.add_done_callback(lambda t: self._forget(room_id, t))
+        task.add_done_callback(lambda _: run.finish())  # also when cancelled before it ran
         return run
 
     def cancel(self, room_id: str) -> None:
