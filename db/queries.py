@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.driver import Driver
 from db.models import (
     Agent,
     AgentRef,
@@ -357,19 +358,6 @@ SendCheck = Callable[[RoomStatus, Sender, int | None, int | None], None]
 """Raises when a sender may not write into a room in a state (the routing rules)."""
 
 
-# The write path's statements are built once: constructing and cache-keying a statement per
-# batch cost more CPU than executing it.
-_BY_CLIENT_IDS = sa.select(*MESSAGE_COLUMNS).where(
-    messages_t.c.client_id.in_(sa.bindparam("client_ids", expanding=True))
-)
-_LOCK_ROOMS = (
-    sa.select(rooms_t.c.id, rooms_t.c.status, rooms_t.c.agent_id, rooms_t.c.last_seq)
-    .where(rooms_t.c.id.in_(sa.bindparam("room_ids", expanding=True)))
-    .with_for_update()
-)
-_INSERT_MESSAGES = sa.insert(messages_t)
-
-
 async def find_by_client_ids(
     session: AsyncSession, *, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredMessage]:
@@ -380,13 +368,26 @@ async def find_by_client_ids(
     # index probe per id on both databases, however many messages the rooms hold. (A join or
     # a room_id filter lets MariaDB read every message of the rooms instead.)
     client_ids = sorted({client_id for _, client_id in keys})
+    driver = await Driver.of(session)
+    rows = await driver.fetchall(
+        "SELECT seq, room_id, sender, author, text, created_at, client_id FROM messages "
+        f"WHERE client_id IN ({driver.marks(len(client_ids))})",
+        client_ids,
+    )
     wanted = set(keys)
     found: dict[tuple[str, str], StoredMessage] = {}
-    rows = await session.execute(_BY_CLIENT_IDS, {"client_ids": client_ids})
-    for row in rows.all():
-        if (row.room_id, row.client_id) in wanted:
-            message = message_from_row(row)
-            found[(row.room_id, row.client_id)] = StoredMessage(message, None, None, duplicate=True)
+    for seq, room_id, sender, author, text, created_at, client_id in rows:
+        if (room_id, client_id) in wanted:
+            message = MessagePublic.model_construct(
+                seq=seq,
+                room_id=room_id,
+                sender=Sender(sender),
+                author=author,
+                text=text,
+                created_at=driver.read_time(created_at),
+                client_id=client_id,
+            )
+            found[(room_id, client_id)] = StoredMessage(message, None, None, duplicate=True)
     return found
 
 
@@ -404,14 +405,21 @@ async def store_messages(
     stay gapless. Duplicate client_ids must have been resolved by the caller.
     """
     now = now or utcnow()
+    driver = await Driver.of(session)
     room_ids = sorted({draft.room_id for draft in drafts})
-    rows = (await session.execute(_LOCK_ROOMS, {"room_ids": room_ids})).all()
-    rooms = {row.id: (RoomStatus(row.status), row.agent_id) for row in rows}
-    last_seq = {row.id: int(row.last_seq) for row in rows}
+    lock = " FOR UPDATE" if driver.mysql else ""  # SQLite: the Database write lock serialises
+    rows = await driver.fetchall(
+        f"SELECT id, status, agent_id, last_seq FROM rooms "
+        f"WHERE id IN ({driver.marks(len(room_ids))}){lock}",
+        room_ids,
+    )
+    rooms = {room_id: (RoomStatus(status), agent_id) for room_id, status, agent_id, _ in rows}
+    last_seq = {room_id: int(seq) for room_id, _, _, seq in rows}
     start_seq = dict(last_seq)
+    stored_at = driver.time(now)
 
     results: list[StoredMessage | Exception] = []
-    inserts: list[dict[str, object]] = []
+    inserts: list[tuple[Any, ...]] = []
     for draft in drafts:
         if draft.room_id not in rooms:
             results.append(RoomNotFound(draft.room_id))
@@ -425,16 +433,16 @@ async def store_messages(
         last_seq[draft.room_id] += 1
         seq = last_seq[draft.room_id]
         inserts.append(
-            {
-                "room_id": draft.room_id,
-                "seq": seq,
-                "sender": draft.sender.value,
-                "author": draft.author,
-                "text": draft.text,
-                "client_id": draft.client_id,
-                "agent_id": draft.agent_id,
-                "created_at": now,
-            }
+            (
+                draft.text,
+                draft.client_id,
+                draft.room_id,
+                seq,
+                draft.sender.value,
+                draft.author,
+                draft.agent_id,
+                stored_at,
+            )
         )
         public = MessagePublic.model_construct(  # validated on the way in; skip re-validating
             seq=seq,
@@ -448,10 +456,16 @@ async def store_messages(
         results.append(StoredMessage(message=public, status=status, agent_id=room_agent_id))
 
     if inserts:
-        changed = {room_id: seq for room_id, seq in last_seq.items() if seq != start_seq[room_id]}
-        new_seq = sa.case(changed, value=rooms_t.c.id, else_=rooms_t.c.last_seq)
-        await session.execute(
-            sa.update(rooms_t).where(rooms_t.c.id.in_(list(changed))).values(last_seq=new_seq)
+        changed = [(room_id, seq) for room_id, seq in last_seq.items() if seq != start_seq[room_id]]
+        whens = " ".join(f"WHEN {driver.mark} THEN {driver.mark}" for _ in changed)
+        await driver.execute(
+            f"UPDATE rooms SET last_seq = CASE id {whens} ELSE last_seq END "
+            f"WHERE id IN ({driver.marks(len(changed))})",
+            [value for pair in changed for value in pair] + [room_id for room_id, _ in changed],
         )
-        await session.execute(_INSERT_MESSAGES, inserts)
+        await driver.executemany(
+            "INSERT INTO messages (text, client_id, room_id, seq, sender, author, agent_id, "
+            f"created_at) VALUES ({driver.marks(8)})",
+            inserts,
+        )
     return results
