@@ -1,11 +1,12 @@
-"""The message write path: one writer task per process, many messages per transaction.
+"""The message write path: one writer per process, many messages per transaction.
 
 Single-row commits top out near 600/s on these machines; a message may only be delivered after
 it is durably stored, so throughput has to come from batching. Senders put a draft on a queue
-and await a future; the writer takes everything queued (up to `batch_max`), stores it with one
-multi-row INSERT in one transaction (group commit), resolves the futures, then hands the
-stored messages to `on_stored` in seq order — which publishes them — before the next batch.
-The database's durability settings are left as they are.
+and await a future; the writer takes everything queued (up to `batch_max`) as one batch and
+stores it with one multi-row INSERT in one transaction (group commit). Stored messages go to
+`on_stored` (which publishes them) before the senders' futures resolve. On MySQL/MariaDB a
+second batch may prepare while the first commits; `_Turn` keeps inserts and publishes in batch
+order. The database's durability settings are left as they are.
 """
 
 from __future__ import annotations
@@ -205,7 +206,6 @@ class MessageWriter:
         after_insert: Callable[[], None] | None,
     ) -> list[StoredMessage | Exception]:
         """Store what is not a repeat, in the transaction that looked the repeats up."""
-
         fresh: list[MessageDraft] = []
         first_in_batch: dict[tuple[str, str], int] = {}
         plan: list[tuple[str, int]] = []  # ("known", -) | ("fresh", index) | ("same", index)
