@@ -707,14 +707,16 @@ def _merge_phrases(tokens: list[str]) -> list[str]:
     """Join two-word phrases ("customer service", "is there") into one token.
 
     A phrase ending in a verb stays split before "with"/"to", so "live chat
-    with an agent" keeps its verb.
+    with an agent" keeps its verb; likewise "a human help me" keeps "help".
     """
     merged: list[str] = []
     i = 0
     while i < len(tokens):
         pair = (tokens[i], tokens[i + 1] if i + 1 < len(tokens) else "")
         following = tokens[i + 2] if i + 2 < len(tokens) else ""
-        verb_use = pair[1] in STRONG_VERBS and following in {"with", "to"}
+        verb_use = (pair[1] in STRONG_VERBS and following in {"with", "to"}) or (
+            pair[1] == "help" and following in {"me", "us", "out", "with"}
+        )
         if pair in PHRASES and not verb_use:
             merged.append(PHRASES[pair])
             i += 2
