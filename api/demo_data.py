@@ -33,7 +33,7 @@ from api.ai.retrieval import Article, KnowledgeBase
 from api.auth import hash_password
 from db import queries
 from db.engine import Database
-from db.models import EventKind, Role, RoomStatus, Sender, utcnow
+from db.models import MESSAGE_COUNTS, SPANS, EventKind, Role, RoomStatus, Sender, utcnow
 
 DEMO_PASSWORD = "demo-password"
 DEMO_AGENTS: tuple[tuple[str, str, Role], ...] = (
@@ -129,6 +129,9 @@ class _Conversation:
     def message(
         self, sender: Sender, text: str, *, author: str, agent_id: int | None = None
     ) -> None:
+        stint = self.open_span()
+        if sender is Sender.agent and stint is not None and stint["kind"] == EventKind.joined:
+            stint["first_reply_at"] = stint["first_reply_at"] or self.now
         self.messages.append(
             {
                 "room_id": self.room_id,
@@ -159,13 +162,22 @@ class _Conversation:
                 "reason": reason,
                 "agent_id": agent_id,
                 "created_at": self.now,
+                "next_kind": None,
+                "next_at": None,
+                "first_reply_at": None,
             }
         )
+
+    def open_span(self) -> dict[str, Any] | None:
+        """The last handoff or join, while no transition has followed it."""
+        spans = [e for e in self.events if e["kind"] in SPANS]
+        return spans[-1] if spans and spans[-1]["next_at"] is None else None
 
     def transition(
         self, to: RoomStatus, kind: EventKind, reason: str, notice: str, *, by: int | None
     ) -> None:
-        """What `queries.apply_transition` does: state, system notice, event row."""
+        """What `queries.apply_transition` does: state, system notice, end of the open span,
+        event row."""
         was = self.status
         self.status = to
         if to is RoomStatus.waiting:
@@ -175,6 +187,9 @@ class _Conversation:
         if to is RoomStatus.closed:
             self.closed_at = self.now
         self.message(Sender.system, notice, author="Tandem")
+        span = self.open_span()
+        if span is not None:
+            span["next_kind"], span["next_at"] = kind.value, self.now
         self.event(kind, was, to, reason, by)
 
     def room_row(self) -> dict[str, Any]:
@@ -183,6 +198,10 @@ class _Conversation:
             "status": self.status.value,
             "agent_id": self.agent_id,
             "last_seq": len(self.messages),
+            **{
+                column: sum(m["sender"] == sender.value for m in self.messages)
+                for sender, column in MESSAGE_COUNTS.items()
+            },
             "created_at": self.created_at,
             "waiting_since": self.waiting_since,
             "closed_at": self.closed_at,

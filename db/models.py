@@ -126,6 +126,16 @@ class Room(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     brief: str | None = Field(default=None, max_length=1000)
     """What the user wants, for the agent who picks the room from the queue."""
+    # Messages per sender, bumped with last_seq: the statistics sum these over the rooms
+    # instead of reading every message (their sum is last_seq).
+    user_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    ai_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    agent_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    system_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+MESSAGE_COUNTS = {sender: f"{sender.value}_messages" for sender in Sender}
+"""The `rooms` column that counts each sender's messages."""
 
 
 class RoomPublic(SQLModel):
@@ -198,6 +208,13 @@ class EventKind(StrEnum):
     closed = "closed"
 
 
+TRANSITIONS = (EventKind.handoff, EventKind.joined, EventKind.left, EventKind.closed)
+"""The events that change who holds a room; `no_agent` and `created` do not."""
+
+SPANS = (EventKind.handoff, EventKind.joined)
+"""Transitions that open a span the next transition ends: a wait in the queue, an agent's stint."""
+
+
 class RoomEvent(SQLModel, table=True):
     """One row per state change, with its reason: what the statistics are computed from."""
 
@@ -215,3 +232,10 @@ class RoomEvent(SQLModel, table=True):
     """phrase, button, tool_call, ungrounded, no_agent, agent_left, agent, user, ..."""
     agent_id: int | None = Field(default=None, foreign_key="agents.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Filled in later on a handoff or join row (SPANS), so the statistics group these rows
+    # instead of pairing every transition with the next one at query time.
+    next_kind: EventKind | None = Field(default=None, max_length=16, sa_type=EnumText(EventKind))
+    """The room's next transition: joined (a wait answered), closed, left; NULL while open."""
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """A join's first agent message before the stint ended (NULL: none yet)."""

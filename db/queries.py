@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.driver import Driver
 from db.models import (
+    MESSAGE_COUNTS,
+    SPANS,
+    TRANSITIONS,
     Agent,
     AgentRef,
     EventKind,
@@ -251,8 +255,22 @@ async def _record(
     notice: str,
     now: datetime,
 ) -> MessagePublic:
-    """The system notice (next seq of the locked room) and the event row of a state change."""
+    """The system notice (next seq of the locked room) and the event row of a state change.
+
+    A transition also ends the room's open span (its last handoff or join), which is how the
+    statistics know every wait and stint without pairing events up at query time."""
+    if kind in TRANSITIONS:
+        await session.execute(
+            sa.update(events_t)
+            .where(
+                events_t.c.room_id == room.id,
+                events_t.c.kind.in_([span.value for span in SPANS]),
+                events_t.c.next_at.is_(None),
+            )
+            .values(next_kind=kind, next_at=now)
+        )
     room.last_seq += 1
+    room.system_messages += 1
     message = Message(
         room_id=room.id,
         seq=room.last_seq,
@@ -420,6 +438,8 @@ async def store_messages(
 
     results: list[StoredMessage | Exception] = []
     inserts: list[tuple[Any, ...]] = []
+    agent_rooms: set[str] = set()
+    added: Counter[tuple[str, Sender]] = Counter()
     for draft in drafts:
         if draft.room_id not in rooms:
             results.append(RoomNotFound(draft.room_id))
@@ -432,6 +452,9 @@ async def store_messages(
             continue
         last_seq[draft.room_id] += 1
         seq = last_seq[draft.room_id]
+        added[(draft.room_id, draft.sender)] += 1
+        if draft.sender is Sender.agent:
+            agent_rooms.add(draft.room_id)
         inserts.append(
             (
                 draft.text,
@@ -457,15 +480,33 @@ async def store_messages(
 
     if inserts:
         changed = [(room_id, seq) for room_id, seq in last_seq.items() if seq != start_seq[room_id]]
-        whens = " ".join(f"WHEN {driver.mark} THEN {driver.mark}" for _ in changed)
+
+        def cases(pairs: Sequence[tuple[str, int]], otherwise: str) -> str:
+            params.extend(value for pair in pairs for value in pair)
+            whens = " ".join(f"WHEN {driver.mark} THEN {driver.mark}" for _ in pairs)
+            return f"CASE id {whens} ELSE {otherwise} END"
+
+        params: list[Any] = []
+        sets = [f"last_seq = {cases(changed, 'last_seq')}"]
+        for sender, column in MESSAGE_COUNTS.items():
+            counts = [(room_id, n) for (room_id, s), n in added.items() if s is sender]
+            if counts:
+                sets.append(f"{column} = {column} + {cases(counts, '0')}")
         await driver.execute(
-            f"UPDATE rooms SET last_seq = CASE id {whens} ELSE last_seq END "
-            f"WHERE id IN ({driver.marks(len(changed))})",
-            [value for pair in changed for value in pair] + [room_id for room_id, _ in changed],
+            f"UPDATE rooms SET {', '.join(sets)} WHERE id IN ({driver.marks(len(changed))})",
+            params + [room_id for room_id, _ in changed],
         )
         await driver.executemany(
             "INSERT INTO messages (text, client_id, room_id, seq, sender, author, agent_id, "
             f"created_at) VALUES ({driver.marks(8)})",
             inserts,
+        )
+    if agent_rooms:  # the first agent message of a stint is its first reply
+        rooms_in = sorted(agent_rooms)
+        await driver.execute(
+            "UPDATE room_events SET first_reply_at = "
+            f"{driver.mark} WHERE room_id IN ({driver.marks(len(rooms_in))}) "
+            f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL AND first_reply_at IS NULL",
+            [stored_at, *rooms_in],
         )
     return results

@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0001_initial, written out as plain DDL: same tables, columns, types, nullability, indexes,
+-- 0002_stats_columns, written out as plain DDL: same tables, columns, types, nullability, indexes,
 -- constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings compare as on
 -- SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS rooms (
     waiting_since DATETIME(6) NULL,
     closed_at DATETIME(6) NULL,
     brief VARCHAR(1000) NULL,
+    user_messages INTEGER NOT NULL DEFAULT 0,
+    ai_messages INTEGER NOT NULL DEFAULT 0,
+    agent_messages INTEGER NOT NULL DEFAULT 0,
+    system_messages INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     KEY ix_rooms_agent_id (agent_id),
     KEY ix_rooms_status_waiting_since (status, waiting_since),
@@ -75,6 +79,9 @@ CREATE TABLE IF NOT EXISTS room_events (
     reason VARCHAR(32) NULL,
     agent_id INTEGER NULL,
     created_at DATETIME(6) NOT NULL,
+    next_kind VARCHAR(16) NULL,
+    next_at DATETIME(6) NULL,
+    first_reply_at DATETIME(6) NULL,
     PRIMARY KEY (id),
     KEY ix_room_events_room_id (room_id),
     KEY ix_room_events_agent_id (agent_id),
@@ -90,5 +97,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0001_initial' FROM DUAL
+SELECT '0002_stats_columns' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

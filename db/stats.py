@@ -9,9 +9,10 @@ every number.
 
 Few statements, each reading its tables about once (MariaDB pays ~1 µs per row per step):
 room flags per local day, the hour-of-week grid and durations (`rooms`, with event flags);
-request reasons (`room_events`); one statement that turns every handoff/join/leave/close into
-all the event-based distributions at once (`_distributions`); one that counts messages by
-sender. On MariaDB three groups of them run concurrently on separate connections.
+request reasons (`room_events`); one statement that turns every handoff and join (with the end
+of its span and a join's first reply, written by the room service as they happen) into all the
+event-based distributions at once (`_distributions`); one that sums the rooms' message counters
+by sender. On MariaDB three groups of them run concurrently on separate connections.
 """
 
 from __future__ import annotations
@@ -28,11 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import Database
-from db.models import Agent, EventKind, Message, Room, RoomEvent, RoomStatus, Sender
+from db.models import (
+    MESSAGE_COUNTS,
+    SPANS,
+    Agent,
+    EventKind,
+    Room,
+    RoomEvent,
+    RoomStatus,
+    Sender,
+)
 from db.sqltime import LocalWindow, SqlTime, nearest_rank_pick
 
 rooms_t = Room.__table__  # type: ignore[attr-defined]
-messages_t = Message.__table__  # type: ignore[attr-defined]
 events_t = RoomEvent.__table__  # type: ignore[attr-defined]
 agents_t = Agent.__table__  # type: ignore[attr-defined]
 
@@ -47,9 +56,6 @@ WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("≥ 30 min", 1800, None),
 )
 """Wait-time histogram: label, lower bound (inclusive), upper bound (exclusive), in seconds."""
-
-TRANSITIONS = (EventKind.handoff, EventKind.joined, EventKind.left, EventKind.closed)
-"""The events that change who holds a room; `no_agent` and `created` do not."""
 
 MYSQL_SESSION_TUNING = {"tmp_memory_table_size": 256 * 2**20, "max_heap_table_size": 256 * 2**20}
 """Window functions materialise into temporary tables; past MariaDB's 16 MB default they move
@@ -369,58 +375,27 @@ async def _reasons(session: AsyncSession, q: _Query) -> list[Any]:
     return list((await session.execute(query)).all())
 
 
-def _may_follow_a_handoff_or_join() -> ColumnElement[bool]:
-    """Leaves out closes from the `ai` state: they never come right after a handoff (the room
-    waits) or a join (an agent holds it), the only rows whose next transition is used, and they
-    are a quarter of the rows the LEAD pass would sort."""
-    return sa.or_(
-        events_t.c.kind != EventKind.closed.value,
-        events_t.c.from_status.is_(None),
-        events_t.c.from_status != RoomStatus.ai.value,
-    )
-
-
-def _transitions(q: _Query) -> sa.Subquery:
-    """Every handoff, join, leave and close of a cohort room with the room's next one (LEAD):
-    a handoff's next transition says whether and when an agent answered; a join's ends the
-    agent's stint. A join also gets the time of the first agent message inside its stint."""
-    ordered: dict[str, Any] = {
-        "partition_by": events_t.c.room_id,
-        "order_by": (events_t.c.created_at, events_t.c.id),
-    }
-    with_next = q.cohort_events(
-        TRANSITIONS,
-        events_t.c.room_id,
+def _spans(q: _Query) -> sa.Subquery:
+    """Every handoff and join of a cohort room with what the room service wrote on it when the
+    next transition came (`next_kind`, `next_at`) and, on a join, its first agent reply."""
+    return q.cohort_events(
+        SPANS,
         events_t.c.kind,
         events_t.c.agent_id,
         events_t.c.created_at,
-        sa.func.lead(events_t.c.kind).over(**ordered).label("next_kind"),
-        sa.func.lead(events_t.c.created_at).over(**ordered).label("next_at"),
-    )
-    leads = with_next.where(_may_follow_a_handoff_or_join()).subquery("leads")
-    first_reply = (
-        sa.select(sa.func.min(messages_t.c.created_at))
-        .where(
-            messages_t.c.room_id == leads.c.room_id,
-            messages_t.c.sender == Sender.agent.value,
-            messages_t.c.created_at >= leads.c.created_at,
-            sa.or_(leads.c.next_at.is_(None), messages_t.c.created_at <= leads.c.next_at),
-        )
-        .scalar_subquery()
-    )
-    is_join = leads.c.kind == EventKind.joined.value
-    return sa.select(
-        leads, sa.case((is_join, first_reply), else_=sa.null()).label("first_reply_at")
-    ).subquery("transitions")
+        events_t.c.next_kind,
+        events_t.c.next_at,
+        events_t.c.first_reply_at,
+    ).subquery("spans")
 
 
 @dataclass(frozen=True, slots=True)
 class _Metric:
-    """One distribution `_distributions` computes from the transitions of one kind."""
+    """One distribution `_distributions` computes from the spans of one kind."""
 
     name: str
     kind: EventKind
-    """The fan-out joins on it: each transition meets only the metrics of its kind."""
+    """The fan-out joins on it: each span meets only the metrics of its kind."""
     group: ColumnElement[Any]
     """Per-group figures besides the metric's overall ones (the agent; 0: none)."""
     value: ColumnElement[Any]
@@ -466,13 +441,13 @@ def _tallies(ranked: sa.Subquery) -> list[Any]:
 async def _distributions(session: AsyncSession, q: _Query) -> dict[str, dict[Any, Any]]:
     """All event-derived distributions in one statement.
 
-    The transitions are read once (one LEAD pass), fanned out by a join on their kind to a
+    The spans are read once, fanned out by a join on their kind to a
     constant table of metric numbers into (metric, group, value) rows, ranked twice (within the
     metric, and within (metric, group)) and grouped by (metric, group); window aggregates over
     the groups attach the metric's overall figures (`all_*`) to each group's row.
 
     Returns {metric name: {group: row}}."""
-    t = _transitions(q)
+    t = _spans(q)
     metrics = _metrics(q, t)
     numbers = sa.union_all(
         *[
@@ -527,16 +502,12 @@ async def _distributions(session: AsyncSession, q: _Query) -> dict[str, dict[Any
 
 
 async def _messages(session: AsyncSession, q: _Query) -> dict[str, int]:
-    """Messages of cohort rooms per sender (conditional counts: no GROUP BY temp table)."""
+    """Messages of cohort rooms per sender: the sums of the rooms' per-sender counters."""
     counts = [
-        sa.func.coalesce(sa.func.sum(_flag(messages_t.c.sender == sender)), 0).label(sender)
+        sa.func.coalesce(sa.func.sum(rooms_t.c[MESSAGE_COUNTS[Sender(sender)]]), 0).label(sender)
         for sender in SENDERS
     ]
-    query = (
-        sa.select(*counts)
-        .select_from(rooms_t.join(messages_t, messages_t.c.room_id == rooms_t.c.id))
-        .where(q.in_cohort(rooms_t.c.created_at))
-    )
+    query = sa.select(*counts).where(q.in_cohort(rooms_t.c.created_at))
     row = (await session.execute(query)).one()
     return {sender: int(getattr(row, sender)) for sender in SENDERS}
 

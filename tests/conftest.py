@@ -18,6 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import hash_password
@@ -26,6 +27,7 @@ from api.deps import Tandem
 from api.main import create_app
 from db import queries
 from db.engine import create_engine
+from db.migrate import alembic_config
 from db.models import Agent
 
 MARIADB_SERVER = "mysql+asyncmy://root@127.0.0.1:3306"
@@ -104,6 +106,19 @@ async def scratch_mariadb() -> AsyncIterator[ScratchMariaDB]:
 async def mariadb_url(scratch_mariadb: ScratchMariaDB) -> str:
     """A scratch MariaDB database of its own, dropped afterwards."""
     return scratch_mariadb.url(await scratch_mariadb.create())
+
+
+async def migrate_to(engine: AsyncEngine, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) a database to an older revision, to write data the way it was
+    written then and see what later migrations make of it."""
+
+    def run(connection: sa.Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])

@@ -148,6 +148,17 @@ async def test_numbers_after_real_chats(server: LiveServer, scene: Scene) -> Non
     assert stats["wait_seconds"]["p50"] == pytest.approx(expected, abs=0.0011)
     duration = (when["closed"] - when["created"]).total_seconds()
     assert stats["duration_seconds"]["p50"] == pytest.approx(duration, abs=0.0011)
+    # Alice's stint: joined → her message → closed, as the room service wrote it down.
+    replied = next(
+        datetime.fromisoformat(m["created_at"])
+        for m in record["messages"]
+        if m["sender"] == "agent"
+    )
+    first = (replied - when["joined"]).total_seconds()
+    assert stats["first_response_seconds"]["p50"] == pytest.approx(first, abs=0.0011)
+    handled = (when["closed"] - when["joined"]).total_seconds()
+    assert stats["handle_time_seconds"]["p50"] == pytest.approx(handled, abs=0.0011)
+    assert stats["agents"][0]["first_response_p50"] == pytest.approx(first, abs=0.0011)
 
 
 async def test_the_csv_has_one_row_per_conversation(server: LiveServer, scene: Scene) -> None:

@@ -57,40 +57,29 @@ async def revision_rows(engine: AsyncEngine) -> list[str]:
         return list(result.scalars())
 
 
-async def sqlite_schema(engine: AsyncEngine) -> set[tuple[str, str, str, str | None]]:
+async def sqlite_schema(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Each table's columns (in order, with type, NOT NULL, default, primary key), indexes
+    (name, uniqueness, columns) and foreign keys, as SQLite's PRAGMAs report them: the DDL
+    text itself differs once a migration has added a column with ALTER TABLE."""
+    schema: dict[str, list[tuple[Any, ...]]] = {}
     async with engine.connect() as conn:
-        result = await conn.execute(
-            sa.text(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master "
-                "WHERE name NOT LIKE 'sqlite_%' AND tbl_name != 'alembic_version'"
+
+        async def rows(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in await conn.execute(sa.text(sql))]
+
+        for table in TABLES:
+            schema[f"{table} columns"] = await rows(f"PRAGMA table_xinfo({table})")
+            schema[f"{table} foreign keys"] = sorted(
+                row[2:5] for row in await rows(f"PRAGMA foreign_key_list({table})")
             )
-        )
-        return {(row[0], row[1], row[2], row[3]) for row in result}
-
-
-# --------------------------------------------------------------------------- schema.sql, offline
-
-
-def test_schema_sql_header_and_stamp() -> None:
-    text = SCHEMA_SQL.read_text()
-    header = []
-    for line in text.splitlines():
-        if not line.startswith("--"):
-            break
-        header.append(line)
-    header_text = " ".join(header).lower()
-    assert len(header) >= 5, "schema.sql must open with a comment explaining what it is"
-    assert "keep in sync" in header_text
-    assert "migrations" in header_text
-    assert head_revision() in header_text
-
-    creates = re.findall(r"^CREATE TABLE (IF NOT EXISTS )?(\w+)", text, flags=re.MULTILINE)
-    assert all(if_not_exists for if_not_exists, _ in creates), "use CREATE TABLE IF NOT EXISTS"
-    assert sorted(name for _, name in creates) == sorted(ALL_TABLES)
-    assert set(TABLES) == set(SQLModel.metadata.tables)
-
-    stamped = re.findall(r"SELECT '([^']+)' FROM DUAL", text)
-    assert stamped == [head_revision()], "schema.sql must stamp alembic_version with the head"
+            indexes = []
+            for _, name, unique, origin, partial in await rows(f"PRAGMA index_list({table})"):
+                columns = [row[2] for row in await rows(f"PRAGMA index_info('{name}')")]
+                if origin == "pk":
+                    name = "(primary key)"
+                indexes.append((name, unique, origin, partial, tuple(columns)))
+            schema[f"{table} indexes"] = sorted(indexes)
+    return schema
 
 
 # --------------------------------------------------------------------------- SQLite

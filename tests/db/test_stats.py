@@ -33,6 +33,7 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.sqltime import LocalWindow, OffsetSegment, offset_segments
 from db.stats import compute_stats
+from tests.conftest import migrate_to
 
 BERLIN = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "Europe/Berlin")
 UTC_WEEK = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "UTC")
@@ -59,6 +60,9 @@ class Chat:
         self.event("created", self.created_at, None, "ai", None, None)
 
     def say(self, sender: str, when: str, text: str = "…", agent_id: int | None = None) -> Chat:
+        stint = self.open_span()
+        if sender == "agent" and stint is not None and stint["kind"] == "joined":
+            stint["first_reply_at"] = stint["first_reply_at"] or at(when)
         self.messages.append(
             {
                 "room_id": self.room_id,
@@ -90,8 +94,16 @@ class Chat:
                 "reason": reason,
                 "agent_id": agent_id,
                 "created_at": when,
+                "next_kind": None,
+                "next_at": None,
+                "first_reply_at": None,
             }
         )
+
+    def open_span(self) -> dict[str, Any] | None:
+        """The last handoff or join, while no transition has followed it."""
+        spans = [e for e in self.events if e["kind"] in ("handoff", "joined")]
+        return spans[-1] if spans and spans[-1]["next_at"] is None else None
 
     def move(
         self,
@@ -103,8 +115,11 @@ class Chat:
         *,
         holder: int | None = None,
     ) -> Chat:
-        """A transition: its system notice and its event."""
+        """A transition: its system notice, the end of the open span, and its event."""
         self.say("system", when, f"{kind} notice")
+        span = self.open_span()
+        if span is not None:
+            span["next_kind"], span["next_at"] = kind, at(when)
         self.event(kind, at(when), self.status, to, reason, by)
         self.status, self.agent_id = to, holder
         self.waiting_since = at(when) if to == "waiting" else None
@@ -123,6 +138,10 @@ class Chat:
             "status": self.status,
             "agent_id": self.agent_id,
             "last_seq": len(self.messages),
+            **{
+                f"{sender}_messages": sum(m["sender"] == sender for m in self.messages)
+                for sender in ("user", "ai", "agent", "system")
+            },
             "created_at": self.created_at,
             "waiting_since": self.waiting_since,
             "closed_at": self.closed_at,
@@ -202,10 +221,27 @@ class Loaded:
     bob: int
 
 
-@pytest.fixture
-async def loaded(database_url: str) -> AsyncIterator[Loaded]:
+ADDED_BY_0002 = {
+    "next_kind", "next_at", "first_reply_at",
+    "user_messages", "ai_messages", "agent_messages", "system_messages",
+}  # fmt: skip
+
+
+def as_in_0001(table: sa.Table, rows: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
+    """An INSERT into `table` as it was before 0002 (the model's defaults name new columns)."""
+    old_rows = [{k: v for k, v in row.items() if k not in ADDED_BY_0002} for row in rows]
+    types = {name: table.c[name].type for name in old_rows[0]}
+    return sa.table(table.name, *(sa.column(n, t) for n, t in types.items())), old_rows
+
+
+@pytest.fixture(params=["live", "migrated"])
+async def loaded(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Loaded]:
+    """The dataset as the room service writes it today ("live"), or as it wrote it before
+    revision 0002 (no spans, no message counters), then migrated: the statistics must not tell
+    them apart."""
+    migrated = request.param == "migrated"
     db = Database(database_url)
-    await upgrade(db.engine)
+    await (migrate_to(db.engine, "0001_initial") if migrated else upgrade(db.engine))
     async with db.write() as session:
         alice = await queries.create_agent(
             session, email="alice@example.com", name="Alice", role="agent", password_hash="x"
@@ -216,9 +252,18 @@ async def loaded(database_url: str) -> AsyncIterator[Loaded]:
     assert alice.id is not None and bob.id is not None
     chats = dataset(alice.id, bob.id)
     async with db.write() as session:
-        await session.execute(sa.insert(queries.rooms_t), [c.room_row() for c in chats])
+        rooms: tuple[Any, list[dict[str, Any]]] = (queries.rooms_t, [c.room_row() for c in chats])
+        events: tuple[Any, list[dict[str, Any]]] = (
+            queries.events_t,
+            [e for c in chats for e in c.events],
+        )
+        if migrated:
+            rooms, events = as_in_0001(*rooms), as_in_0001(*events)
+        await session.execute(sa.insert(rooms[0]), rooms[1])
         await session.execute(sa.insert(queries.messages_t), [m for c in chats for m in c.messages])
-        await session.execute(sa.insert(queries.events_t), [e for c in chats for e in c.events])
+        await session.execute(sa.insert(events[0]), events[1])
+    if migrated:
+        await upgrade(db.engine)
     yield Loaded(db, alice.id, bob.id)
     await db.dispose()
 
