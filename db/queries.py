@@ -501,12 +501,15 @@ async def store_messages(
             f"created_at) VALUES ({driver.marks(8)})",
             inserts,
         )
-    if agent_rooms:  # the first agent message of a stint is its first reply
+    if agent_rooms:
+        # The first agent message of an open stint is its first reply. `created_at <=`: a batch
+        # stamped just before a join it then waited for does not answer that join.
         rooms_in = sorted(agent_rooms)
         await driver.execute(
-            "UPDATE room_events SET first_reply_at = "
-            f"{driver.mark} WHERE room_id IN ({driver.marks(len(rooms_in))}) "
-            f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL AND first_reply_at IS NULL",
-            [stored_at, *rooms_in],
+            f"UPDATE room_events SET first_reply_at = {driver.mark} "
+            f"WHERE room_id IN ({driver.marks(len(rooms_in))}) "
+            f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL "
+            f"AND first_reply_at IS NULL AND created_at <= {driver.mark}",
+            [stored_at, *rooms_in, stored_at],
         )
     return results
