@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from db import queries
+from db.models import MESSAGE_COUNTS
 from tests.conftest import LiveServer, auth
 
 
@@ -219,3 +222,56 @@ async def test_transcript_download_and_search(server: LiveServer, scene: Scene) 
         "/api/stats/transcripts", params={"q": "  "}, headers=auth(scene.analyst)
     )
     assert empty.status_code == 422
+
+
+async def test_waits_stints_and_counters_are_written_as_they_happen(server: LiveServer) -> None:
+    """Two stints of Alice in one chat: each join keeps its own first reply and end, each
+    handoff the join that answered it, and the room counts messages per sender."""
+    _, alice = await server.add_agent("Alice")
+    await server.http.get("/api/queue", headers=auth(alice))  # online
+    room, token = await server.new_room()
+    for _ in range(2):
+        await say(server, room, token, "I want to speak to a human")
+        joined = await server.http.post(f"/api/rooms/{room}/join", headers=auth(alice))
+        assert joined.status_code == 200, joined.text
+        await say(server, room, alice, "Alice here")
+        await say(server, room, alice, "Anything else?")
+        left = await server.http.post(f"/api/rooms/{room}/leave", headers=auth(alice))
+        assert left.status_code == 200, left.text
+    record = (
+        await server.http.get(f"/api/rooms/{room}/transcript.json", headers=auth(alice))
+    ).json()
+    agent_times = [
+        datetime.fromisoformat(m["created_at"])
+        for m in record["messages"]
+        if m["sender"] == "agent"
+    ]
+
+    events_t = queries.events_t
+    async with server.tandem.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(events_t)
+                .where(events_t.c.room_id == room, events_t.c.kind.in_(["handoff", "joined"]))
+                .order_by(events_t.c.id)
+            )
+        ).all()
+        counts = (
+            await session.execute(
+                sa.select(*(queries.rooms_t.c[c] for c in MESSAGE_COUNTS.values())).where(
+                    queries.rooms_t.c.id == room
+                )
+            )
+        ).one()
+    assert [r.kind for r in rows] == ["handoff", "joined"] * 2
+    assert [r.next_kind for r in rows] == ["joined", "left"] * 2
+    for handoff, join in (rows[0:2], rows[2:4]):
+        assert handoff.next_at == join.created_at and handoff.first_reply_at is None
+    first_replies = [r.first_reply_at for r in rows if r.kind == "joined"]
+    assert first_replies == [agent_times[0], agent_times[2]]
+    by_sender: dict[str, int] = {}
+    for m in record["messages"]:
+        by_sender[m["sender"]] = by_sender.get(m["sender"], 0) + 1
+    assert dict(zip(MESSAGE_COUNTS, counts, strict=True)) == {
+        s: by_sender.get(s, 0) for s in MESSAGE_COUNTS
+    }
