@@ -1,10 +1,9 @@
 """Statistics benchmark: /api/stats over a 90-day range on MariaDB with 100,000 conversations.
 
 A scratch database is filled by the demo-data generator (~1,000,000 messages over 42 days),
-then the statistics are timed twice per schema variant: `compute_stats` called directly, and
-GET /api/stats through a real uvicorn process. The variants are the schema as migrated, and
-the same plus the index the statistics ask for (docs/metrics.md, "Indexes"), created here
-only in the scratch database. The scratch database is dropped at the end.
+then the statistics are timed two ways: `compute_stats` called directly, and GET /api/stats
+through a real uvicorn process. The scratch database is dropped at the end (`--keep` keeps
+it; `--database NAME` reuses one, migrating it first).
 
     .venv/bin/python bench/stats.py --conversations 100000 --runs 7
 
