@@ -260,15 +260,23 @@ async def _record(
     A transition also ends the room's open span (its last handoff or join), which is how the
     statistics know every wait and stint without pairing events up at query time."""
     if kind in TRANSITIONS:
-        await session.execute(
-            sa.update(events_t)
-            .where(
+        # Found first, then updated by primary key: an UPDATE ... WHERE room_id would take gap
+        # locks on MariaDB's room_id index and make transitions of neighbouring rooms wait.
+        # The room row lock we hold keeps this room's spans from changing in between.
+        open_spans = await session.scalars(
+            sa.select(events_t.c.id).where(
                 events_t.c.room_id == room.id,
                 events_t.c.kind.in_([span.value for span in SPANS]),
                 events_t.c.next_at.is_(None),
             )
-            .values(next_kind=kind, next_at=now)
         )
+        ids = list(open_spans)
+        if ids:
+            await session.execute(
+                sa.update(events_t)
+                .where(events_t.c.id.in_(ids))
+                .values(next_kind=kind, next_at=now)
+            )
     room.last_seq += 1
     room.system_messages += 1
     message = Message(
@@ -503,13 +511,22 @@ async def store_messages(
         )
     if agent_rooms:
         # The first agent message of an open stint is its first reply. `created_at <=`: a batch
-        # stamped just before a join it then waited for does not answer that join.
+        # stamped just before a join it then waited for does not answer that join. Updated by
+        # primary key, as in `_record`; usually the stint has its reply and nothing is found.
+        # (On MariaDB this plain read sees the snapshot of the transaction's first read, which
+        # `find_by_client_ids` may have taken before the room lock: a message sent while its
+        # own join was still committing is not counted as the reply; the next one is.)
         rooms_in = sorted(agent_rooms)
-        await driver.execute(
-            f"UPDATE room_events SET first_reply_at = {driver.mark} "
-            f"WHERE room_id IN ({driver.marks(len(rooms_in))}) "
+        unanswered = await driver.fetchall(
+            f"SELECT id FROM room_events WHERE room_id IN ({driver.marks(len(rooms_in))}) "
             f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL "
             f"AND first_reply_at IS NULL AND created_at <= {driver.mark}",
-            [stored_at, *rooms_in, stored_at],
+            [*rooms_in, stored_at],
         )
+        if unanswered:
+            await driver.execute(
+                f"UPDATE room_events SET first_reply_at = {driver.mark} "
+                f"WHERE id IN ({driver.marks(len(unanswered))})",
+                [stored_at, *(event_id for (event_id,) in unanswered)],
+            )
     return results
