@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AgentRef, EventKind, MessagePublic, RoomStatus, Sender
+from db.models import MESSAGE_COUNTS, AgentRef, EventKind, MessagePublic, RoomStatus, Sender
 from db.queries import MESSAGE_COLUMNS, agents_t, events_t, message_from_row, messages_t, rooms_t
 from db.sqltime import LocalWindow, SqlTime
 
@@ -45,51 +45,21 @@ class ConversationRow:
 def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
     in_cohort = sa.and_(rooms_t.c.created_at >= window.start, rooms_t.c.created_at < window.end)
     cohort = sa.select(rooms_t.c.id).where(in_cohort)
-    counts = (
-        sa.select(
-            messages_t.c.room_id,
-            *[
-                sa.func.sum(sa.case((messages_t.c.sender == s, 1), else_=0)).label(s)
-                for s in SENDERS
-            ],
-        )
-        .where(messages_t.c.room_id.in_(cohort))
-        .group_by(messages_t.c.room_id)
-        .subquery("message_counts")
-    )
-    ordered: dict[str, Any] = {
-        "partition_by": events_t.c.room_id,
-        "order_by": (events_t.c.created_at, events_t.c.id),
-    }
-    transitions = (
-        sa.select(
-            events_t.c.id,
-            events_t.c.room_id,
-            events_t.c.kind,
-            events_t.c.reason,
-            events_t.c.created_at,
-            sa.func.lead(events_t.c.kind).over(**ordered).label("next_kind"),
-            sa.func.lead(events_t.c.created_at).over(**ordered).label("next_at"),
-        )
-        .where(
-            events_t.c.room_id.in_(cohort),
-            events_t.c.kind.in_(
-                [EventKind.handoff, EventKind.joined, EventKind.left, EventKind.closed]
-            ),
-        )
-        .subquery("transitions")
-    )
     handoffs = (
         sa.select(
-            transitions,
+            events_t.c.room_id,
+            events_t.c.reason,
+            events_t.c.created_at,
+            events_t.c.next_kind,
+            events_t.c.next_at,
             sa.func.row_number()
             .over(
-                partition_by=transitions.c.room_id,
-                order_by=(transitions.c.created_at, transitions.c.id),
+                partition_by=events_t.c.room_id,
+                order_by=(events_t.c.created_at, events_t.c.id),
             )
             .label("nth"),
         )
-        .where(transitions.c.kind == EventKind.handoff.value)
+        .where(events_t.c.room_id.in_(cohort), events_t.c.kind == EventKind.handoff.value)
         .subquery("handoffs")
     )
     first_handoff = sa.select(handoffs).where(handoffs.c.nth == 1).subquery("first_handoff")
@@ -130,13 +100,13 @@ def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
             first_handoff.c.created_at.label("first_handoff_at"),
             wait.label("wait"),
             joins.c.agent_ids,
-            *[sa.func.coalesce(counts.c[s], 0).label(f"n_{s}") for s in SENDERS],
+            *[rooms_t.c[column].label(f"n_{s.value}") for s, column in MESSAGE_COUNTS.items()],
             duration.label("duration"),
         )
         .select_from(
-            rooms_t.outerjoin(counts, counts.c.room_id == rooms_t.c.id)
-            .outerjoin(first_handoff, first_handoff.c.room_id == rooms_t.c.id)
-            .outerjoin(joins, joins.c.room_id == rooms_t.c.id)
+            rooms_t.outerjoin(first_handoff, first_handoff.c.room_id == rooms_t.c.id).outerjoin(
+                joins, joins.c.room_id == rooms_t.c.id
+            )
         )
         .where(in_cohort)
         .order_by(rooms_t.c.created_at, rooms_t.c.id)
