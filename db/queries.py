@@ -446,7 +446,6 @@ async def store_messages(
 
     results: list[StoredMessage | Exception] = []
     inserts: list[tuple[Any, ...]] = []
-    agent_rooms: set[str] = set()
     added: Counter[tuple[str, Sender]] = Counter()
     for draft in drafts:
         if draft.room_id not in rooms:
@@ -461,8 +460,6 @@ async def store_messages(
         last_seq[draft.room_id] += 1
         seq = last_seq[draft.room_id]
         added[(draft.room_id, draft.sender)] += 1
-        if draft.sender is Sender.agent:
-            agent_rooms.add(draft.room_id)
         inserts.append(
             (
                 draft.text,
@@ -509,6 +506,7 @@ async def store_messages(
             f"created_at) VALUES ({driver.marks(8)})",
             inserts,
         )
+    agent_rooms = sorted({room_id for room_id, sender in added if sender is Sender.agent})
     if agent_rooms:
         # The first agent message of an open stint is its first reply. `created_at <=`: a batch
         # stamped just before a join it then waited for does not answer that join. Updated by
@@ -516,12 +514,11 @@ async def store_messages(
         # (On MariaDB this plain read sees the snapshot of the transaction's first read, which
         # `find_by_client_ids` may have taken before the room lock: a message sent while its
         # own join was still committing is not counted as the reply; the next one is.)
-        rooms_in = sorted(agent_rooms)
         unanswered = await driver.fetchall(
-            f"SELECT id FROM room_events WHERE room_id IN ({driver.marks(len(rooms_in))}) "
+            f"SELECT id FROM room_events WHERE room_id IN ({driver.marks(len(agent_rooms))}) "
             f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL "
             f"AND first_reply_at IS NULL AND created_at <= {driver.mark}",
-            [*rooms_in, stored_at],
+            [*agent_rooms, stored_at],
         )
         if unanswered:
             await driver.execute(

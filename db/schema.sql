@@ -3,9 +3,9 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0002_stats_columns, written out as plain DDL: same tables, columns, types, nullability, indexes,
--- constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings compare as on
--- SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
+-- 0002_stats_columns, written out as plain DDL: same tables, columns, types, nullability,
+-- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
+-- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
 --
 -- KEEP IN SYNC: a new migration must be mirrored here (and the stamped revision bumped).

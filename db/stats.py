@@ -37,7 +37,6 @@ from db.models import (
     Room,
     RoomEvent,
     RoomStatus,
-    Sender,
 )
 from db.sqltime import LocalWindow, SqlTime, nearest_rank_pick
 
@@ -45,7 +44,6 @@ rooms_t = Room.__table__  # type: ignore[attr-defined]
 events_t = RoomEvent.__table__  # type: ignore[attr-defined]
 agents_t = Agent.__table__  # type: ignore[attr-defined]
 
-SENDERS = tuple(s.value for s in Sender)
 WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("< 30 s", 0, 30),
     ("30–60 s", 30, 60),
@@ -504,12 +502,12 @@ async def _distributions(session: AsyncSession, q: _Query) -> dict[str, dict[Any
 async def _messages(session: AsyncSession, q: _Query) -> dict[str, int]:
     """Messages of cohort rooms per sender: the sums of the rooms' per-sender counters."""
     counts = [
-        sa.func.coalesce(sa.func.sum(rooms_t.c[MESSAGE_COUNTS[Sender(sender)]]), 0).label(sender)
-        for sender in SENDERS
+        sa.func.coalesce(sa.func.sum(rooms_t.c[column]), 0).label(sender.value)
+        for sender, column in MESSAGE_COUNTS.items()
     ]
     query = sa.select(*counts).where(q.in_cohort(rooms_t.c.created_at))
     row = (await session.execute(query)).one()
-    return {sender: int(getattr(row, sender)) for sender in SENDERS}
+    return {sender.value: int(getattr(row, sender.value)) for sender in MESSAGE_COUNTS}
 
 
 async def _agent_names(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
