@@ -93,6 +93,7 @@ def _read_password(from_stdin: bool) -> str:
 def _serve(host: str, port: int) -> None:
     import uvicorn
 
+    settings = get_settings()
     # Chat frames are small: compressing each costs more CPU than it saves bytes.
     uvicorn.run(
         "api.main:create_app",
@@ -102,6 +103,8 @@ def _serve(host: str, port: int) -> None:
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

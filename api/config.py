@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, SecretStr
+from limits import parse_many
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +45,44 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
+
+    # ---- what one visitor may cost (api/limits.py); "N/period;M/period", limits' notation
+    rate_limits: bool = True
+    """`off` turns every rate limit and socket cap off (benchmarks and load tests)."""
+    limit_rooms: str = "10/minute;60/hour"
+    """New chats per client address."""
+    limit_user_messages: str = "10/10 seconds;60/minute"
+    """Messages per room token (a burst, then a steady rate), over HTTP and WebSocket together."""
+    limit_agent_messages: str = "30/10 seconds;300/minute"
+    """Messages per agent, all their chats together."""
+    limit_login_account: str = "5/minute;10/15 minutes"
+    """Failed logins per (email, client address): the backoff, never longer than 15 minutes,
+    and never a lock-out from another address."""
+    limit_login_address: str = "20/minute;60/15 minutes"
+    """Failed logins per client address, whatever the email."""
+    max_sockets_per_room: int = Field(default=5, ge=1)
+    """Open WebSockets per room token (a user's tabs), per API process."""
+    max_sockets_per_agent: int = Field(default=10, ge=1)
+    """Open WebSockets per agent, per API process."""
+    rate_limit_key_prefix: str = "tandem-limits"
+    """Redis key prefix of the shared rate-limit counters."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies (the Streamlit apps, a reverse proxy) whose X-Forwarded-For names the client."""
+
+    @field_validator(
+        "limit_rooms",
+        "limit_user_messages",
+        "limit_agent_messages",
+        "limit_login_account",
+        "limit_login_address",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate like '10/minute;60/hour': {value!r}") from exc
+        return value
 
     @property
     def broker_url(self) -> str:

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.auth import AgentClaims, InvalidToken, RoomClaims, decode_token
 from api.config import Settings
+from api.limits import Limits
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.rooms import RoomService
@@ -30,6 +31,7 @@ class Tandem:
     hub: Hub
     presence: Presence
     rooms: RoomService
+    limits: Limits
     agents: dict[int, tuple[float, Agent]] = field(default_factory=dict)
     """Agents by id with when they were read: a console polling every second costs no lookup."""
 
@@ -59,6 +61,15 @@ def get_tandem_ws(websocket: WebSocket) -> Tandem:
 
 TandemDep = Annotated[Tandem, Depends(get_tandem)]
 TandemWsDep = Annotated[Tandem, Depends(get_tandem_ws)]
+
+
+def get_client_address(request: Request) -> str:
+    """The caller's address; uvicorn takes it from X-Forwarded-For only when the request comes
+    from one of `forwarded_allow_ips` (the Streamlit apps, a reverse proxy)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]

@@ -44,5 +44,8 @@ def ai_cancelled_frame(room_id: str) -> str:
     return json.dumps({"type": "ai.cancelled", "room_id": room_id})
 
 
-def error_frame(code: str, detail: str) -> str:
-    return json.dumps({"type": "error", "code": code, "detail": detail})
+def error_frame(code: str, detail: str, *, retry_after: int | None = None) -> str:
+    frame: dict[str, object] = {"type": "error", "code": code, "detail": detail}
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
+    return json.dumps(frame)

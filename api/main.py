@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.ai import make_assistant
 from api.config import Settings, get_settings
 from api.deps import Tandem
+from api.limits import Limits, RateLimited
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.rooms import RoomService
@@ -46,13 +47,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_max=settings.write_batch_max,
         )
         await service.start()
+        limits = Limits(settings)
         app.state.tandem = Tandem(
-            settings=settings, db=db, hub=hub, presence=presence, rooms=service
+            settings=settings, db=db, hub=hub, presence=presence, rooms=service, limits=limits
         )
         try:
             yield
         finally:
             await service.stop()
+            await limits.aclose()
             await assistant.aclose()
             await hub.disconnect()
             await db.dispose()
@@ -65,6 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RoutingError)
     async def routing_error(_: Request, exc: RoutingError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail, "code": "rate_limited"},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(RoomNotFound)
     async def room_not_found(_: Request, exc: RoomNotFound) -> JSONResponse:

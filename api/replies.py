@@ -1,9 +1,12 @@
 """AI replies run as tasks beside the request that triggered them.
 
 Each reply streams `ai.delta` frames to the room as the assistant produces text, then stores
-the whole reply once as an `ai` message. Replies in one room run one after another, and a human
-taking over cancels the one in flight. A `ReplyRun` also buffers its frames, so the HTTP
-streaming endpoint can replay them from the start however late it starts listening.
+the whole reply once as an `ai` message. At most one reply per room is in flight: user
+messages that arrive meanwhile are stored at once, and when the reply ends one more reply
+answers all of them together (one completion, not one per message, so a fast typist, or a
+flood, costs one paid call at a time). A human taking over cancels the reply in flight and
+the one owed. A `ReplyRun` also buffers its frames, so the HTTP streaming endpoint can replay
+them from the start however late it starts listening.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from api.routing import RoutingError
 from api.writer import MessageWriter
 from db import queries
 from db.engine import Database
-from db.models import Sender
+from db.models import RoomStatus, Sender
 from db.queries import MessageDraft
 
 log = logging.getLogger(__name__)
@@ -76,25 +79,33 @@ class Replies:
         self.assistant = assistant
         self._hand_off = hand_off
         self._tail: dict[str, asyncio.Task[None]] = {}
-        """The newest reply task per room; each new one waits for the one before."""
+        """The reply in flight per room."""
+        self._owed: set[str] = set()
+        """Rooms with user messages that arrived while their reply was in flight."""
 
-    def start(self, room_id: str) -> ReplyRun:
+    def start(self, room_id: str) -> ReplyRun | None:
+        """Start a reply, or, while one is in flight, owe the room one more after it
+        (returns None: the message's own stream ends at its `message` frame)."""
+        if room_id in self._tail:
+            self._owed.add(room_id)
+            return None
         run = ReplyRun(room_id)
-        previous = self._tail.get(room_id)
-        task = asyncio.create_task(self._run(run, previous), name=f"reply:{room_id}")
+        task = asyncio.create_task(self._run(run), name=f"reply:{room_id}")
         self._tail[room_id] = task
         task.add_done_callback(lambda t: self._forget(room_id, t))
         task.add_done_callback(lambda _: run.finish())  # also when cancelled before it ran
         return run
 
     def cancel(self, room_id: str) -> None:
-        """A human took over: the reply in flight (and any queued behind it) stops."""
+        """A human took over: the reply in flight stops, and the one owed is dropped."""
+        self._owed.discard(room_id)
         task = self._tail.pop(room_id, None)
         if task is not None:
             task.cancel()
 
     async def stop(self) -> None:
         tasks = list(self._tail.values())
+        self._owed.clear()
         self._tail.clear()
         for task in tasks:
             task.cancel()
@@ -106,13 +117,15 @@ class Replies:
             await asyncio.gather(*list(self._tail.values()), return_exceptions=True)
 
     def _forget(self, room_id: str, task: asyncio.Task[None]) -> None:
-        if self._tail.get(room_id) is task:
-            del self._tail[room_id]
+        if self._tail.get(room_id) is not task:
+            return
+        del self._tail[room_id]
+        if room_id in self._owed and not task.cancelled():
+            self._owed.discard(room_id)
+            self.start(room_id)
 
-    async def _run(self, run: ReplyRun, previous: asyncio.Task[None] | None) -> None:
+    async def _run(self, run: ReplyRun) -> None:
         try:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
             await self._reply(run)
         except asyncio.CancelledError:
             await self._cancelled(run)
@@ -127,6 +140,9 @@ class Replies:
 
     async def _reply(self, run: ReplyRun) -> None:
         async with self._db.session() as session:
+            room = await queries.get_room_public(session, room_id=run.room_id)
+            if room is None or room.status is not RoomStatus.ai:
+                return  # an owed reply whose room went to a human (or closed) meanwhile
             recent = await queries.recent_messages(
                 session, room_id=run.room_id, limit=HISTORY_WINDOW
             )

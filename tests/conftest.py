@@ -166,7 +166,14 @@ def auth(token: str) -> dict[str, str]:
 async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
@@ -199,9 +206,11 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def server(database_url: str) -> AsyncIterator[LiveServer]:
-    """The app under a real uvicorn, on SQLite and on MariaDB."""
-    async for live in start_server(make_settings(database_url)):
+async def server(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[LiveServer]:
+    """The app under a real uvicorn, on SQLite and on MariaDB, with the default limits
+    (`@pytest.mark.rate_limits_off` for a test that needs volume)."""
+    limited = request.node.get_closest_marker("rate_limits_off") is None
+    async for live in start_server(make_settings(database_url, rate_limits=limited)):
         yield live
 
 

@@ -53,7 +53,7 @@ def reset(flash: tuple[str, str] | None = None) -> None:
 
 def login(email: str, password: str) -> None:
     s = state()
-    client = TandemClient()
+    client = TandemClient(forwarded_for=st.context.ip_address)
     client.login(email, password)
     s.me = client.me()
     s.client = client

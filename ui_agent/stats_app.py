@@ -27,14 +27,16 @@ def client() -> TandemClient | None:
     if token and held is not None and held.token == token:
         return held
     if token:
-        st.session_state.stats_client = TandemClient(token=str(token))
+        st.session_state.stats_client = TandemClient(
+            token=str(token), forwarded_for=st.context.ip_address
+        )
         return st.session_state.stats_client
     email = os.environ.get("TANDEM_STATS_EMAIL")
     password = os.environ.get("TANDEM_STATS_PASSWORD")
     if not email or not password:
         st.error("Set TANDEM_STATS_EMAIL and TANDEM_STATS_PASSWORD (an analyst or admin).")
         return None
-    api = TandemClient()
+    api = TandemClient(forwarded_for=st.context.ip_address)
     try:
         st.session_state.stats_token = api.login(email, password)
     except (ApiError, httpx.HTTPError) as exc:

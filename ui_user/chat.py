@@ -29,7 +29,7 @@ def state() -> Any:
     """`st.session_state` with this app's defaults filled in."""
     s = st.session_state
     if "client" not in s:
-        s.client = TandemClient()
+        s.client = TandemClient(forwarded_for=st.context.ip_address)
         s.room = None
         s.messages = []
         s.synced_at = 0.0

@@ -39,10 +39,18 @@ class Session:
 
 class TandemClient:
     def __init__(
-        self, base_url: str | None = None, *, token: str | None = None, timeout: float = 15
+        self,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        forwarded_for: str | None = None,
+        timeout: float = 15,
     ) -> None:
         self.base_url = (base_url or api_url()).rstrip("/")
         self.token = token
+        self.forwarded_for = forwarded_for
+        """The browser's address: the API's per-visitor limits must not see every visitor as
+        this app's own address (it trusts the header from `TANDEM_FORWARDED_ALLOW_IPS`)."""
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         # A Streamlit session just goes away; close the pooled connection when the client does.
         weakref.finalize(self, self._http.close)
@@ -53,7 +61,10 @@ class TandemClient:
     # ------------------------------------------------------------ plumbing
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.forwarded_for:
+            headers["X-Forwarded-For"] = self.forwarded_for
+        return headers
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, path, headers=self._headers(), **kwargs)

@@ -124,6 +124,15 @@ def _related_title(top: Hit, rest: Sequence[Hit]) -> str | None:
 
 
 def _last_user_text(history: Sequence[Turn]) -> str | None:
+    """What the user wrote since the last reply: one reply answers all of it together (the
+    room service runs one reply at a time), else the newest user message."""
+    run: list[str] = []
+    for turn in reversed(history):
+        if turn.sender != "user":
+            break
+        run.append(turn.text)
+    if run:
+        return "\n".join(reversed(run))
     return next((t.text for t in reversed(history) if t.sender == "user"), None)
 
 

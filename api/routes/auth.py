@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.auth import DUMMY_HASH, create_agent_token, verify_password
-from api.deps import CurrentAgent, TandemDep
+from api.deps import ClientAddress, CurrentAgent, TandemDep
 from db import queries
 from db.models import AgentPublic
 
@@ -22,16 +22,24 @@ class Token(BaseModel):
 
 
 @router.post("/auth/token")
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], tandem: TandemDep) -> Token:
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    tandem: TandemDep,
+    address: ClientAddress,
+) -> Token:
+    limits = tandem.limits
+    await limits.check_login(account=form.username, address=address)
     async with tandem.db.session() as session:
         agent = await queries.get_agent_by_email(session, email=form.username)
     valid = verify_password(form.password, agent.password_hash if agent else DUMMY_HASH)
     if agent is None or agent.id is None or not valid:
+        await limits.login_failed(account=form.username, address=address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Wrong email or password.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    await limits.login_succeeded(account=form.username, address=address)
     token = create_agent_token(
         agent_id=agent.id,
         role=agent.role,

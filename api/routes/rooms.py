@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from api.auth import create_room_token
-from api.deps import ChatAgent, CurrentAgent, RoomPrincipal, TandemDep
+from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, TandemDep
 from api.frames import message_frame
 from api.rooms import SendResult
 from db.models import MessageCreate, MessagePublic, Role, RoomPublic
@@ -36,7 +36,8 @@ class HandoffRequestBody(BaseModel):
 
 
 @router.post("/rooms", status_code=status.HTTP_201_CREATED)
-async def create_room(tandem: TandemDep) -> RoomCreated:
+async def create_room(tandem: TandemDep, address: ClientAddress) -> RoomCreated:
+    await tandem.limits.room_created(address)
     room = await tandem.rooms.create_room()
     token = create_room_token(
         room_id=room.id,
@@ -85,6 +86,7 @@ async def post_message(
     agent = principal.agent
     if agent is not None and agent.role is Role.analyst:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Analysts can read chats but not write.")
+    await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     result = await tandem.rooms.send(room_id, text=text, client_id=body.client_id, agent=agent)
     if not stream:
         return result.message

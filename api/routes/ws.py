@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
 from starlette.websockets import WebSocketDisconnected
 
 from api.deps import Tandem, TandemWsDep, WsAgent, WsRoomPrincipal, refuse
@@ -27,6 +27,7 @@ from api.frames import (
     room_channel,
     room_frame,
 )
+from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
 from db.models import Agent, Role
@@ -64,6 +65,7 @@ async def room_socket(
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
+            await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
             return _send(tandem, room_id, frame, agent)
         if kind == "resume":
             await _resume(websocket, tandem, room_id, frame.get("after", 0))
@@ -73,7 +75,8 @@ async def room_socket(
             raise FrameError("unknown_type", "Frame type must be 'message', 'resume' or 'ping'.")
         return None
 
-    async with tandem.hub.subscribe(room_channel(room_id)) as subscription:
+    slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
+    async with slot, tandem.hub.subscribe(room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
         await _serve(websocket, subscription, handle)
 
@@ -89,6 +92,7 @@ async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep
             room_id = frame.get("room_id")
             if not isinstance(room_id, str) or not room_id:
                 raise FrameError("bad_frame", "A message frame on /ws/agent needs a 'room_id'.")
+            await tandem.limits.message(agent_id=agent.id)
             return _send(tandem, room_id, frame, agent)
         if kind == "ping":
             await websocket.send_text('{"type":"pong"}')
@@ -101,9 +105,18 @@ async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep
         if agent.role is not Role.analyst
         else contextlib.nullcontext()
     )
-    async with presence, tandem.hub.subscribe(*channels) as subscription:
+    slot = _socket_slot(tandem, agent_id=agent.id)
+    async with slot, presence, tandem.hub.subscribe(*channels) as subscription:
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
         await _serve(websocket, subscription, handle)
+
+
+def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
+    """A slot of the caller's open-socket cap, or close 1008 (the socket is accepted already)."""
+    try:
+        return tandem.limits.open_socket(room_id=room_id, agent_id=agent_id)
+    except TooManySockets as exc:
+        raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(exc)) from None
 
 
 async def _serve(websocket: WebSocket, subscription: Subscription, handle: Handler) -> None:
@@ -172,6 +185,8 @@ async def _acknowledge(
 
 
 def _error_text(exc: Exception) -> str:
+    if isinstance(exc, RateLimited):
+        return error_frame("rate_limited", exc.detail, retry_after=exc.retry_after)
     if isinstance(exc, FrameError | RoutingError):
         return error_frame(exc.code, exc.detail)
     if isinstance(exc, RoomNotFound):

@@ -6,6 +6,8 @@ import asyncio
 import json
 from datetime import datetime
 
+import pytest
+
 from tests.conftest import LiveServer, auth
 
 
@@ -76,6 +78,7 @@ async def test_the_same_client_id_stores_once(server: LiveServer) -> None:
     assert len(users) == 1 and len([m for m in messages if m["sender"] == "ai"]) == 1
 
 
+@pytest.mark.rate_limits_off
 async def test_concurrent_senders_get_gapless_unique_seqs(server: LiveServer) -> None:
     room_id, token = await server.new_room()
     _agent, agent_token = await server.add_agent("Alice")

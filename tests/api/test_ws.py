@@ -184,6 +184,7 @@ async def test_an_agent_is_offline_once_its_console_socket_closes(
     assert await presence.online_count() == 1
 
 
+@pytest.mark.rate_limits_off
 async def test_a_burst_from_one_socket_is_stored_in_the_order_sent(server: LiveServer) -> None:
     room_id, token = await server.new_room()
     _, agent_token = await server.add_agent("Alice")

@@ -1,0 +1,157 @@
+"""Rate limits and connection caps: what one visitor may cost the service.
+
+Rates are sliding-window counters from the `limits` library (two counters per key, no
+per-hit entries), kept in Redis when `TANDEM_REDIS_URL` is
+set (so every API process spends one budget) and in memory otherwise. Socket caps count the
+sockets open on this process: a crashed process must not leave counts behind in Redis.
+`TANDEM_RATE_LIMITS=off` turns every rate and cap off (benchmarks, load tests).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+from api.config import Settings
+
+MAX_RETRY_AFTER = 15 * 60
+"""No answer asks a client to wait longer than this, whatever the window (the login backoff cap)."""
+
+
+class RateLimited(Exception):
+    """Over a rate: the caller should retry after `retry_after` seconds (429, `rate_limited`)."""
+
+    def __init__(self, retry_after: int, detail: str) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class TooManySockets(Exception):
+    """Over a cap on open sockets: the new socket is refused (close 1008)."""
+
+
+class SocketSlot:
+    """A held socket slot; an async context manager so it joins the socket's other ones."""
+
+    def __init__(self, counts: Counter[str], key: str) -> None:
+        self._counts = counts
+        self._key = key
+
+    async def __aenter__(self) -> SocketSlot:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._counts[self._key] -= 1
+        if self._counts[self._key] <= 0:
+            del self._counts[self._key]
+
+
+class Limits:
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.rate_limits
+        self._rooms = parse_many(settings.limit_rooms)
+        self._user_messages = parse_many(settings.limit_user_messages)
+        self._agent_messages = parse_many(settings.limit_agent_messages)
+        self._login_account = parse_many(settings.limit_login_account)
+        self._login_address = parse_many(settings.limit_login_address)
+        self._room_sockets = settings.max_sockets_per_room
+        self._agent_sockets = settings.max_sockets_per_agent
+        self._open: Counter[str] = Counter()
+        storage: Storage
+        if settings.redis_url:
+            storage = RedisStorage(
+                "async+" + settings.redis_url,
+                implementation="redispy",
+                key_prefix=settings.rate_limit_key_prefix,
+            )
+        else:
+            storage = MemoryStorage()
+        self._storage = storage
+        self._limiter = SlidingWindowCounterRateLimiter(storage)
+
+    # ------------------------------------------------------------ rates
+
+    async def room_created(self, address: str) -> None:
+        await self._hit(self._rooms, "rooms", address, what="new chats from your address")
+
+    async def message(self, *, room_id: str | None = None, agent_id: int | None = None) -> None:
+        """A user's messages count per room (its token), an agent's per agent."""
+        if agent_id is not None:
+            await self._hit(self._agent_messages, "agent-msg", str(agent_id), what="messages")
+        elif room_id is not None:
+            await self._hit(self._user_messages, "room-msg", room_id, what="messages")
+
+    async def check_login(self, *, account: str, address: str) -> None:
+        """Before a password is checked: refuse while the account (from this address) or the
+        address itself has failed too often. Only failures count, see `login_failed`."""
+        if not self.enabled:
+            return
+        waits = [
+            await self._wait(self._login_account, "login", account.lower(), address),
+            await self._wait(self._login_address, "login-addr", address),
+        ]
+        wait = max(waits)
+        if wait > 0:
+            raise RateLimited(wait, "Too many failed logins: wait before trying again.")
+
+    async def login_failed(self, *, account: str, address: str) -> None:
+        if not self.enabled:
+            return
+        for item in self._login_account:
+            await self._limiter.hit(item, "login", account.lower(), address)
+        for item in self._login_address:
+            await self._limiter.hit(item, "login-addr", address)
+
+    async def login_succeeded(self, *, account: str, address: str) -> None:
+        """A right password forgives the account's failures from this address."""
+        if not self.enabled:
+            return
+        for item in self._login_account:
+            await self._limiter.clear(item, "login", account.lower(), address)
+
+    async def _hit(self, items: Sequence[RateLimitItem], *key: str, what: str) -> None:
+        if not self.enabled:
+            return
+        for item in items:
+            if not await self._limiter.hit(item, *key):
+                wait = await self._retry_after(item, *key)
+                raise RateLimited(wait, f"Too many {what}: wait {wait} s and try again.")
+
+    async def _wait(self, items: Sequence[RateLimitItem], *key: str) -> int:
+        for item in items:
+            if not await self._limiter.test(item, *key):
+                return await self._retry_after(item, *key)
+        return 0
+
+    async def _retry_after(self, item: RateLimitItem, *key: str) -> int:
+        stats = await self._limiter.get_window_stats(item, *key)
+        return max(1, min(MAX_RETRY_AFTER, math.ceil(stats.reset_time - time.time())))
+
+    # ------------------------------------------------------------ sockets
+
+    def open_socket(self, *, room_id: str, agent_id: int | None = None) -> SocketSlot:
+        """Take one of the caller's socket slots (an agent's, else the room token's) now;
+        the slot is given back when the returned context manager exits."""
+        if agent_id is not None:
+            key, cap = f"agent:{agent_id}", self._agent_sockets
+        else:
+            key, cap = f"room:{room_id}", self._room_sockets
+        if self.enabled and self._open[key] >= cap:
+            raise TooManySockets(f"too many open sockets (at most {cap})")
+        self._open[key] += 1
+        return SocketSlot(self._open, key)
+
+    async def aclose(self) -> None:
+        if isinstance(self._storage, RedisStorage):
+            client = getattr(self._storage.bridge, "storage", None)  # the redis-py client
+            if client is not None:
+                await client.aclose()
+        elif isinstance(self._storage, MemoryStorage) and self._storage.timer is not None:
+            self._storage.timer.cancel()
