@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.auth import DUMMY_HASH, create_agent_token, verify_password
+from api.auth import DUMMY_HASH, create_agent_token, verify_password_off_loop
 from api.deps import CurrentAgent, TandemDep
 from db import queries
 from db.models import AgentPublic
@@ -25,8 +25,12 @@ class Token(BaseModel):
 async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], tandem: TandemDep) -> Token:
     async with tandem.db.session() as session:
         agent = await queries.get_agent_by_email(session, email=form.username)
-    valid = verify_password(form.password, agent.password_hash if agent else DUMMY_HASH)
-    if agent is None or agent.id is None or not valid:
+    # An unknown email costs a verify too, and a disabled agent gets the same answer: neither
+    # the time nor the text tells which accounts exist.
+    valid = await verify_password_off_loop(
+        form.password, agent.password_hash if agent else DUMMY_HASH
+    )
+    if agent is None or agent.id is None or agent.disabled or not valid:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Wrong email or password.",
@@ -35,6 +39,7 @@ async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], tandem: T
     token = create_agent_token(
         agent_id=agent.id,
         role=agent.role,
+        version=agent.token_version,
         secret=tandem.settings.jwt_secret.get_secret_value(),
         minutes=tandem.settings.jwt_expire_minutes,
     )
