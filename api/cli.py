@@ -4,6 +4,9 @@ tandem up                         API + both Streamlit apps (what `make run` cal
 tandem serve                      the API alone
 tandem agent add EMAIL --name N --role agent --password-stdin
 tandem agent list
+tandem agent disable EMAIL        tokens void, open consoles closed within 15 s; no login
+tandem agent enable EMAIL         may log in again (old tokens stay void)
+tandem agent reset-password EMAIL --password-stdin    old tokens void
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from api.auth import hash_password
+from api.auth import hash_password_off_loop
 from api.config import get_settings
 from db import queries
 from db.engine import Database
@@ -38,8 +41,9 @@ async def add_agent(*, email: str, name: str, role: Role, password: str) -> int:
         async with db.write() as session:
             if await queries.get_agent_by_email(session, email=email) is not None:
                 raise SystemExit(f"An agent with the email {email} exists already.")
+            password_hash = await hash_password_off_loop(password)
             agent = await queries.create_agent(
-                session, email=email, name=name, role=role, password_hash=hash_password(password)
+                session, email=email, name=name, role=role, password_hash=password_hash
             )
             assert agent.id is not None
             return agent.id
@@ -52,7 +56,32 @@ async def list_agents() -> list[tuple[int, str, str, str]]:
     try:
         async with db.session() as session:
             agents = await queries.list_agents(session)
-        return [(a.id or 0, a.email, a.name, a.role.value) for a in agents]
+        # A disabled agent's role reads e.g. "agent\tdisabled": one more column, only for them.
+        return [
+            (a.id or 0, a.email, a.name, a.role.value + ("\tdisabled" if a.disabled else ""))
+            for a in agents
+        ]
+    finally:
+        await db.dispose()
+
+
+async def update_agent(
+    *, email: str, disabled: bool | None = None, password: str | None = None
+) -> None:
+    """Disable or enable an agent, or set their password; SystemExit for an unknown email."""
+    password_hash = await hash_password_off_loop(password) if password is not None else None
+    db = await _with_db(get_settings().database_url)
+    try:
+        async with db.write() as session:
+            agent = await queries.get_agent_by_email(session, email=email)
+            if agent is None or agent.id is None:
+                raise SystemExit(f"No agent with the email {email}.")
+            if disabled is not None:
+                await queries.set_agent_disabled(session, agent_id=agent.id, disabled=disabled)
+            if password_hash is not None:
+                await queries.set_agent_password(
+                    session, agent_id=agent.id, password_hash=password_hash
+                )
     finally:
         await db.dispose()
 
@@ -78,9 +107,10 @@ async def demo_data(*, conversations: int, days: int, seed: int | None, tz: str)
         f"{summary.events} events over {days} days in {summary.seconds:.1f} s "
         f"({rate:,.0f} messages/s)."
     )
-    print(f"Demo logins (password {summary.password!r} unless the account existed already):")
+    print("Demo logins (passwords of new accounts are shown only now):")
     for agent in summary.agents:
-        print(f"  {agent.email}\t{agent.name}\t{agent.role.value}")
+        password = agent.password or "(existed already: tandem agent reset-password EMAIL)"
+        print(f"  {agent.email}\t{agent.name}\t{agent.role.value}\t{password}")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -94,6 +124,12 @@ def _serve(host: str, port: int) -> None:
     import uvicorn
 
     settings = get_settings()
+    from api.jwt_secret import resolve_jwt_secret
+
+    # Refuse (one line, exit 1) before uvicorn starts; the app factory resolves it again in
+    # uvicorn's process, to the same key (kept in a file) or the same refusal.
+    resolve_jwt_secret(settings)
+
     # Chat frames are small: compressing each costs more CPU than it saves bytes.
     uvicorn.run(
         "api.main:create_app",
@@ -128,6 +164,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.agent.value)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     agent.add_parser("list", help="list agents")
+    for name, help_text in (
+        ("disable", "lock an agent out: no login, tokens and open consoles stop within 15 s"),
+        ("enable", "let a disabled agent log in again"),
+    ):
+        agent.add_parser(name, help=help_text).add_argument("email")
+    reset = agent.add_parser("reset-password", help="set a new password; old tokens stop")
+    reset.add_argument("email")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
     demo = commands.add_parser("demo-data", help="insert demo conversations (for stats)")
     demo.add_argument("--conversations", type=int, required=True, metavar="N")
@@ -157,6 +201,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "agent" and args.agent_command == "list":
         for agent_id, email, name, role in asyncio.run(list_agents()):
             print(f"{agent_id}\t{email}\t{name}\t{role}")
+    elif args.command == "agent" and args.agent_command in ("disable", "enable"):
+        disabled = args.agent_command == "disable"
+        asyncio.run(update_agent(email=args.email, disabled=disabled))
+        if disabled:
+            print(f"{args.email} disabled: their tokens and open consoles stop within 15 s.")
+        else:
+            print(f"{args.email} enabled: they can log in again.")
+    elif args.command == "agent" and args.agent_command == "reset-password":
+        password = _read_password(args.password_stdin)
+        asyncio.run(update_agent(email=args.email, password=password))
+        print(f"New password set for {args.email}; their tokens from before stop within 15 s.")
 
 
 if __name__ == "__main__":

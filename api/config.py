@@ -5,8 +5,28 @@ from __future__ import annotations
 from functools import lru_cache
 
 from limits import parse_many
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXAMPLE_JWT_SECRET = "change-me-in-production"
+"""The value older `.env.example` files shipped: public, so a token signed with it is forged."""
+MIN_JWT_SECRET_BYTES = 32
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+def check_jwt_secret(value: str, *, source: str = "TANDEM_JWT_SECRET") -> str:
+    """Refuse a signing key anyone could know or guess; also used for the generated key file."""
+    if value == EXAMPLE_JWT_SECRET:
+        raise ValueError(
+            f"{source} is the example value {EXAMPLE_JWT_SECRET!r}, which anyone can sign "
+            f"tokens with. Generate one: {GENERATE_SECRET}"
+        )
+    if len(value.encode()) < MIN_JWT_SECRET_BYTES:
+        raise ValueError(
+            f"{source} is shorter than {MIN_JWT_SECRET_BYTES} bytes. Generate one: "
+            f"{GENERATE_SECRET}"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -17,7 +37,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./tandem.db"
     redis_url: str | None = None
     """Unset: the in-memory broker (one process). Set: Redis pub/sub shared by API processes."""
-    jwt_secret: SecretStr = SecretStr("change-me-in-production")
+    jwt_secret: SecretStr = SecretStr("")
+    """Signs agent JWTs and room tokens. Empty means unset: `api.jwt_secret.resolve_jwt_secret`
+    then generates one where that is safe (SQLite) and refuses to start elsewhere."""
     jwt_expire_minutes: int = 12 * 60
     room_token_expire_days: int = 30
     api_url: str = "http://127.0.0.1:8000"
@@ -84,6 +106,13 @@ class Settings(BaseSettings):
             raise ValueError(f"not a rate like '10/minute;60/hour': {value!r}") from exc
         return value
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _refuse_known_or_short_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            check_jwt_secret(value.get_secret_value())
+        return value
+
     @property
     def broker_url(self) -> str:
         return self.redis_url or "memory://"
@@ -91,4 +120,14 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or SystemExit with one line per bad value (pydantic's error would print
+    a wall of text including the refused value, which may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"Invalid setting {'.'.join(map(str, error['loc'])) or 'value'}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        ]
+        raise SystemExit("\n".join(lines)) from None

@@ -18,6 +18,7 @@ import bisect
 import itertools
 import math
 import random
+import secrets
 import time as clock
 import uuid
 from collections.abc import Callable
@@ -30,12 +31,11 @@ import sqlalchemy as sa
 
 from api import routing
 from api.ai.retrieval import Article, KnowledgeBase
-from api.auth import hash_password
+from api.auth import hash_password_off_loop
 from db import queries
 from db.engine import Database
 from db.models import MESSAGE_COUNTS, SPANS, EventKind, Role, RoomStatus, Sender, utcnow
 
-DEMO_PASSWORD = "demo-password"
 DEMO_AGENTS: tuple[tuple[str, str, Role], ...] = (
     ("demo-ada@tandem.example", "Ada Park", Role.agent),
     ("demo-ben@tandem.example", "Ben Okafor", Role.agent),
@@ -91,6 +91,8 @@ class DemoAgent:
     email: str
     name: str
     role: Role
+    password: str | None = None
+    """Random, set only when this run created the account (shown once, never stored)."""
 
 
 @dataclass(slots=True)
@@ -100,7 +102,6 @@ class DemoSummary:
     events: int = 0
     seconds: float = 0.0
     agents: list[DemoAgent] = field(default_factory=list)
-    password: str = DEMO_PASSWORD
 
 
 # ---------------------------------------------------------------- one conversation
@@ -413,20 +414,23 @@ class _Calendar:
 # ---------------------------------------------------------------- the loader
 
 
-async def ensure_demo_agents(db: Database, *, password: str = DEMO_PASSWORD) -> list[DemoAgent]:
-    """The demo agents and analyst, created when missing (existing ones keep their password)."""
+async def ensure_demo_agents(db: Database) -> list[DemoAgent]:
+    """The demo agents and analyst, created when missing with random passwords of their own
+    (existing ones keep theirs): a fixed demo password would log anyone into any demo."""
+    passwords = {email: secrets.token_urlsafe(12) for email, _, _ in DEMO_AGENTS}
+    hashes = {email: await hash_password_off_loop(pw) for email, pw in passwords.items()}
     agents: list[DemoAgent] = []
-    password_hash: str | None = None
     async with db.write() as session:
         for email, name, role in DEMO_AGENTS:
             agent = await queries.get_agent_by_email(session, email=email)
+            created = agent is None
             if agent is None:
-                password_hash = password_hash or hash_password(password)
                 agent = await queries.create_agent(
-                    session, email=email, name=name, role=role, password_hash=password_hash
+                    session, email=email, name=name, role=role, password_hash=hashes[email]
                 )
             assert agent.id is not None
-            agents.append(DemoAgent(id=agent.id, email=email, name=agent.name, role=agent.role))
+            password = passwords[email] if created else None
+            agents.append(DemoAgent(agent.id, email, agent.name, agent.role, password))
     return agents
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -20,6 +21,7 @@ from db.engine import Database
 from db.models import Agent, Role
 
 AGENT_CACHE_SECONDS = 10.0
+"""How stale an agent read may be: a disabled agent's tokens stop working within this long."""
 
 
 @dataclass(slots=True)
@@ -87,6 +89,13 @@ class Principal:
 
     agent: Agent | None = None
     room_id: str | None = None
+    expires_at: float = math.inf
+    """When the token ends (Unix time): sockets outlive requests and check it themselves."""
+
+
+def agent_is_current(agent: Agent | None, *, version: int) -> bool:
+    """The agent exists, is enabled and has not been signed out since the token was issued."""
+    return agent is not None and not agent.disabled and agent.token_version == version
 
 
 async def _principal(tandem: Tandem, token: str | None) -> Principal | None:
@@ -97,10 +106,12 @@ async def _principal(tandem: Tandem, token: str | None) -> Principal | None:
     except InvalidToken:
         return None
     if isinstance(claims, RoomClaims):
-        return Principal(room_id=claims.room_id)
+        return Principal(room_id=claims.room_id, expires_at=claims.expires_at)
     assert isinstance(claims, AgentClaims)
     agent = await tandem.agent(claims.agent_id)
-    return Principal(agent=agent) if agent is not None else None
+    if not agent_is_current(agent, version=claims.version):
+        return None
+    return Principal(agent=agent, expires_at=claims.expires_at)
 
 
 async def get_current_agent(tandem: TandemDep, token: TokenDep) -> Agent:
@@ -165,12 +176,13 @@ async def get_ws_room_principal(
     return principal
 
 
-async def get_ws_agent(websocket: WebSocket, tandem: TandemWsDep) -> Agent:
+async def get_ws_agent(websocket: WebSocket, tandem: TandemWsDep) -> Principal:
     principal = await _principal(tandem, _ws_token(websocket))
     if principal is None or principal.agent is None:
         raise await refuse(websocket, "an agent token is required")
-    return principal.agent
+    return principal
 
 
 WsRoomPrincipal = Annotated[Principal, Depends(get_ws_room_principal)]
-WsAgent = Annotated[Agent, Depends(get_ws_agent)]
+WsAgentPrincipal = Annotated[Principal, Depends(get_ws_agent)]
+"""An agent's principal (`agent` is set), with the token's expiry for the socket's watchdog."""

@@ -1,13 +1,15 @@
 """`tandem up`: the API and both Streamlit apps as child processes, stopped together.
 
 Ctrl-C (SIGINT) or SIGTERM stops all three; so does any one of them dying. On an empty
-embedded (SQLite) database it first creates a demo admin to log in with.
+embedded (SQLite) database it first creates a demo admin to log in with, with a random
+password shown once (a fixed one would be a known login on every machine that ran this).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,35 +19,39 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from api.auth import hash_password
+from api.auth import hash_password_off_loop
 from api.config import get_settings
+from api.jwt_secret import resolve_jwt_secret
 from db import queries
 from db.engine import Database, is_sqlite
 from db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PORT, USER_PORT, AGENT_PORT = 8000, 8501, 8502
-DEMO_EMAIL, DEMO_PASSWORD = "demo@tandem.local", "tandem-demo"
+DEMO_EMAIL = "demo@tandem.local"
 READY_TIMEOUT = 60.0
 
 
-async def _ensure_demo_agent(url: str) -> str:
-    """'created' on an empty database, 'exists' when the demo agent is there, else ''."""
+async def _ensure_demo_agent(url: str) -> tuple[str, str]:
+    """('created', its password) on an empty database, ('exists', '') when the demo agent is
+    there, else ('', '')."""
+    password = secrets.token_urlsafe(12)
+    password_hash = await hash_password_off_loop(password)
     db = Database(url)
     try:
         await upgrade(db.engine)
         async with db.write() as session:
             if await queries.count_agents(session) > 0:
                 demo = await queries.get_agent_by_email(session, email=DEMO_EMAIL)
-                return "exists" if demo is not None else ""
+                return ("exists" if demo is not None else ""), ""
             await queries.create_agent(
                 session,
                 email=DEMO_EMAIL,
                 name="Demo Agent",
                 role="admin",
-                password_hash=hash_password(DEMO_PASSWORD),
+                password_hash=password_hash,
             )
-            return "created"
+            return "created", password
     finally:
         await db.dispose()
 
@@ -95,14 +101,15 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run_stack(*, host: str = "127.0.0.1") -> None:
-    settings = get_settings()
+    # Once here, before the API process starts: a refusal stops `tandem up` with its one line.
+    settings = resolve_jwt_secret(get_settings())
     ports = {"API": API_PORT, "User chat": USER_PORT, "Agent console": AGENT_PORT}
     taken = [f"{name} (:{port})" for name, port in ports.items() if _port_taken(host, port)]
     if taken:
         raise SystemExit(f"Port in use, is Tandem running already? {', '.join(taken)}")
-    demo = ""
+    demo, demo_password = "", ""
     if is_sqlite(settings.database_url):
-        demo = asyncio.run(_ensure_demo_agent(settings.database_url))
+        demo, demo_password = asyncio.run(_ensure_demo_agent(settings.database_url))
     local = "127.0.0.1" if host in ("0.0.0.0", "") else host
     env = {**os.environ, "TANDEM_API_URL": f"http://{local}:{API_PORT}"}
     api = [sys.executable, "-m", "api.cli", "serve", "--host", host, "--port", str(API_PORT)]
@@ -128,10 +135,15 @@ def run_stack(*, host: str = "127.0.0.1") -> None:
             f"\n  Agent console  http://{local}:{AGENT_PORT}\n"
         )
         if demo == "created":
-            print(f"  Demo agent created: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n")
+            print(
+                f"  Demo agent created: log in as {DEMO_EMAIL} / {demo_password}\n"
+                "  (the password is shown only this once)\n"
+            )
         elif demo == "exists":
             print(
-                f"  Demo agent: log in as {DEMO_EMAIL} (password {DEMO_PASSWORD} unless changed)\n"
+                f"  Demo agent: log in as {DEMO_EMAIL} with the password shown when it was "
+                "created.\n  Lost it? tandem agent reset-password "
+                f"{DEMO_EMAIL} --password-stdin\n"
             )
         print("  Ctrl-C stops all three.\n", flush=True)
         while all(p.poll() is None for p in processes):

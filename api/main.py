@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.ai import make_assistant
 from api.config import Settings, get_settings
 from api.deps import Tandem
+from api.jwt_secret import resolve_jwt_secret
 from api.limits import Limits, RateLimited
 from api.presence import Presence
 from api.realtime.hub import Hub
@@ -29,7 +30,9 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    # Here rather than in the lifespan: a refusal is one line before uvicorn starts, not a
+    # traceback from a failed startup.
+    settings = resolve_jwt_secret(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -34,7 +34,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.demo_data import DEMO_PASSWORD, generate  # noqa: E402
+from api.auth import hash_password  # noqa: E402
+from api.demo_data import generate  # noqa: E402
+from db import queries  # noqa: E402
 from db.engine import Database, create_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.sqltime import LocalWindow  # noqa: E402
@@ -42,6 +44,8 @@ from db.stats import compute_stats  # noqa: E402
 
 MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
 ANALYST = "demo-analyst@tandem.example"
+ANALYST_PASSWORD = "bench-" + uuid.uuid4().hex
+"""The demo accounts get random passwords: the bench sets the analyst's before logging in."""
 
 
 @dataclass
@@ -120,7 +124,7 @@ async def time_variant(
         try:
             async with httpx.AsyncClient(base_url=base, timeout=120) as http:
                 login = await http.post(
-                    "/api/auth/token", data={"username": ANALYST, "password": DEMO_PASSWORD}
+                    "/api/auth/token", data={"username": ANALYST, "password": ANALYST_PASSWORD}
                 )
                 headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
                 params = {"from": str(window.first_day), "to": str(window.last_day), "tz": "UTC"}
@@ -155,6 +159,13 @@ async def main(args: argparse.Namespace) -> None:
             )
         else:
             print(f"reusing {name}: {existing:,} conversations")
+        async with db.write() as session:
+            analyst = await queries.get_agent_by_email(session, email=ANALYST)
+            assert analyst is not None and analyst.id is not None
+            password_hash = hash_password(ANALYST_PASSWORD)
+            await queries.set_agent_password(
+                session, agent_id=analyst.id, password_hash=password_hash
+            )
         async with db.session() as session:
             await session.execute(sa.text("ANALYZE TABLE rooms, messages, room_events"))
         today = date.today()

@@ -98,6 +98,12 @@ class Agent(AgentBase, table=True):
     """Last /api/queue poll: the console's presence heartbeat."""
     ws_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     """While /ws/agent is held this is kept in the future; cleared when the socket closes."""
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """A disabled agent cannot log in, and their tokens and open sockets stop working."""
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Goes into every token issued; bumped on disable and password reset, voiding those.
+    New agents start at a random value (queries.create_agent): SQLite reuses a deleted agent's
+    id, and the old agent's tokens must not fit the new one."""
 
 
 class AgentPublic(AgentBase):

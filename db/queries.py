@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,15 @@ MESSAGE_COLUMNS = (
 async def create_agent(
     session: AsyncSession, *, email: str, name: str, role: str, password_hash: str
 ) -> Agent:
-    agent = Agent(email=email.lower(), name=name, role=role, password_hash=password_hash)  # type: ignore[arg-type]
+    agent = Agent(
+        email=email.lower(),
+        name=name,
+        role=role,  # type: ignore[arg-type]
+        password_hash=password_hash,
+        # Random, not 0: a new agent given a deleted agent's id (SQLite reuses the highest)
+        # must not accept that agent's tokens. Room to bump it ~2**30 times in an INTEGER.
+        token_version=secrets.randbelow(2**30),
+    )
     session.add(agent)
     await session.flush()
     return agent
@@ -89,13 +98,31 @@ async def set_agent_socket_until(
     )
 
 
+async def set_agent_disabled(session: AsyncSession, *, agent_id: int, disabled: bool) -> None:
+    """Disabling also bumps token_version: the agent's tokens stay void once enabled again."""
+    values: dict[str, Any] = {"disabled": disabled}
+    if disabled:
+        values["token_version"] = agents_t.c.token_version + 1
+    await session.execute(sa.update(agents_t).where(agents_t.c.id == agent_id).values(**values))
+
+
+async def set_agent_password(session: AsyncSession, *, agent_id: int, password_hash: str) -> None:
+    """A new password voids every token issued with the old one (token_version + 1)."""
+    await session.execute(
+        sa.update(agents_t)
+        .where(agents_t.c.id == agent_id)
+        .values(password_hash=password_hash, token_version=agents_t.c.token_version + 1)
+    )
+
+
 async def count_online_agents(session: AsyncSession, *, now: datetime, window: timedelta) -> int:
-    """Agents (not analysts) holding /ws/agent or polling /api/queue within `window`."""
+    """Agents (not analysts, not disabled) holding /ws/agent or polling /api/queue within
+    `window`."""
     online = sa.or_(agents_t.c.ws_until > now, agents_t.c.last_poll_at > now - window)
     query = (
         sa.select(sa.func.count())
         .select_from(agents_t)
-        .where(online, agents_t.c.role.in_(("agent", "admin")))
+        .where(online, agents_t.c.role.in_(("agent", "admin")), sa.not_(agents_t.c.disabled))
     )
     return int(await session.scalar(query) or 0)
 

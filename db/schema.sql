@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0002_stats_columns, written out as plain DDL: same tables, columns, types, nullability,
+-- 0003_agent_lockout, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS agents (
     created_at DATETIME(6) NOT NULL,
     last_poll_at DATETIME(6) NULL,
     ws_until DATETIME(6) NULL,
+    disabled BOOL NOT NULL DEFAULT 0,
+    token_version INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     UNIQUE KEY ix_agents_email (email)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -97,5 +99,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0002_stats_columns' FROM DUAL
+SELECT '0003_agent_lockout' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -48,7 +48,8 @@ class TandemClient:
     ) -> None:
         self.base_url = (base_url or api_url()).rstrip("/")
         self.token = token
-        self.forwarded_for = forwarded_for
+        # Streamlit's test runner hands the apps a mock context: only a real address is sent.
+        self.forwarded_for = forwarded_for if isinstance(forwarded_for, str) else None
         """The browser's address: the API's per-visitor limits must not see every visitor as
         this app's own address (it trusts the header from `TANDEM_FORWARDED_ALLOW_IPS`)."""
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)

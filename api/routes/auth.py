@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.auth import DUMMY_HASH, create_agent_token, verify_password
+from api.auth import DUMMY_HASH, create_agent_token, verify_password_off_loop
 from api.deps import ClientAddress, CurrentAgent, TandemDep
 from db import queries
 from db.models import AgentPublic
@@ -31,8 +31,12 @@ async def login(
     await limits.check_login(account=form.username, address=address)
     async with tandem.db.session() as session:
         agent = await queries.get_agent_by_email(session, email=form.username)
-    valid = verify_password(form.password, agent.password_hash if agent else DUMMY_HASH)
-    if agent is None or agent.id is None or not valid:
+    # An unknown email costs a verify too, and a disabled agent gets the same answer: neither
+    # the time nor the text tells which accounts exist.
+    valid = await verify_password_off_loop(
+        form.password, agent.password_hash if agent else DUMMY_HASH
+    )
+    if agent is None or agent.id is None or agent.disabled or not valid:
         await limits.login_failed(account=form.username, address=address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -43,6 +47,7 @@ async def login(
     token = create_agent_token(
         agent_id=agent.id,
         role=agent.role,
+        version=agent.token_version,
         secret=tandem.settings.jwt_secret.get_secret_value(),
         minutes=tandem.settings.jwt_expire_minutes,
     )

@@ -3,6 +3,8 @@
 Each connection runs two loops: frames from the hub go out as they are (already JSON), frames
 from the client are handled one at a time. A bad frame gets an `error` frame and the
 connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`.
+A watchdog per connection closes it with 1008 when its token expires or its agent is disabled
+or signed out (password reset): a socket outlives the check made when it opened.
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
 from starlette.websockets import WebSocketDisconnected
 
-from api.deps import Tandem, TandemWsDep, WsAgent, WsRoomPrincipal, refuse
+from api.deps import (
+    Principal,
+    Tandem,
+    TandemWsDep,
+    WsAgentPrincipal,
+    WsRoomPrincipal,
+    agent_is_current,
+    refuse,
+)
 from api.frames import (
     QUEUE_CHANNEL,
     agent_channel,
@@ -42,6 +53,9 @@ RESUME_PAGE = 500
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
 _in_flight: set[asyncio.Task[Any]] = set()
+WATCH_SECONDS = 4.0
+"""How often a socket re-reads its agent (through the API's agent cache, so mostly no query):
+with AGENT_CACHE_SECONDS (10) a disabled agent's sockets close within 15 s."""
 
 
 class FrameError(Exception):
@@ -78,13 +92,16 @@ async def room_socket(
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, tandem.hub.subscribe(room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
-        await _serve(websocket, subscription, handle)
+        await _serve(websocket, subscription, handle, _watch(tandem, principal))
 
 
 @router.websocket("/ws/agent")
-async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep) -> None:
+async def agent_socket(
+    websocket: WebSocket, principal: WsAgentPrincipal, tandem: TandemWsDep
+) -> None:
     await websocket.accept()
-    assert agent.id is not None
+    agent = principal.agent
+    assert agent is not None and agent.id is not None
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
@@ -108,7 +125,7 @@ async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep
     slot = _socket_slot(tandem, agent_id=agent.id)
     async with slot, presence, tandem.hub.subscribe(*channels) as subscription:
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
-        await _serve(websocket, subscription, handle)
+        await _serve(websocket, subscription, handle, _watch(tandem, principal))
 
 
 def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
@@ -119,17 +136,49 @@ def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = No
         raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(exc)) from None
 
 
-async def _serve(websocket: WebSocket, subscription: Subscription, handle: Handler) -> None:
-    """Run the outgoing and incoming loops until either ends, then stop the other."""
+async def _watch(tandem: Tandem, principal: Principal) -> str:
+    """Wait until the socket's token is no longer good; return why (the close reason)."""
+    agent = principal.agent
+    while True:
+        left = principal.expires_at - time.time()
+        if left <= 0:
+            return "token expired: log in again" if agent else "room token expired"
+        await asyncio.sleep(min(WATCH_SECONDS, left))
+        if agent is None or agent.id is None:
+            continue
+        try:
+            current = await tandem.agent(agent.id)
+        except Exception:
+            # A database blip should not drop every console: the next round looks again.
+            log.warning("socket watchdog could not read agent %s", agent.id, exc_info=True)
+            continue
+        if not agent_is_current(current, version=agent.token_version):
+            return "agent disabled or signed out"
+
+
+async def _serve(
+    websocket: WebSocket,
+    subscription: Subscription,
+    handle: Handler,
+    watch: Coroutine[Any, Any, str],
+) -> None:
+    """Run the outgoing and incoming loops until either ends or `watch` says the token is no
+    longer good (close with 1008), then stop the others."""
     outgoing = asyncio.create_task(_forward(websocket, subscription))
     incoming = asyncio.create_task(_receive(websocket, handle))
-    done, pending = await asyncio.wait({outgoing, incoming}, return_when=asyncio.FIRST_COMPLETED)
+    watchdog = asyncio.create_task(watch)
+    done, pending = await asyncio.wait(
+        {outgoing, incoming, watchdog}, return_when=asyncio.FIRST_COMPLETED
+    )
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         exc = task.exception()
-        if isinstance(exc, SubscriberOverflow):
+        if task is watchdog and exc is None:
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1008_POLICY_VIOLATION, task.result())
+        elif isinstance(exc, SubscriberOverflow):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
         elif exc is not None and not isinstance(exc, (WebSocketDisconnect, WebSocketDisconnected)):

@@ -8,6 +8,7 @@
   what compare_metadata does not look at, such as DATETIME(6).
 * db/schema.sql loaded into MariaDB gives exactly the migrated schema, stamped at head, and
   `upgrade()` leaves such a database alone.
+* 0003 keeps the agents already there, enabled and at token_version 0, and goes down again.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import db
 import db.models  # registers the tables on SQLModel.metadata
 from db.engine import create_engine
 from db.migrate import current_revision, head_revision, upgrade, upgrade_url
-from tests.conftest import ScratchMariaDB
+from tests.conftest import ScratchMariaDB, migrate_to
 
 SCHEMA_SQL = Path(db.__file__).resolve().parent / "schema.sql"
 TABLES = ("agents", "rooms", "messages", "room_events")
@@ -327,3 +328,43 @@ async def test_schema_sql_matches_migrations(scratch_mariadb: ScratchMariaDB) ->
     finally:
         await hand.dispose()
         await migrated.dispose()
+
+
+# --------------------------------------------------------------------------- 0003
+
+
+async def agent_columns(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: sa.inspect(c).get_columns("agents"))
+    return [column["name"] for column in columns]
+
+
+async def test_0003_keeps_existing_agents_enabled_and_goes_down_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate_to(engine, "0002_stats_columns")
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO agents (email, name, role, password_hash, created_at) "
+                    "VALUES ('lee@example.com', 'Lee', 'agent', 'x', '2026-01-05 10:00:00')"
+                )
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.text("SELECT email, disabled, token_version FROM agents"))
+            ).all()
+        assert [(email, bool(disabled), version) for email, disabled, version in rows] == [
+            ("lee@example.com", False, 0)
+        ]
+        assert await metadata_diff(engine) == []
+
+        await migrate_to(engine, "0002_stats_columns", down=True)
+        columns = await agent_columns(engine)
+        assert "disabled" not in columns and "token_version" not in columns
+        assert "ws_until" in columns
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()

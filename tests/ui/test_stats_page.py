@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from api.demo_data import DEMO_PASSWORD
 from tests.ui.apptest import ROOT, TIMEOUT, alerts, captions, no_exception
-from tests.ui.conftest import ApiProcess
+from tests.ui.conftest import Agent, ApiProcess
 from ui_agent.stats_page import duration, percent
 from ui_user.client import TandemClient
 
@@ -33,6 +32,10 @@ def demo(api: ApiProcess) -> ApiProcess:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert f"Inserted {CONVERSATIONS} conversations" in done.stdout
+    # The demo accounts get random passwords, printed once: "  email<TAB>name<TAB>role<TAB>pw".
+    (line,) = [line for line in done.stdout.splitlines() if line.strip().startswith(ANALYST)]
+    _, name, role, password = line.strip().split("\t")
+    api.agents[ANALYST] = Agent(email=ANALYST, name=name, role=role, password=password)
     return api
 
 
@@ -55,7 +58,7 @@ def api_stats(client: TandemClient, tz: str) -> dict[str, Any]:
 
 def test_kpis_table_and_charts_show_the_api_numbers(demo: ApiProcess, use_api: ApiProcess) -> None:
     client = demo.client()
-    token = client.login(ANALYST, DEMO_PASSWORD)
+    token = client.login(ANALYST, demo.agents[ANALYST].password)
     at = page(demo, token)
     no_exception(at)
     expected = api_stats(client, "UTC")
@@ -101,7 +104,7 @@ def test_kpis_table_and_charts_show_the_api_numbers(demo: ApiProcess, use_api: A
 
 def test_search_open_and_download_a_transcript(demo: ApiProcess, use_api: ApiProcess) -> None:
     client = demo.client()
-    at = page(demo, client.login(ANALYST, DEMO_PASSWORD))
+    at = page(demo, client.login(ANALYST, demo.agents[ANALYST].password))
     at.text_input(key="stats_q").input("tracking").run()
     no_exception(at)
     picker = at.selectbox(key="stats_pick")
@@ -131,7 +134,7 @@ def test_an_agent_is_told_it_needs_another_role(demo: ApiProcess, use_api: ApiPr
 def test_the_period_before_is_the_delta(demo: ApiProcess, use_api: ApiProcess) -> None:
     """Two weeks that each hold demo chats: the tile shows the difference to the week before."""
     client = demo.client()
-    at = page(demo, client.login(ANALYST, DEMO_PASSWORD))
+    at = page(demo, client.login(ANALYST, demo.agents[ANALYST].password))
     today = datetime.now(UTC).date()
     last = today - timedelta(days=1)
     week = (last - timedelta(days=4), last)
