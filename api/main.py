@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,6 +28,9 @@ from db.queries import RoomNotFound
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_ERRORS = 20
+"""Validation errors listed in a 422 at most: enough to act on, never a body's worth."""
+MAX_ERROR_CHARS = 200
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -81,7 +86,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def room_not_found(_: Request, exc: RoomNotFound) -> JSONResponse:
         return JSONResponse({"detail": "Room not found."}, status_code=404)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+
     return app
+
+
+def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI's 422 `detail` list (`loc`, `msg`, `type`) without the `input` it echoes: a big
+    body would come back whole, and a lone surrogate in it made the default handler fail (500)."""
+    return [
+        {
+            "loc": [_printable(part) for part in error.get("loc", ())],
+            "msg": _printable(error.get("msg", "")),
+            "type": _printable(error.get("type", "")),
+        }
+        for error in errors[:MAX_ERRORS]
+    ]
+
+
+def _printable(value: object) -> int | str:
+    """Short, and encodable as UTF-8 (a lone surrogate becomes its escape, `\\ud800`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # a list index in `loc`
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
 
 
 class BodySizeLimit:
