@@ -15,6 +15,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from db.text import StorableText
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -189,9 +191,11 @@ class MessagePublic(MessageBase):
 
 
 class MessageCreate(SQLModel):
-    text: str = Field(min_length=1, max_length=16000)
+    """A message as sent over HTTP or in a WebSocket `message` frame."""
+
+    text: StorableText = Field(min_length=1, max_length=16000)
     """Hard bound; the configured limit (TANDEM_MAX_MESSAGE_CHARS) answers 413 with a reason."""
-    client_id: str | None = Field(default=None, min_length=1, max_length=64)
+    client_id: StorableText | None = Field(default=None, min_length=1, max_length=64)
 
 
 # ---------------------------------------------------------------- room events

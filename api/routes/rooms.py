@@ -14,6 +14,7 @@ from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, Tand
 from api.frames import message_frame
 from api.rooms import SendResult
 from db.models import MessageCreate, MessagePublic, Role, RoomPublic
+from db.text import StorableText
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 
@@ -32,7 +33,7 @@ class QueueList(BaseModel):
 
 
 class HandoffRequestBody(BaseModel):
-    reason: str = "button"
+    reason: StorableText = "button"
 
 
 @router.post("/rooms", status_code=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
+from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnected
 
 from api.deps import Tandem, TandemWsDep, WsAgent, WsRoomPrincipal, refuse
@@ -30,8 +31,9 @@ from api.frames import (
 from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
-from db.models import Agent, Role
+from db.models import Agent, MessageCreate, Role
 from db.queries import RoomNotFound
+from db.text import check_storable
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -90,8 +92,12 @@ async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep
         kind = frame.get("type")
         if kind == "message":
             room_id = frame.get("room_id")
-            if not isinstance(room_id, str) or not room_id:
+            if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
                 raise FrameError("bad_frame", "A message frame on /ws/agent needs a 'room_id'.")
+            try:
+                check_storable(room_id)  # it goes into the write batch's room lookup
+            except ValueError as exc:
+                raise FrameError("bad_frame", f"'room_id' {exc}") from None
             await tandem.limits.message(agent_id=agent.id)
             return _send(tandem, room_id, frame, agent)
         if kind == "ping":
@@ -211,13 +217,11 @@ def _send(
     tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agent | None
 ) -> asyncio.Task[Any]:
     """Check the frame now; store it in a task that is queued before this returns."""
-    text = frame.get("text")
-    client_id = frame.get("client_id")
-    if not isinstance(text, str) or not text.strip():
+    body = _message(frame)
+    text = body.text.strip()
+    if not text:
         raise FrameError("bad_frame", "A message frame needs a non-empty 'text' string.")
-    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
-        raise FrameError("bad_frame", "'client_id' must be a string of 1 to 64 characters.")
-    text = text.strip()
+    client_id = body.client_id
     limit = tandem.settings.max_message_chars
     if len(text) > limit:
         raise FrameError(
@@ -230,6 +234,19 @@ def _send(
     return asyncio.create_task(
         tandem.rooms.send(room_id, text=text, client_id=client_id, agent=agent)
     )
+
+
+def _message(frame: dict[str, Any]) -> MessageCreate:
+    """The frame's text and client_id, checked by the same model as the HTTP body."""
+    fields = {key: frame[key] for key in ("text", "client_id") if key in frame}
+    try:
+        return MessageCreate.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
+        code = "too_long" if too_long else "bad_frame"
+        raise FrameError(code, f"'{field}': {error['msg']}") from None
 
 
 async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:

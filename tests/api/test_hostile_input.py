@@ -2,9 +2,73 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import websockets
+
+from tests.api.test_ws import message_from, next_frame, of_type
 from tests.conftest import LiveServer, auth
+
+UNSTORABLE = ["lone \ud800 surrogate", "nul \x00 byte", "bell \x07", "c1 \x85 control"]
+
+
+@pytest.mark.rate_limits_off
+async def test_unstorable_text_on_a_socket_is_refused_and_other_rooms_store_everything(
+    server: LiveServer,
+) -> None:
+    room_id, token = await server.new_room()
+    other_id, other_token = await server.new_room()
+    async with (
+        websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws,
+        websockets.connect(f"{server.ws_url}/ws/rooms/{other_id}?token={other_token}") as other,
+    ):
+        await next_frame(ws, of_type("room"))
+        await next_frame(other, of_type("room"))
+        bad = [json.dumps({"type": "message", "text": text}) for text in UNSTORABLE]
+        bad.append(json.dumps({"type": "message", "text": "fine", "client_id": "id\x00"}))
+        good = [json.dumps({"type": "message", "text": f"other {n}"}) for n in range(20)]
+
+        async def send_bad() -> None:
+            for frame in bad:
+                await ws.send(frame)
+
+        async def send_good() -> None:
+            for frame in good:
+                await other.send(frame)
+
+        await asyncio.gather(send_bad(), send_good())
+        for _ in bad:
+            error = await next_frame(ws, of_type("error"))
+            assert error["code"] == "bad_frame" and error["detail"]
+        # The socket goes on, and tab and newlines are ordinary text.
+        await ws.send(json.dumps({"type": "message", "text": "still\there\nok"}))
+        mine = await next_frame(ws, message_from("user"))
+        assert mine["message"]["text"] == "still\there\nok" and mine["message"]["seq"] == 1
+        texts = [(await next_frame(other, message_from("user")))["message"]["text"] for _ in good]
+        assert texts == [f"other {n}" for n in range(20)]
+    stored = await server.tandem.rooms.messages(other_id, after=0, limit=500)
+    assert [m.text for m in stored if m.sender.value == "user"] == [f"other {n}" for n in range(20)]
+
+
+async def test_unstorable_text_over_http_is_422_and_nothing_is_stored(
+    sqlite_server: LiveServer,
+) -> None:
+    room_id, token = await sqlite_server.new_room()
+    headers = {**auth(token), "Content-Type": "application/json"}
+    url = f"/api/rooms/{room_id}/messages"
+    bodies = [json.dumps({"text": text}) for text in UNSTORABLE]
+    bodies.append(json.dumps({"text": "fine", "client_id": "\x1b[2J"}))
+    for body in bodies:
+        response = await sqlite_server.http.post(url, content=body, headers=headers)
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["loc"][0] == "body"
+    handoff = await sqlite_server.http.post(
+        f"/api/rooms/{room_id}/handoff", content='{"reason": "\\ud800"}', headers=headers
+    )
+    assert handoff.status_code == 422
+    ok = await sqlite_server.http.post(url, json={"text": "tab\tand\nnewline"}, headers=auth(token))
+    assert ok.status_code == 201 and ok.json()["seq"] == 1
 
 
 async def test_a_422_never_echoes_a_large_body(sqlite_server: LiveServer) -> None:
