@@ -136,6 +136,9 @@ class Room(SQLModel, table=True):
     system_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+SEQ_MAX = 2**31 - 1
+"""The largest seq the (32-bit INT) seq columns hold: bounds `after` in requests."""
+
 MESSAGE_COUNTS = {sender: f"{sender.value}_messages" for sender in Sender}
 """The `rooms` column that counts each sender's messages."""
 

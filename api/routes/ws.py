@@ -31,7 +31,7 @@ from api.frames import (
 from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
-from db.models import Agent, MessageCreate, Role
+from db.models import SEQ_MAX, Agent, MessageCreate, Role
 from db.queries import RoomNotFound
 from db.text import check_storable
 
@@ -250,8 +250,8 @@ def _message(frame: dict[str, Any]) -> MessageCreate:
 
 
 async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-        raise FrameError("bad_frame", "'after' must be a whole number >= 0.")
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
+        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
     while True:
         page = await tandem.rooms.messages(room_id, after=after, limit=RESUME_PAGE)
         for message in page:

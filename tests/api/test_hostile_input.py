@@ -92,3 +92,49 @@ async def test_a_422_never_echoes_a_large_body(sqlite_server: LiveServer) -> Non
         url, content="{" + "x" * 60_000, headers={**auth(token), "Content-Type": "application/json"}
     )
     assert broken.status_code == 422 and len(broken.content) < 2_000
+
+
+async def test_after_beyond_the_seq_column_is_refused(server: LiveServer) -> None:
+    room_id, token = await server.new_room()
+    url = f"/api/rooms/{room_id}/messages"
+    for after in (2**70, 2**31):
+        response = await server.http.get(url, params={"after": after}, headers=auth(token))
+        assert response.status_code == 422, after
+    last = await server.http.get(url, params={"after": 2**31 - 1}, headers=auth(token))
+    assert last.status_code == 200 and last.json() == {"messages": []}
+    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws:
+        await next_frame(ws, of_type("room"))
+        for after in (10**30, 2**31, -1):
+            await ws.send(json.dumps({"type": "resume", "after": after}))
+            error = await next_frame(ws, of_type("error"))
+            assert error["code"] == "bad_frame" and "after" in error["detail"]
+        await ws.send(json.dumps({"type": "resume", "after": 2**31 - 1}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(ws, lambda f: f["type"] in ("pong", "error")))["type"] == "pong"
+
+
+STATS_PATHS = ("/api/stats", "/api/stats/conversations.csv", "/api/stats/transcripts")
+
+
+async def test_stats_days_out_of_range_are_422_and_the_edges_work(server: LiveServer) -> None:
+    _, token = await server.add_agent("Ana", role="analyst")
+    for params in (
+        {"to": "0001-01-01"},
+        {"from": "9999-12-25"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
+        {"from": "9999-12-30", "to": "9999-12-31"},
+        {"from": "1969-12-31", "to": "1970-01-02"},
+    ):
+        for path in STATS_PATHS:
+            response = await server.http.get(
+                path, params={**params, "q": "hi", "tz": "Pacific/Kiritimati"}, headers=auth(token)
+            )
+            assert response.status_code == 422, (path, params, response.text)
+            assert "between" in response.json()["detail"]
+    for params in ({"to": "1970-01-01"}, {"from": "9998-12-01", "to": "9998-12-31"}):
+        for tz in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+            for path in STATS_PATHS:
+                response = await server.http.get(
+                    path, params={**params, "q": "hi", "tz": tz}, headers=auth(token)
+                )
+                assert response.status_code == 200, (path, params, tz, response.text)
