@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import websockets
@@ -138,3 +139,45 @@ async def test_stats_days_out_of_range_are_422_and_the_edges_work(server: LiveSe
                     path, params={**params, "q": "hi", "tz": tz}, headers=auth(token)
                 )
                 assert response.status_code == 200, (path, params, tz, response.text)
+
+
+async def test_a_chunked_body_over_the_limit_is_413_before_it_is_all_sent(
+    sqlite_server: LiveServer,
+) -> None:
+    room_id, token = await sqlite_server.new_room()
+    host, port = sqlite_server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"POST /api/rooms/{room_id}/messages HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n".encode()
+    )
+    total, chunk = 30 * 1024 * 1024, b'{"text": "' + b"x" * 65_526
+    sent = 0
+
+    async def upload() -> None:  # a client that reads the answer while it sends
+        nonlocal sent
+        with contextlib.suppress(ConnectionError):
+            while sent < total:
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+                sent += len(chunk)
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    uploading = asyncio.create_task(upload())
+    try:
+        async with asyncio.timeout(5):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            body = await reader.readexactly(length)
+        assert head.startswith(b"HTTP/1.1 413"), head
+        assert length < 200 and "65536" in json.loads(body)["detail"]
+        assert sent < total // 2  # the server stopped reading: the upload did not go through
+    finally:
+        uploading.cancel()
+        writer.close()
+    ok = await sqlite_server.http.post(
+        f"/api/rooms/{room_id}/messages", json={"text": "hi"}, headers=auth(token)
+    )
+    assert ok.status_code == 201 and ok.json()["seq"] == 1
