@@ -2,7 +2,8 @@
 
 Each connection runs two loops: frames from the hub go out as they are (already JSON), frames
 from the client are handled one at a time. A bad frame gets an `error` frame and the
-connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`.
+connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`;
+a binary frame gets an `error` frame and, once what was read before it is answered, 1003.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
 RESUME_PAGE = 500
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
+CLOSE_LINGER_SECONDS = 0.1
+"""Before closing on a binary frame: time for the frames of messages stored just before it to
+come back through the hub (Redis included) and go out."""
 _in_flight: set[asyncio.Task[Any]] = set()
+Outcome = asyncio.Task[Any] | str | None
+"""What `_acknowledge` answers next: a message being stored, an error frame, or None: stop."""
 
 
 class FrameError(Exception):
@@ -51,6 +57,10 @@ class FrameError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+class BinaryFrame(Exception):
+    """The client sent a binary frame: answered and acknowledged up to it; close with 1003."""
 
 
 @router.websocket("/ws/rooms/{room_id}")
@@ -130,6 +140,8 @@ async def _serve(websocket: WebSocket, subscription: Subscription, handle: Handl
     outgoing = asyncio.create_task(_forward(websocket, subscription))
     incoming = asyncio.create_task(_receive(websocket, handle))
     done, pending = await asyncio.wait({outgoing, incoming}, return_when=asyncio.FIRST_COMPLETED)
+    if incoming in done and isinstance(incoming.exception(), BinaryFrame):
+        await asyncio.wait({outgoing}, timeout=CLOSE_LINGER_SECONDS)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -138,6 +150,9 @@ async def _serve(websocket: WebSocket, subscription: Subscription, handle: Handl
         if isinstance(exc, SubscriberOverflow):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
+        elif isinstance(exc, BinaryFrame):
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1003_UNSUPPORTED_DATA, "frames must be text")
         elif exc is not None and not isinstance(exc, (WebSocketDisconnect, WebSocketDisconnected)):
             raise exc
 
@@ -154,11 +169,20 @@ async def _receive(websocket: WebSocket, handle: Handler) -> None:
     many in flight (the writer batches them) while they are still stored in the order sent.
     Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
     """
-    outcomes: asyncio.Queue[asyncio.Task[Any] | str] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
+    outcomes: asyncio.Queue[Outcome] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
     acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
     try:
         while True:
-            raw = await websocket.receive_text()
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
+            raw = received.get("text")
+            if raw is None:  # binary: answer, acknowledge everything before it, then close
+                detail = "Frames must be JSON text; binary frames are not accepted."
+                await outcomes.put(error_frame("bad_frame", detail))
+                await outcomes.put(None)
+                await acknowledging
+                raise BinaryFrame()
             try:
                 started = await handle(_parse(raw))
             except (WebSocketDisconnect, WebSocketDisconnected):
@@ -176,11 +200,11 @@ async def _receive(websocket: WebSocket, handle: Handler) -> None:
             await acknowledging
 
 
-async def _acknowledge(
-    websocket: WebSocket, outcomes: asyncio.Queue[asyncio.Task[Any] | str]
-) -> None:
+async def _acknowledge(websocket: WebSocket, outcomes: asyncio.Queue[Outcome]) -> None:
     while True:
         outcome = await outcomes.get()
+        if outcome is None:
+            return
         if isinstance(outcome, str):
             await websocket.send_text(outcome)
             continue

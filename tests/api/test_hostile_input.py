@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 
+import pytest
 import websockets
 
 from tests.api.test_ws import message_from, next_frame, of_type
@@ -181,3 +182,35 @@ async def test_a_chunked_body_over_the_limit_is_413_before_it_is_all_sent(
         f"/api/rooms/{room_id}/messages", json={"text": "hi"}, headers=auth(token)
     )
     assert ok.status_code == 201 and ok.json()["seq"] == 1
+
+
+async def test_a_binary_frame_is_answered_then_closed_with_1003(server: LiveServer) -> None:
+    room_id, token = await server.new_room()
+    _, agent_token = await server.add_agent("Alice")
+    await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(agent_token))
+    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}?token={token}") as ws:
+        await next_frame(ws, of_type("room"))
+        for n in range(5):
+            await ws.send(json.dumps({"type": "message", "text": f"before {n}"}))
+        await ws.send(json.dumps({"type": "shout"}))
+        await ws.send(b"\x00\x01binary")
+        await ws.send(json.dumps({"type": "message", "text": "after"}))  # never read
+        frames = []
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                while True:
+                    frames.append(json.loads(await ws.recv()))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+    texts = [f["message"]["text"] for f in frames if f["type"] == "message"]
+    assert texts == [f"before {n}" for n in range(5)]
+    errors = [f["code"] for f in frames if f["type"] == "error"]
+    assert errors == ["unknown_type", "bad_frame"]
+    stored = await server.tandem.rooms.messages(room_id, after=0, limit=100)
+    assert [m.text for m in stored if m.sender.value == "user"] == texts
+    async with websockets.connect(f"{server.ws_url}/ws/agent?token={agent_token}") as console:
+        await next_frame(console, of_type("queue"))
+        await console.send(b"binary")
+        assert (await next_frame(console, of_type("error")))["code"] == "bad_frame"
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await console.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
