@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.ai import make_assistant
 from api.config import Settings, get_settings
@@ -27,6 +30,9 @@ from db.queries import RoomNotFound
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_ERRORS = 20
+"""Validation errors listed in a 422 at most: enough to act on, never a body's worth."""
+MAX_ERROR_CHARS = 200
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,23 +90,84 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def room_not_found(_: Request, exc: RoomNotFound) -> JSONResponse:
         return JSONResponse({"detail": "Room not found."}, status_code=404)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+
     return app
 
 
+def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI's 422 `detail` list (`loc`, `msg`, `type`) without the `input` it echoes: a big
+    body would come back whole, and a lone surrogate in it made the default handler fail (500)."""
+    return [
+        {
+            "loc": [_printable(part) for part in error.get("loc", ())],
+            "msg": _printable(error.get("msg", "")),
+            "type": _printable(error.get("type", "")),
+        }
+        for error in errors[:MAX_ERRORS]
+    ]
+
+
+def _printable(value: object) -> int | str:
+    """Short, and encodable as UTF-8 (a lone surrogate becomes its escape, `\\ud800`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # a list index in `loc`
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by `BodySizeLimit`'s `receive`; FastAPI lets an HTTPException raised while it reads
+    a body through (others become a 400), so the route answers 413 itself."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"Request body over {max_bytes} bytes.")
+
+
 class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413 before reading them into memory."""
+    """Refuse request bodies over `max_bytes` with 413 without reading them into memory: at once
+    when Content-Length says so, else (chunked) as soon as the bytes received pass the limit."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = JSONResponse(
-                    {"detail": f"Request body over {self.max_bytes} bytes."}, status_code=413
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and (len(length) > 12 or int(length) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if not started:  # read outside a route's body parsing: answer here
+                await self._refuse(scope, receive, send)
+            # else a response is under way: stop; the server closes the connection
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"detail": f"Request body over {self.max_bytes} bytes."}, status_code=413
+        )
+        await response(scope, receive, send)

@@ -6,7 +6,9 @@ and await a future; the writer takes everything queued (up to `batch_max`) as on
 stores it with one multi-row INSERT in one transaction (group commit). Stored messages go to
 `on_stored` (which publishes them) before the senders' futures resolve. On MySQL/MariaDB a
 second batch may prepare while the first commits; `_Turn` keeps inserts and publishes in batch
-order. The database's durability settings are left as they are.
+order. A batch the database refuses is stored again draft by draft, so one bad draft fails
+alone instead of taking everyone's messages with it. The database's durability settings are
+left as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routing import check_send
@@ -38,6 +40,16 @@ def _is_transient(exc: OperationalError) -> bool:
         return True
     code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
     return code in _LOCK_CONFLICT_CODES or "database is locked" in str(exc)
+
+
+def _refused(exc: Exception) -> bool:
+    """The database refused the batch's data rather than failed: a constraint (a client_id
+    another process stored since the look-up), a value it cannot take or the driver cannot
+    encode. Worth storing draft by draft to find the culprit; an `OperationalError`
+    (connection, locks, disk) would only fail once per draft."""
+    if isinstance(exc, UnicodeError):
+        return True
+    return isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError)
 
 
 OnStored = Callable[[Sequence[StoredMessage]], Awaitable[None]]
@@ -153,15 +165,12 @@ class MessageWriter:
         await turn.wait_for_previous_insert()
         try:
             results = await self._store_retrying(batch, turn.inserted.set)
-        except IntegrityError:
-            # Another process stored one of these client_ids between our check and our insert:
-            # store one by one so each draft gets its own answer.
-            results = []
-            for pending in batch:
-                try:
-                    results.extend(await self._store([pending]))
-                except IntegrityError:
-                    results.extend(await self._store([pending]))
+        except Exception as exc:
+            if not _refused(exc) or turn.inserted.is_set():
+                raise  # (once inserted, the next batch may be inserting: order would break)
+            # One at a time, in order, before the next batch inserts: each draft gets its own
+            # answer, and only the one the database refuses fails.
+            results = [await self._store_alone(pending) for pending in batch]
         turn.inserted.set()
         stored = [r for r in results if isinstance(r, StoredMessage) and not r.duplicate]
         await turn.wait_for_previous_publish()
@@ -176,8 +185,21 @@ class MessageWriter:
             else:
                 pending.future.set_result(result)
 
+    async def _store_alone(self, pending: _Pending) -> StoredMessage | Exception:
+        """One draft in a transaction of its own; whatever goes wrong is this draft's answer."""
+        try:
+            try:
+                [result] = await self._store_retrying([pending])
+            except IntegrityError:
+                # Another process stored its client_id since our look-up: now it is found.
+                [result] = await self._store_retrying([pending])
+        except Exception as exc:
+            log.error("message draft for room %s refused", pending.draft.room_id, exc_info=exc)
+            return exc
+        return result
+
     async def _store_retrying(
-        self, batch: Sequence[_Pending], after_insert: Callable[[], None]
+        self, batch: Sequence[_Pending], after_insert: Callable[[], None] | None = None
     ) -> list[StoredMessage | Exception]:
         """Retry a batch rolled back by a deadlock with another process, or a dead connection."""
         for attempt in range(DEADLOCK_RETRIES):

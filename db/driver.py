@@ -4,29 +4,52 @@ Going through SQLAlchemy cost ~300 µs of CPU per statement (compilation cache l
 processing, result set-up, the greenlet bridge): ~1.5 ms per write batch however few messages
 it held, most of the API's CPU at moderate load. These statements are fixed, so they are
 written once per dialect and executed on the asyncmy / aiosqlite connection that SQLAlchemy's
-transaction already holds: same transaction, same commit.
+transaction already holds: same transaction, same commit. Their errors are raised as
+SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), as the ORM would, so callers can tell
+a refused row from a lock conflict without knowing the driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class Driver:
-    def __init__(self, connection: Any, dialect: str) -> None:
+    def __init__(self, connection: Any, dialect: Dialect) -> None:
         self._connection = connection
-        self.mysql = dialect == "mysql"
+        self._dialect = dialect
+        self.mysql = dialect.name == "mysql"
         self.mark = "%s" if self.mysql else "?"
 
     @classmethod
     async def of(cls, session: AsyncSession) -> Driver:
         connection = await session.connection()
         raw = await connection.get_raw_connection()
-        return cls(raw.driver_connection, connection.dialect.name)
+        return cls(raw.driver_connection, connection.dialect)
+
+    @contextmanager
+    def _translated(self, sql: str) -> Iterator[None]:
+        """Re-raise the driver's errors as SQLAlchemy's, without the rows (message texts)."""
+        base = self._dialect.loaded_dbapi.Error
+        try:
+            yield
+        except base as exc:
+            raise DBAPIError.instance(
+                sql,
+                None,
+                exc,
+                base,
+                hide_parameters=True,
+                connection_invalidated=self._dialect.is_disconnect(exc, None, None),
+                dialect=self._dialect,
+            ) from exc
 
     def marks(self, count: int) -> str:
         return ", ".join([self.mark] * count)
@@ -42,26 +65,29 @@ class Driver:
         return parsed.replace(tzinfo=UTC)
 
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        if self.mysql:
-            async with self._connection.cursor() as cursor:
-                await cursor.execute(sql, params)
-                return list(await _maybe_await(cursor.fetchall()))
-        async with self._connection.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        with self._translated(sql):
+            if self.mysql:
+                async with self._connection.cursor() as cursor:
+                    await cursor.execute(sql, params)
+                    return list(await _maybe_await(cursor.fetchall()))
+            async with self._connection.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
 
     async def execute(self, sql: str, params: Sequence[Any]) -> None:
-        if self.mysql:
-            async with self._connection.cursor() as cursor:
-                await cursor.execute(sql, params)
-            return
-        await self._connection.execute(sql, params)
+        with self._translated(sql):
+            if self.mysql:
+                async with self._connection.cursor() as cursor:
+                    await cursor.execute(sql, params)
+                return
+            await self._connection.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if self.mysql:
-            async with self._connection.cursor() as cursor:
-                await cursor.executemany(sql, rows)  # asyncmy sends one multi-row INSERT
-            return
-        await self._connection.executemany(sql, rows)
+        with self._translated(sql):
+            if self.mysql:
+                async with self._connection.cursor() as cursor:
+                    await cursor.executemany(sql, rows)  # asyncmy sends one multi-row INSERT
+                return
+            await self._connection.executemany(sql, rows)
 
 
 async def _maybe_await(value: Any) -> Any:

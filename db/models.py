@@ -15,6 +15,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from db.text import StorableText
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -140,6 +142,9 @@ class Room(SQLModel, table=True):
     system_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+SEQ_MAX = 2**31 - 1
+"""The largest seq the (32-bit INT) seq columns hold: bounds `after` in requests."""
+
 MESSAGE_COUNTS = {sender: f"{sender.value}_messages" for sender in Sender}
 """The `rooms` column that counts each sender's messages."""
 
@@ -195,9 +200,11 @@ class MessagePublic(MessageBase):
 
 
 class MessageCreate(SQLModel):
-    text: str = Field(min_length=1, max_length=16000)
+    """A message as sent over HTTP or in a WebSocket `message` frame."""
+
+    text: StorableText = Field(min_length=1, max_length=16000)
     """Hard bound; the configured limit (TANDEM_MAX_MESSAGE_CHARS) answers 413 with a reason."""
-    client_id: str | None = Field(default=None, min_length=1, max_length=64)
+    client_id: StorableText | None = Field(default=None, min_length=1, max_length=64)
 
 
 # ---------------------------------------------------------------- room events

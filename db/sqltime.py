@@ -28,6 +28,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 MAX_DAYS = 3660
 """Longest window a query may cover (ten years): bounds the offset scan and the day list."""
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+"""The days a window may name: nothing is stored before 1970, and past 9998 the window's end (a
+day on, in any zone) nears the end of Python's dates and MariaDB's DATETIME."""
 
 
 # ---------------------------------------------------------------- local windows

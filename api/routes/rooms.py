@@ -13,7 +13,8 @@ from api.auth import create_room_token
 from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, TandemDep
 from api.frames import message_frame
 from api.rooms import SendResult
-from db.models import MessageCreate, MessagePublic, Role, RoomPublic
+from db.models import SEQ_MAX, MessageCreate, MessagePublic, Role, RoomPublic
+from db.text import StorableText
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 
@@ -32,7 +33,7 @@ class QueueList(BaseModel):
 
 
 class HandoffRequestBody(BaseModel):
-    reason: str = "button"
+    reason: StorableText = "button"
 
 
 @router.post("/rooms", status_code=status.HTTP_201_CREATED)
@@ -57,7 +58,7 @@ async def list_messages(
     room_id: str,
     _: RoomPrincipal,
     tandem: TandemDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MessageList:
     messages = await tandem.rooms.messages(room_id, after=after, limit=limit)

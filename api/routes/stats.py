@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentAgent, StatsReader, TandemDep
 from db import transcripts
 from db.engine import Database
-from db.sqltime import MAX_DAYS, LocalWindow
+from db.sqltime import EARLIEST_DAY, LATEST_DAY, MAX_DAYS, LocalWindow
 from db.stats import Stats, compute_stats
 
 router = APIRouter(prefix="/api", tags=["stats"])
@@ -60,12 +60,14 @@ def period(
     tz: Annotated[str, Query(max_length=64, description="IANA time zone")] = "UTC",
 ) -> LocalWindow:
     """The local days asked for, as a UTC window with its DST offsets; 422 when it makes no
-    sense (unknown zone, `from` after `to`, longer than MAX_DAYS)."""
+    sense (unknown zone, a day out of range, `from` after `to`, longer than MAX_DAYS)."""
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         detail = f"Unknown time zone {tz!r}: use an IANA name like Europe/Berlin."
         raise _unprocessable(detail) from None
+    if any(day is not None and not EARLIEST_DAY <= day <= LATEST_DAY for day in (from_, to)):
+        raise _unprocessable(f"`from` and `to` must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
     today = datetime.now(zone).date()
     last = to or (today if from_ is None else max(from_, today))
     first = from_ or last - timedelta(days=DEFAULT_DAYS - 1)

@@ -2,7 +2,8 @@
 
 Each connection runs two loops: frames from the hub go out as they are (already JSON), frames
 from the client are handled one at a time. A bad frame gets an `error` frame and the
-connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`.
+connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`;
+a binary frame gets an `error` frame and, once what was read before it is answered, 1003.
 A watchdog per connection closes it with 1008 when its token expires or its agent is disabled
 or signed out (password reset): a socket outlives the check made when it opened.
 """
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
+from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnected
 
 from api.deps import (
@@ -41,8 +43,9 @@ from api.frames import (
 from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
-from db.models import Agent, Role
+from db.models import SEQ_MAX, Agent, MessageCreate, Role
 from db.queries import RoomNotFound
+from db.text import check_storable
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -52,10 +55,15 @@ Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
 RESUME_PAGE = 500
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
+CLOSE_LINGER_SECONDS = 0.1
+"""Before closing on a binary frame: time for the frames of messages stored just before it to
+come back through the hub (Redis included) and go out."""
 _in_flight: set[asyncio.Task[Any]] = set()
 WATCH_SECONDS = 4.0
 """How often a socket re-reads its agent (through the API's agent cache, so mostly no query):
 with AGENT_CACHE_SECONDS (10) a disabled agent's sockets close within 15 s."""
+Outcome = asyncio.Task[Any] | str | None
+"""What `_acknowledge` answers next: a message being stored, an error frame, or None: stop."""
 
 
 class FrameError(Exception):
@@ -63,6 +71,10 @@ class FrameError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+class BinaryFrame(Exception):
+    """The client sent a binary frame: answered and acknowledged up to it; close with 1003."""
 
 
 @router.websocket("/ws/rooms/{room_id}")
@@ -79,8 +91,7 @@ async def room_socket(
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
-            await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
-            return _send(tandem, room_id, frame, agent)
+            return await _send(tandem, room_id, frame, agent)
         if kind == "resume":
             await _resume(websocket, tandem, room_id, frame.get("after", 0))
         elif kind == "ping":
@@ -107,10 +118,13 @@ async def agent_socket(
         kind = frame.get("type")
         if kind == "message":
             room_id = frame.get("room_id")
-            if not isinstance(room_id, str) or not room_id:
+            if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
                 raise FrameError("bad_frame", "A message frame on /ws/agent needs a 'room_id'.")
-            await tandem.limits.message(agent_id=agent.id)
-            return _send(tandem, room_id, frame, agent)
+            try:
+                check_storable(room_id)  # it goes into the write batch's room lookup
+            except ValueError as exc:
+                raise FrameError("bad_frame", f"'room_id' {exc}") from None
+            return await _send(tandem, room_id, frame, agent)
         if kind == "ping":
             await websocket.send_text('{"type":"pong"}')
             return None
@@ -170,6 +184,8 @@ async def _serve(
     done, pending = await asyncio.wait(
         {outgoing, incoming, watchdog}, return_when=asyncio.FIRST_COMPLETED
     )
+    if incoming in done and isinstance(incoming.exception(), BinaryFrame):
+        await asyncio.wait({outgoing}, timeout=CLOSE_LINGER_SECONDS)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -181,6 +197,9 @@ async def _serve(
         elif isinstance(exc, SubscriberOverflow):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
+        elif isinstance(exc, BinaryFrame):
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1003_UNSUPPORTED_DATA, "frames must be text")
         elif exc is not None and not isinstance(exc, (WebSocketDisconnect, WebSocketDisconnected)):
             raise exc
 
@@ -197,11 +216,20 @@ async def _receive(websocket: WebSocket, handle: Handler) -> None:
     many in flight (the writer batches them) while they are still stored in the order sent.
     Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
     """
-    outcomes: asyncio.Queue[asyncio.Task[Any] | str] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
+    outcomes: asyncio.Queue[Outcome] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
     acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
     try:
         while True:
-            raw = await websocket.receive_text()
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
+            raw = received.get("text")
+            if raw is None:  # binary: answer, acknowledge everything before it, then close
+                detail = "Frames must be JSON text; binary frames are not accepted."
+                await outcomes.put(error_frame("bad_frame", detail))
+                await outcomes.put(None)
+                await acknowledging
+                raise BinaryFrame()
             try:
                 started = await handle(_parse(raw))
             except (WebSocketDisconnect, WebSocketDisconnected):
@@ -219,11 +247,11 @@ async def _receive(websocket: WebSocket, handle: Handler) -> None:
             await acknowledging
 
 
-async def _acknowledge(
-    websocket: WebSocket, outcomes: asyncio.Queue[asyncio.Task[Any] | str]
-) -> None:
+async def _acknowledge(websocket: WebSocket, outcomes: asyncio.Queue[Outcome]) -> None:
     while True:
         outcome = await outcomes.get()
+        if outcome is None:
+            return
         if isinstance(outcome, str):
             await websocket.send_text(outcome)
             continue
@@ -256,17 +284,16 @@ def _parse(raw: str) -> dict[str, Any]:
     return frame
 
 
-def _send(
+async def _send(
     tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agent | None
 ) -> asyncio.Task[Any]:
-    """Check the frame now; store it in a task that is queued before this returns."""
-    text = frame.get("text")
-    client_id = frame.get("client_id")
-    if not isinstance(text, str) or not text.strip():
+    """Check the frame and the sender's rate now; store it in a task that is queued before
+    this returns (only a valid message counts against the rate)."""
+    body = _message(frame)
+    text = body.text.strip()
+    if not text:
         raise FrameError("bad_frame", "A message frame needs a non-empty 'text' string.")
-    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
-        raise FrameError("bad_frame", "'client_id' must be a string of 1 to 64 characters.")
-    text = text.strip()
+    client_id = body.client_id
     limit = tandem.settings.max_message_chars
     if len(text) > limit:
         raise FrameError(
@@ -274,6 +301,7 @@ def _send(
         )
     if agent is not None and agent.role is Role.analyst:
         raise FrameError("forbidden", "Analysts can read chats but not write.")
+    await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     # Tasks start in creation order and queue their draft before their first await, so the
     # writer sees one connection's messages in the order they were sent.
     return asyncio.create_task(
@@ -281,9 +309,22 @@ def _send(
     )
 
 
+def _message(frame: dict[str, Any]) -> MessageCreate:
+    """The frame's text and client_id, checked by the same model as the HTTP body."""
+    fields = {key: frame[key] for key in ("text", "client_id") if key in frame}
+    try:
+        return MessageCreate.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
+        code = "too_long" if too_long else "bad_frame"
+        raise FrameError(code, f"'{field}': {error['msg']}") from None
+
+
 async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-        raise FrameError("bad_frame", "'after' must be a whole number >= 0.")
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
+        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
     while True:
         page = await tandem.rooms.messages(room_id, after=after, limit=RESUME_PAGE)
         for message in page:

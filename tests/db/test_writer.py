@@ -112,3 +112,37 @@ async def test_refused_drafts_take_no_seq(
     assert isinstance(results[3], RoomNotFound)
     ok = [r for r in results if isinstance(r, StoredMessage)]
     assert sorted(r.message.seq for r in ok) == [1, 2]
+
+
+async def test_a_draft_the_database_refuses_fails_alone(
+    db: Database, writer: tuple[MessageWriter, list[StoredMessage]]
+) -> None:
+    """Drafts that slipped past validation: the rest of their batch is stored all the same."""
+    message_writer, published = writer
+    rooms = ["calm1", "calm2", "victim"]
+    for room_id in rooms:
+        await new_room(db, room_id)
+    bad = [user_draft("victim", "lone \ud800 surrogate")]
+    if db.dialect == "mysql":  # strict mode: too long for VARCHAR(100) (a DataError)
+        bad.append(MessageDraft(room_id="victim", sender=Sender.user, author="A" * 200, text="x"))
+    good = [user_draft(r, f"{r} {n}") for n in range(10) for r in rooms]
+    results = await asyncio.gather(
+        *[message_writer.store(d) for d in good[:15]],
+        *[message_writer.store(d) for d in bad],
+        *[message_writer.store(d) for d in good[15:]],
+        return_exceptions=True,
+    )
+    refused = results[15 : 15 + len(bad)]
+    stored = results[:15] + results[15 + len(bad) :]
+    assert all(isinstance(r, Exception) for r in refused), refused
+    assert all(isinstance(r, StoredMessage) for r in stored), stored
+    for room_id in rooms:
+        async with db.session() as session:
+            rows = await queries.list_messages(session, room_id=room_id, limit=500)
+            room = await queries.get_room_public(session, room_id=room_id)
+        assert [m.text for m in rows] == [f"{room_id} {n}" for n in range(10)]
+        assert [m.seq for m in rows] == list(range(1, 11))
+        assert room is not None and room.last_seq == 10
+    assert sorted((s.message.room_id, s.message.seq) for s in published) == sorted(
+        (r, n) for r in rooms for n in range(1, 11)
+    )
