@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentAgent, StatsReader, TandemDep
 from db import transcripts
 from db.engine import Database
+from db.models import Role
 from db.sqltime import MAX_DAYS, LocalWindow
 from db.stats import Stats, compute_stats
 
@@ -169,14 +170,17 @@ async def search(
             session, text=text, window=window, limit=limit
         )
     return SearchResult(
-        query=text, from_=window.first_day, to=window.last_day, results=found, truncated=more
-    )
-
-
-@router.get("/rooms/{room_id}/transcript.json", response_model=transcripts.Transcript)
-async def transcript_json(room_id: str, _: CurrentAgent, tandem: TandemDep) -> Response:
-    """The whole record of one conversation (room, messages, events) as a JSON download."""
+        query=text, from_=window.first_day, to=window.last_day, results=fou@router.get("/rooms/{room_id}/transcript.json", response_model=transcripts.Transcript)
+async def transcript_json(room_id: str, agent: CurrentAgent, tandem: TandemDep) -> Response:
+    """The whole record of one conversation (room, messages, events) as a JSON download:
+    for analysts and admins, and for agents who held that chat (it is their own work)."""
     async with tandem.db.session() as session:
+        if agent.role not in (Role.analyst, Role.admin):
+            assert agent.id is not None
+            if not await transcripts.took_part(session, room_id=room_id, agent_id=agent.id):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN, "Agents read only the transcripts of their chats."
+                )
         found = await transcripts.transcript(session, room_id=room_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Room not found.")
