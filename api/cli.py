@@ -93,6 +93,8 @@ def _read_password(from_stdin: bool) -> str:
 def _serve(host: str, port: int) -> None:
     import uvicorn
 
+    from api.logs import log_config
+
     # Chat frames are small: compressing each costs more CPU than it saves bytes.
     uvicorn.run(
         "api.main:create_app",
@@ -102,6 +104,7 @@ def _serve(host: str, port: int) -> None:
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         log_level="info",
+        log_config=log_config(),  # no `?token=` in the access log
     )
 
 

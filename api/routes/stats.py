@@ -94,6 +94,17 @@ def _csv_line(values: list[object]) -> str:
     return buffer.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading `'` (OWASP CSV
+    injection): agent names and reasons are typed by people. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _iso(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
     if moment is None:
         return ""
@@ -111,22 +122,21 @@ async def _csv_lines(db: Database, window: LocalWindow) -> AsyncIterator[str]:
             writer = csv.writer(chunk, lineterminator="\r\n")
             for row in batch:
                 agents = sorted(names.get(i, f"agent {i}") for i in row.agent_ids)
-                writer.writerow(
-                    [
-                        row.id,
-                        _iso(row.created_at),
-                        _iso(row.created_at, window.tz),
-                        row.status,
-                        "yes" if row.handed_off else "no",
-                        row.first_handoff_reason or "",
-                        "" if row.wait_seconds is None else row.wait_seconds,
-                        "; ".join(agents),
-                        *[row.messages[s] for s in transcripts.SENDERS],
-                        sum(row.messages.values()),
-                        _iso(row.closed_at),
-                        "" if row.duration_seconds is None else row.duration_seconds,
-                    ]
-                )
+                cells = [
+                    row.id,
+                    _iso(row.created_at),
+                    _iso(row.created_at, window.tz),
+                    row.status,
+                    "yes" if row.handed_off else "no",
+                    row.first_handoff_reason or "",
+                    "" if row.wait_seconds is None else row.wait_seconds,
+                    "; ".join(agents),
+                    *[row.messages[s] for s in transcripts.SENDERS],
+                    sum(row.messages.values()),
+                    _iso(row.closed_at),
+                    "" if row.duration_seconds is None else row.duration_seconds,
+                ]
+                writer.writerow([_cell(value) for value in cells])
             yield chunk.getvalue()
 
 
@@ -170,7 +180,11 @@ async def search(
             session, text=text, window=window, limit=limit
         )
     return SearchResult(
-        query=text, from_=window.first_day, to=window.last_day, results=fou@router.get("/rooms/{room_id}/transcript.json", response_model=transcripts.Transcript)
+        query=text, from_=window.first_day, to=window.last_day, results=found, truncated=more
+    )
+
+
+@router.get("/rooms/{room_id}/transcript.json", response_model=transcripts.Transcript)
 async def transcript_json(room_id: str, agent: CurrentAgent, tandem: TandemDep) -> Response:
     """The whole record of one conversation (room, messages, events) as a JSON download:
     for analysts and admins, and for agents who held that chat (it is their own work)."""

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from starlette.websockets import WebSocketDisconnected
 
-from api.deps import Tandem, TandemWsDep, WsAgent, WsRoomPrincipal, refuse
+from api.deps import Tandem, TandemWsDep, WsAgent, WsRoomPrincipal, accept, refuse
 from api.frames import (
     QUEUE_CHANNEL,
     agent_channel,
@@ -58,7 +58,7 @@ async def room_socket(
         room = await tandem.rooms.get_room(room_id)
     except RoomNotFound:
         raise await refuse(websocket, "room not found") from None
-    await websocket.accept()
+    await accept(websocket)
     agent = principal.agent
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
@@ -80,7 +80,7 @@ async def room_socket(
 
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket, agent: WsAgent, tandem: TandemWsDep) -> None:
-    await websocket.accept()
+    await accept(websocket)
     assert agent.id is not None
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
