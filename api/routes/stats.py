@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentAgent, StatsReader, TandemDep
+from api.responses import errors
 from db import transcripts
 from db.engine import Database
 from db.models import Role
@@ -80,7 +81,7 @@ def period(
 Period = Annotated[LocalWindow, Depends(period)]
 
 
-@router.get("/stats")
+@router.get("/stats", responses=errors(401, 403, 422))
 async def stats(_: StatsReader, tandem: TandemDep, window: Period) -> Stats:
     return await compute_stats(tandem.db, window=window)
 
@@ -140,7 +141,11 @@ async def _csv_lines(db: Database, window: LocalWindow) -> AsyncIterator[str]:
             yield chunk.getvalue()
 
 
-@router.get("/stats/conversations.csv", response_class=StreamingResponse)
+@router.get(
+    "/stats/conversations.csv",
+    response_class=StreamingResponse,
+    responses=errors(401, 403, 422),
+)
 async def conversations_csv(_: StatsReader, tandem: TandemDep, window: Period) -> StreamingResponse:
     """One row per conversation of the range, oldest first, streamed as it is read."""
     filename = f"tandem-conversations-{window.first_day}-{window.last_day}.csv"
@@ -163,7 +168,7 @@ class SearchResult(BaseModel):
     """More conversations matched than `limit`."""
 
 
-@router.get("/stats/transcripts")
+@router.get("/stats/transcripts", responses=errors(401, 403, 422))
 async def search(
     _: StatsReader,
     tandem: TandemDep,
@@ -184,7 +189,11 @@ async def search(
     )
 
 
-@router.get("/rooms/{room_id}/transcript.json", response_model=transcripts.Transcript)
+@router.get(
+    "/rooms/{room_id}/transcript.json",
+    response_model=transcripts.Transcript,
+    responses=errors(401, 403, 404),
+)
 async def transcript_json(room_id: str, agent: CurrentAgent, tandem: TandemDep) -> Response:
     """The whole record of one conversation (room, messages, events) as a JSON download:
     for analysts and admins, and for agents who held that chat (it is their own work)."""
