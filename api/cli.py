@@ -129,6 +129,7 @@ def _serve(host: str, port: int) -> None:
     # Refuse (one line, exit 1) before uvicorn starts; the app factory resolves it again in
     # uvicorn's process, to the same key (kept in a file) or the same refusal.
     resolve_jwt_secret(settings)
+    from api.logs import log_config
 
     # Chat frames are small: compressing each costs more CPU than it saves bytes.
     uvicorn.run(
@@ -141,6 +142,7 @@ def _serve(host: str, port: int) -> None:
         log_level="info",
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=log_config(),  # no `?token=` in the access log
     )
 
 

@@ -154,16 +154,31 @@ async def get_room_principal(room_id: str, tandem: TandemDep, token: TokenDep) -
 RoomPrincipal = Annotated[Principal, Depends(get_room_principal)]
 
 
+WS_SUBPROTOCOL = "tandem"
+BEARER_PREFIX = "bearer."
+
+
 def _ws_token(websocket: WebSocket) -> str | None:
+    """The JWT from `Authorization: Bearer`, the `bearer.<token>` subprotocol (browsers can
+    set no headers, and a query string ends up in access logs), or `?token=` (old clients)."""
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
+    for offered in websocket.scope.get("subprotocols", []):
+        if offered.startswith(BEARER_PREFIX):
+            return offered[len(BEARER_PREFIX) :]
     return websocket.query_params.get("token")
+
+
+async def accept(websocket: WebSocket) -> None:
+    """Accept with the `tandem` subprotocol when offered; never echo the `bearer.` one."""
+    offered = WS_SUBPROTOCOL in websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=WS_SUBPROTOCOL if offered else None)
 
 
 async def refuse(websocket: WebSocket, reason: str) -> WebSocketException:
     """Accept, then close with 1008: clients see the policy code and reason, not a bare 403."""
-    await websocket.accept()
+    await accept(websocket)
     return WebSocketException(status.WS_1008_POLICY_VIOLATION, reason)
 
 

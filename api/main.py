@@ -18,11 +18,13 @@ from api.config import Settings, get_settings
 from api.deps import Tandem
 from api.jwt_secret import resolve_jwt_secret
 from api.limits import Limits, RateLimited
+from api.logs import install as install_log_redaction
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.rooms import RoomService
 from api.routes import auth, health, rooms, stats, ws
 from api.routing import RoutingError
+from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
 from db.queries import RoomNotFound
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Tandem", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
+    install_log_redaction()
     for module in (auth, rooms, health, ws, stats):
         app.include_router(module.router)
 

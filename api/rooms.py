@@ -31,7 +31,17 @@ from api.replies import Replies, ReplyRun
 from api.writer import MessageWriter
 from db import queries
 from db.engine import Database
-from db.models import Agent, EventKind, MessagePublic, Room, RoomPublic, RoomStatus, Sender, utcnow
+from db.models import (
+    Agent,
+    EventKind,
+    MessagePublic,
+    Role,
+    Room,
+    RoomPublic,
+    RoomStatus,
+    Sender,
+    utcnow,
+)
 from db.queries import MessageDraft, RoomNotFound, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -237,7 +247,12 @@ class RoomService:
         async with self.db.write() as session:
             room = await self._locked(session, room_id)
             was, room_agent = room.status, room.agent_id
-            step = routing.close(room.status, by="agent" if agent is not None else "user")
+            step = routing.close(
+                room.status,
+                room_agent_id=room.agent_id,
+                agent_id=agent.id if agent is not None else None,
+                admin=agent is not None and agent.role is Role.admin,
+            )
             notice = None
             if step is not None:
                 notice = await self._transition(

@@ -98,11 +98,27 @@ def leave(status: RoomStatus, *, room_agent_id: int | None, agent_id: int) -> Tr
     return Transition(RoomStatus.ai, EventKind.left, "agent_left")
 
 
-def close(status: RoomStatus, *, by: str) -> Transition | None:
-    """None when the room is already closed: closing twice is not an error."""
+def close(
+    status: RoomStatus, *, room_agent_id: int | None, agent_id: int | None, admin: bool = False
+) -> Transition | None:
+    """Who may close: the room's user (`agent_id` None), an admin, the agent holding it, and
+    any agent while it waits (clearing spam from the queue). Not another agent's chat, nor one
+    the AI holds: that would cut a conversation off under someone else.
+
+    None when the room is already closed: closing twice is not an error."""
     if status is RoomStatus.closed:
         return None
-    return Transition(RoomStatus.closed, EventKind.closed, by)
+    if agent_id is None:
+        return Transition(RoomStatus.closed, EventKind.closed, "user")
+    if not admin and status is RoomStatus.agent and room_agent_id != agent_id:
+        raise RoutingError("not_your_room", "Another agent holds this chat.", status=403)
+    if not admin and status is RoomStatus.ai:
+        raise RoutingError(
+            "not_your_room",
+            "The assistant holds this chat: only its user or an admin can close it.",
+            status=403,
+        )
+    return Transition(RoomStatus.closed, EventKind.closed, "agent")
 
 
 def check_send(

@@ -274,6 +274,22 @@ def _agent(agent_id: int | None, names: dict[int, str]) -> AgentRef | None:
     return None if agent_id is None else AgentRef(id=agent_id, name=names.get(agent_id, "?"))
 
 
+async def took_part(session: AsyncSession, *, room_id: str, agent_id: int) -> bool:
+    """Whether the agent ever held this chat: a `joined` event or a message of theirs."""
+    joined = sa.select(events_t.c.id).where(
+        events_t.c.room_id == room_id,
+        events_t.c.kind == EventKind.joined.value,
+        events_t.c.agent_id == agent_id,
+    )
+    wrote = sa.select(messages_t.c.seq).where(
+        messages_t.c.room_id == room_id,
+        messages_t.c.sender == Sender.agent.value,
+        messages_t.c.agent_id == agent_id,
+    )
+    found = await session.execute(sa.select(sa.or_(sa.exists(joined), sa.exists(wrote))))
+    return bool(found.scalar())
+
+
 async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | None:
     """The room, every message in seq order and every event in order: the whole record."""
     room = (await session.execute(sa.select(rooms_t).where(rooms_t.c.id == room_id))).first()

@@ -94,7 +94,7 @@ def send(text: str) -> None:
         reply = chat.Reply(s.client, room_id, text)
         if reply.starts_with_text():
             with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
-                st.write_stream(reply.deltas())
+                st.write_stream(view.ai_markdown(delta) for delta in reply.deltas())
         s.messages = view.merge(s.messages, reply.messages)
         if reply.room is not None:
             s.room = reply.room

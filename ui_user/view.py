@@ -6,11 +6,12 @@ so both apps show the same conversation the same way.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
+
+from ui_user.safe_text import ai_markdown, escape_markdown
 
 Message = dict[str, Any]
 Room = dict[str, Any]
@@ -20,19 +21,6 @@ AVATARS = {
     "ai": ":material/smart_toy:",
     "agent": ":material/support_agent:",
 }
-
-# Markdown (and Streamlit's $...$ LaTeX) characters a person's text must not trigger:
-# a customer must not be able to render links, images or math in the agent's browser.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def escape_markdown(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def ai_markdown(text: str) -> str:
-    """The assistant writes markdown on purpose; only `$` (LaTeX) is neutralised."""
-    return text.replace("$", r"\$")
 
 
 def bubble_name(message: Message) -> str:

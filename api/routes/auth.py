@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api.auth import DUMMY_HASH, create_agent_token, verify_password_off_loop
 from api.deps import ClientAddress, CurrentAgent, TandemDep
+from api.responses import errors
 from db import queries
 from db.models import AgentPublic
 
@@ -21,7 +22,7 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=errors(400, 401, 413, 422, 429))
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     tandem: TandemDep,
@@ -54,6 +55,6 @@ async def login(
     return Token(access_token=token)
 
 
-@router.get("/agents/me")
+@router.get("/agents/me", responses=errors(401))
 async def me(agent: CurrentAgent) -> AgentPublic:
     return AgentPublic.model_validate(agent, from_attributes=True)

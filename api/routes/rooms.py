@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.auth import create_room_token
 from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, TandemDep
 from api.frames import message_frame
+from api.responses import errors
 from api.rooms import SendResult
 from db.models import SEQ_MAX, MessageCreate, MessagePublic, Role, RoomPublic
 from db.text import StorableText
@@ -36,7 +37,7 @@ class HandoffRequestBody(BaseModel):
     reason: StorableText = "button"
 
 
-@router.post("/rooms", status_code=status.HTTP_201_CREATED)
+@router.post("/rooms", status_code=status.HTTP_201_CREATED, responses=errors(429))
 async def create_room(tandem: TandemDep, address: ClientAddress) -> RoomCreated:
     await tandem.limits.room_created(address)
     room = await tandem.rooms.create_room()
@@ -48,12 +49,12 @@ async def create_room(tandem: TandemDep, address: ClientAddress) -> RoomCreated:
     return RoomCreated(room=room, token=token)
 
 
-@router.get("/rooms/{room_id}")
+@router.get("/rooms/{room_id}", responses=errors(401, 403, 404))
 async def get_room(room_id: str, _: RoomPrincipal, tandem: TandemDep) -> RoomPublic:
     return await tandem.rooms.get_room(room_id)
 
 
-@router.get("/rooms/{room_id}/messages")
+@router.get("/rooms/{room_id}/messages", responses=errors(401, 403, 404, 422))
 async def list_messages(
     room_id: str,
     _: RoomPrincipal,
@@ -67,7 +68,18 @@ async def list_messages(
     return MessageList(messages=messages)
 
 
-@router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED, response_model=None)
+@router.post(
+    "/rooms/{room_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=None,
+    responses={
+        200: {
+            "description": "With `stream=true`: the frames the message set off, one JSON per line",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        },
+        **errors(400, 401, 403, 404, 409, 413, 422, 429),
+    },
+)
 async def post_message(
     room_id: str,
     body: MessageCreate,
@@ -103,7 +115,7 @@ async def _ndjson(result: SendResult) -> AsyncIterator[str]:
             yield frame + "\n"
 
 
-@router.post("/rooms/{room_id}/handoff")
+@router.post("/rooms/{room_id}/handoff", responses=errors(400, 401, 403, 404, 409, 413, 422))
 async def request_handoff(
     room_id: str,
     principal: RoomPrincipal,
@@ -118,17 +130,17 @@ async def request_handoff(
     return await tandem.rooms.get_room(room_id)
 
 
-@router.post("/rooms/{room_id}/join")
+@router.post("/rooms/{room_id}/join", responses=errors(401, 403, 404, 409))
 async def join(room_id: str, agent: ChatAgent, tandem: TandemDep) -> RoomPublic:
     return await tandem.rooms.join(room_id, agent)
 
 
-@router.post("/rooms/{room_id}/leave")
+@router.post("/rooms/{room_id}/leave", responses=errors(401, 403, 404))
 async def leave(room_id: str, agent: ChatAgent, tandem: TandemDep) -> RoomPublic:
     return await tandem.rooms.leave(room_id, agent)
 
 
-@router.post("/rooms/{room_id}/close")
+@router.post("/rooms/{room_id}/close", responses=errors(401, 403, 404))
 async def close(room_id: str, principal: RoomPrincipal, tandem: TandemDep) -> RoomPublic:
     agent = principal.agent
     if agent is not None and agent.role is Role.analyst:
@@ -138,7 +150,7 @@ async def close(room_id: str, principal: RoomPrincipal, tandem: TandemDep) -> Ro
     return await tandem.rooms.close(room_id, agent=agent)
 
 
-@router.get("/queue")
+@router.get("/queue", responses=errors(401))
 async def queue(agent: CurrentAgent, tandem: TandemDep) -> QueueList:
     """Waiting rooms, oldest first. Polling it is also the console's presence heartbeat."""
     if agent.id is not None and agent.role is not Role.analyst:
@@ -146,7 +158,7 @@ async def queue(agent: CurrentAgent, tandem: TandemDep) -> QueueList:
     return QueueList(rooms=await tandem.rooms.queue())
 
 
-@router.get("/agents/me/rooms")
+@router.get("/agents/me/rooms", responses=errors(401, 403))
 async def my_rooms(agent: ChatAgent, tandem: TandemDep) -> QueueList:
     """The chats this agent has joined and not left: the console's "my chats" list."""
     assert agent.id is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -20,11 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.deps import CurrentAgent, StatsReader, TandemDep
+from api.responses import errors
 from db import transcripts
 from db.engine import Database
+from db.models import Role
 from db.sqltime import EARLIEST_DAY, LATEST_DAY, MAX_DAYS, LocalWindow
 from db.stats import Stats, compute_stats
 
@@ -54,9 +57,20 @@ def _unprocessable(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
 
 
+def _iso_day(value: object) -> object:
+    """Only `YYYY-MM-DD`: pydantic would otherwise read `to=0.0` as a Unix time."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("a day must be written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def period(
-    from_: Annotated[date | None, Query(alias="from", description="First local day")] = None,
-    to: Annotated[date | None, Query(description="Last local day, included")] = None,
+    from_: Annotated[Day | None, Query(alias="from", description="First local day")] = None,
+    to: Annotated[Day | None, Query(description="Last local day, included")] = None,
     tz: Annotated[str, Query(max_length=64, description="IANA time zone")] = "UTC",
 ) -> LocalWindow:
     """The local days asked for, as a UTC window with its DST offsets; 422 when it makes no
@@ -81,7 +95,7 @@ def period(
 Period = Annotated[LocalWindow, Depends(period)]
 
 
-@router.get("/stats")
+@router.get("/stats", responses=errors(401, 403, 422))
 async def stats(_: StatsReader, tandem: TandemDep, window: Period) -> Stats:
     return await compute_stats(tandem.db, window=window)
 
@@ -93,6 +107,17 @@ def _csv_line(values: list[object]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(values)
     return buffer.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading `'` (OWASP CSV
+    injection): agent names and reasons are typed by people. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _iso(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
@@ -112,26 +137,29 @@ async def _csv_lines(db: Database, window: LocalWindow) -> AsyncIterator[str]:
             writer = csv.writer(chunk, lineterminator="\r\n")
             for row in batch:
                 agents = sorted(names.get(i, f"agent {i}") for i in row.agent_ids)
-                writer.writerow(
-                    [
-                        row.id,
-                        _iso(row.created_at),
-                        _iso(row.created_at, window.tz),
-                        row.status,
-                        "yes" if row.handed_off else "no",
-                        row.first_handoff_reason or "",
-                        "" if row.wait_seconds is None else row.wait_seconds,
-                        "; ".join(agents),
-                        *[row.messages[s] for s in transcripts.SENDERS],
-                        sum(row.messages.values()),
-                        _iso(row.closed_at),
-                        "" if row.duration_seconds is None else row.duration_seconds,
-                    ]
-                )
+                cells = [
+                    row.id,
+                    _iso(row.created_at),
+                    _iso(row.created_at, window.tz),
+                    row.status,
+                    "yes" if row.handed_off else "no",
+                    row.first_handoff_reason or "",
+                    "" if row.wait_seconds is None else row.wait_seconds,
+                    "; ".join(agents),
+                    *[row.messages[s] for s in transcripts.SENDERS],
+                    sum(row.messages.values()),
+                    _iso(row.closed_at),
+                    "" if row.duration_seconds is None else row.duration_seconds,
+                ]
+                writer.writerow([_cell(value) for value in cells])
             yield chunk.getvalue()
 
 
-@router.get("/stats/conversations.csv", response_class=StreamingResponse)
+@router.get(
+    "/stats/conversations.csv",
+    response_class=StreamingResponse,
+    responses=errors(401, 403, 422),
+)
 async def conversations_csv(_: StatsReader, tandem: TandemDep, window: Period) -> StreamingResponse:
     """One row per conversation of the range, oldest first, streamed as it is read."""
     filename = f"tandem-conversations-{window.first_day}-{window.last_day}.csv"
@@ -154,7 +182,7 @@ class SearchResult(BaseModel):
     """More conversations matched than `limit`."""
 
 
-@router.get("/stats/transcripts")
+@router.get("/stats/transcripts", responses=errors(401, 403, 422))
 async def search(
     _: StatsReader,
     tandem: TandemDep,
@@ -175,10 +203,21 @@ async def search(
     )
 
 
-@router.get("/rooms/{room_id}/transcript.json", response_model=transcripts.Transcript)
-async def transcript_json(room_id: str, _: CurrentAgent, tandem: TandemDep) -> Response:
-    """The whole record of one conversation (room, messages, events) as a JSON download."""
+@router.get(
+    "/rooms/{room_id}/transcript.json",
+    response_model=transcripts.Transcript,
+    responses=errors(401, 403, 404),
+)
+async def transcript_json(room_id: str, agent: CurrentAgent, tandem: TandemDep) -> Response:
+    """The whole record of one conversation (room, messages, events) as a JSON download:
+    for analysts and admins, and for agents who held that chat (it is their own work)."""
     async with tandem.db.session() as session:
+        if agent.role not in (Role.analyst, Role.admin):
+            assert agent.id is not None
+            if not await transcripts.took_part(session, room_id=room_id, agent_id=agent.id):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN, "Agents read only the transcripts of their chats."
+                )
         found = await transcripts.transcript(session, room_id=room_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Room not found.")

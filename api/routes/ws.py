@@ -28,6 +28,7 @@ from api.deps import (
     TandemWsDep,
     WsAgentPrincipal,
     WsRoomPrincipal,
+    accept,
     agent_is_current,
     refuse,
 )
@@ -85,7 +86,7 @@ async def room_socket(
         room = await tandem.rooms.get_room(room_id)
     except RoomNotFound:
         raise await refuse(websocket, "room not found") from None
-    await websocket.accept()
+    await accept(websocket)
     agent = principal.agent
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
@@ -110,7 +111,7 @@ async def room_socket(
 async def agent_socket(
     websocket: WebSocket, principal: WsAgentPrincipal, tandem: TandemWsDep
 ) -> None:
-    await websocket.accept()
+    await accept(websocket)
     agent = principal.agent
     assert agent is not None and agent.id is not None
 

@@ -57,8 +57,35 @@ def test_only_the_rooms_agent_can_leave_it() -> None:
 
 
 def test_closing_twice_is_not_an_error() -> None:
-    assert routing.close(RoomStatus.agent, by="agent") is not None
-    assert routing.close(RoomStatus.closed, by="user") is None
+    assert routing.close(RoomStatus.agent, room_agent_id=7, agent_id=7) is not None
+    assert routing.close(RoomStatus.closed, room_agent_id=None, agent_id=None) is None
+    assert routing.close(RoomStatus.closed, room_agent_id=7, agent_id=8) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "room_agent_id", "agent_id", "admin", "allowed"),
+    [
+        (RoomStatus.ai, None, None, False, True),  # the room's user, whatever the state
+        (RoomStatus.agent, 7, None, False, True),
+        (RoomStatus.waiting, None, 8, False, True),  # any agent clears the queue
+        (RoomStatus.agent, 7, 7, False, True),  # the agent holding it
+        (RoomStatus.agent, 7, 8, False, False),  # another agent's chat
+        (RoomStatus.ai, None, 8, False, False),  # the AI's chat
+        (RoomStatus.agent, 7, 9, True, True),  # admins close anything
+        (RoomStatus.ai, None, 9, True, True),
+    ],
+)
+def test_who_may_close_a_room(
+    status: RoomStatus, room_agent_id: int | None, agent_id: int | None, admin: bool, allowed: bool
+) -> None:
+    if allowed:
+        step = routing.close(status, room_agent_id=room_agent_id, agent_id=agent_id, admin=admin)
+        assert step is not None and step.to is RoomStatus.closed
+        assert step.reason == ("user" if agent_id is None else "agent")
+        return
+    with pytest.raises(routing.RoutingError) as err:
+        routing.close(status, room_agent_id=room_agent_id, agent_id=agent_id, admin=admin)
+    assert (err.value.status, err.value.code) == (403, "not_your_room")
 
 
 @pytest.mark.parametrize(
