@@ -8,7 +8,9 @@ access to one room and nothing else. Both travel as `Authorization: Bearer <toke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,12 +24,23 @@ from db.models import Role, utcnow
 
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()
+
+
+def _lower_priority() -> None:
+    """Hashing threads yield the CPU to the event loop: on Linux a thread has a nice value of
+    its own (and argon2's lane threads inherit it)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 _hashing = ThreadPoolExecutor(
-    max_workers=max(2, min(8, os.cpu_count() or 2)), thread_name_prefix="argon2"
+    max_workers=max(1, min(8, (os.cpu_count() or 2) - 1)),
+    thread_name_prefix="argon2",
+    initializer=_lower_priority,
 )
-"""argon2 runs here, off the event loop (it takes ~50 ms of CPU and 64 MiB each, and releases
-the GIL). Its own small pool rather than asyncio.to_thread's: a burst of logins queues here
-instead of taking every default worker and a gigabyte of memory at once."""
+"""argon2 runs here, off the event loop (it releases the GIL, but takes a core and 64 MiB per
+hash). Its own small pool, one core short of the machine, rather than asyncio.to_thread's:
+a burst of logins queues here instead of starving the event loop of CPU."""
 
 
 class InvalidToken(Exception):
