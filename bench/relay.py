@@ -94,6 +94,7 @@ async def api_server(url: str, secret: str) -> AsyncIterator[tuple[str, int]]:
         **os.environ,
         "TANDEM_DATABASE_URL": url,
         "TANDEM_JWT_SECRET": secret,
+        "TANDEM_RATE_LIMITS": "off",  # a load test: every visitor here is the load generator
         "TANDEM_REDIS_URL": "",
         "OPENAI_API_KEY": "",
     }

@@ -287,7 +287,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=10, help="quiet time before measuring")
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), rate_limits=False) as stack:
         scene = build_scene(stack, args.users, args.agents)
         print(f"stack up; {args.users} user chats, {args.agents} agents; window {args.seconds} s")
         rows = run_http(stack, scene, args.seconds)

@@ -102,18 +102,19 @@ def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes] | No
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-def api_env(db_path: Path) -> dict[str, str]:
+def api_env(db_path: Path, *, rate_limits: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
     env.update(
         TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
         TANDEM_JWT_SECRET="ui-tests-" + uuid.uuid4().hex,
         TANDEM_AI_CHUNK_DELAY_SECONDS="0.005",
+        TANDEM_RATE_LIMITS="on" if rate_limits else "off",
     )
     return env
 
 
-def start_api(tmp: Path) -> ApiProcess:
-    env = api_env(tmp / "tandem.db")
+def start_api(tmp: Path, *, rate_limits: bool = True) -> ApiProcess:
+    env = api_env(tmp / "tandem.db", rate_limits=rate_limits)
     port = free_port()
     log = tmp / "api.log"
     with log.open("wb") as out:

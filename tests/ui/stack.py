@@ -55,9 +55,9 @@ def start_streamlit(script: Path, env: dict[str, str], log: Path) -> StreamlitAp
 
 
 @contextmanager
-def running_stack(tmp: Path) -> Iterator[Stack]:
+def running_stack(tmp: Path, *, rate_limits: bool = True) -> Iterator[Stack]:
     """API + user chat + agent console on free ports; all stopped on exit."""
-    api = start_api(tmp)
+    api = start_api(tmp, rate_limits=rate_limits)
     apps: list[StreamlitApp] = []
     try:
         apps.append(start_streamlit(ROOT / "ui_user" / "app.py", api.env, tmp / "user.log"))
