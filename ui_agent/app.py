@@ -15,8 +15,8 @@ import httpx
 import streamlit as st
 
 from ui_agent import console
-from ui_user import view
-from ui_user.client import ApiError, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, TandemClient
 
 st.set_page_config(page_title="Tandem console", page_icon=":material/support_agent:", layout="wide")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui_user import view
-from ui_user.client import ApiError, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, TandemClient
 
 POLL_SECONDS = 1.5
 """Queue + held chats refresh; the queue poll keeps the agent online (30 s presence window)."""

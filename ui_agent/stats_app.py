@@ -15,7 +15,7 @@ import httpx
 import streamlit as st
 
 from ui_agent.stats_page import render
-from ui_user.client import ApiError, TandemClient
+from ui_common.client import ApiError, TandemClient
 
 st.set_page_config(page_title="Tandem statistics", page_icon=":material/bar_chart:", layout="wide")
 

@@ -20,8 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from ui_agent import stats_charts
-from ui_user import view
-from ui_user.client import ApiError, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, TandemClient
 
 TIMEZONES = (
     "UTC",

@@ -9,8 +9,9 @@ from __future__ import annotations
 import httpx
 import streamlit as st
 
-from ui_user import chat, view
-from ui_user.client import ApiError
+from ui_common import view
+from ui_common.client import ApiError
+from ui_user import chat
 
 st.set_page_config(page_title="Tandem support", page_icon=":material/support_agent:")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui_user import view
-from ui_user.client import ApiError, Session, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, Session, TandemClient
 
 POLL_SECONDS = 1.0
 """How often an open chat asks for new messages: an agent's reply shows within ~1.5 s."""

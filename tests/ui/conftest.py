@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from ui_user.client import Session, TandemClient
+from ui_common.client import Session, TandemClient
 
 ROOT = Path(__file__).resolve().parents[2]
 TANDEM = Path(sys.executable).with_name("tandem")
@@ -156,6 +156,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
 
 @pytest.fixture
 def use_api(api: ApiProcess, monkeypatch: pytest.MonkeyPatch) -> ApiProcess:
-    """Point the apps' client (ui_user.client.api_url) at the test API."""
+    """Point the apps' client (ui_common.client.api_url) at the test API."""
     monkeypatch.setenv("TANDEM_API_URL", api.url)
     return api

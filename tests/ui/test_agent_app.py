@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui.apptest import AGENT_APP, alerts, app, bubbles, button, captions, no_exception, plain
 from tests.ui.conftest import Agent, ApiProcess
-from ui_user.client import Session, TandemClient
+from ui_common.client import Session, TandemClient
 
 
 def logged_in(api: ApiProcess, name: str, role: str = "agent") -> tuple[AppTest, Agent]:

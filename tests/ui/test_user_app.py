@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui.apptest import USER_APP, alerts, app, bubbles, button, captions, no_exception
 from tests.ui.conftest import ApiProcess, start_api, stop
-from ui_user.client import TandemClient
+from ui_common.client import TandemClient
 
 
 def status(at: AppTest) -> str:

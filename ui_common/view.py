@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui_user.safe_text import ai_markdown, escape_markdown
+from ui_common.safe_text import ai_markdown, escape_markdown
 
 Message = dict[str, Any]
 Room = dict[str, Any]
