@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import streamlit as st
@@ -17,6 +16,8 @@ import streamlit as st
 from ui_agent import console
 from ui_common import view
 from ui_common.client import ApiError, TandemClient
+from ui_common.models import Agent
+from ui_common.safe_text import escape_markdown
 
 st.set_page_config(page_title="Tandem console", page_icon=":material/support_agent:", layout="wide")
 
@@ -67,10 +68,10 @@ def on_logout() -> None:
 
 def on_take(room_id: str) -> None:
     """409: someone was quicker. Say so and drop the request from the list at once."""
-    s = console.state()
     _guard(lambda: console.take(room_id))
+    s = console.state()  # a new one if the session expired
     if s.selected != room_id and s.client is not None:
-        s.queue = [r for r in s.queue if r["id"] != room_id]
+        s.queue = [r for r in s.queue if r.id != room_id]
 
 
 def on_pick() -> None:
@@ -93,7 +94,7 @@ def on_resolve(room_id: str) -> None:
 
 def on_dismiss() -> None:
     s = console.state()
-    s.selected = s.mine[0]["id"] if s.mine else None
+    s.selected = s.mine[0].id if s.mine else None
 
 
 # ---------------------------------------------------------------- pieces
@@ -118,9 +119,9 @@ def login_page() -> None:
         st.form_submit_button("Log in", type="primary", on_click=on_login)
 
 
-def sidebar_account(me: dict[str, Any]) -> None:
+def sidebar_account(me: Agent) -> None:
     with st.sidebar:
-        st.markdown(f"**{view.escape_markdown(me['name'])}** · {me['role']}")
+        st.markdown(f"**{escape_markdown(me.name)}** · {me.role}")
         st.button("Log out", icon=":material/logout:", on_click=on_logout, key="logout")
 
 
@@ -132,16 +133,16 @@ def sidebar_queue() -> None:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
             with st.container(border=True):
-                st.markdown(f"**#{room['queue_position']}** · {console.wait_label(room)}")
-                about = room.get("brief") or console.first_words(room["id"]) or "(no message yet)"
-                st.caption(view.escape_markdown(_clip(str(about), 160)))
+                st.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
+                about = room.brief or console.first_words(room.id) or "(no message yet)"
+                st.caption(escape_markdown(_clip(about, 160)))
                 st.button(
                     "Take",
-                    key=f"take-{room['id']}",
+                    key=f"take-{room.id}",
                     type="primary",
                     icon=":material/login:",
                     on_click=on_take,
-                    args=(room["id"],),
+                    args=(room.id,),
                 )
         if len(s.queue) > QUEUE_SHOWN:
             st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
@@ -174,22 +175,23 @@ def _chat_label(room_id: str) -> str:
     first = console.first_words(room_id) or "New chat"
     label = f"{_clip(first, 28)} · {room_id[:6]}"
     count = console.unread(room_id) if room_id != s.selected else 0
-    if s.rooms.get(room_id, {}).get("status") == "closed":
+    room = s.rooms.get(room_id)
+    if room is not None and room.status == "closed":
         return f"{label} (closed)"
     return f"{label} ({count} new)" if count else label
 
 
 def chat_pane(room_id: str) -> None:
     s = console.state()
-    room = s.rooms.get(room_id, {"id": room_id, "status": "agent"})
-    mine = room["status"] == "agent" and room_id in {r["id"] for r in s.mine}
+    room = s.rooms.get(room_id)
+    mine = room_id in {r.id for r in s.mine} and (room is None or room.status == "agent")
     st.subheader(f"Chat {room_id[:6]}", anchor=False)
-    if "created_at" in room:
-        started = view.ago(room["created_at"])
+    if room is not None:
+        started = view.ago(room.created_at)
         st.caption("Started just now" if started == "just now" else f"Started {started} ago")
-    if room.get("brief"):
+    if room is not None and room.brief:
         with st.expander("Brief from the AI assistant", icon=":material/summarize:"):
-            st.markdown(view.escape_markdown(str(room["brief"])))
+            st.markdown(escape_markdown(room.brief))
     view.render_transcript(console.history(room_id))
     console.mark_read(room_id)
     with st.bottom:
@@ -259,7 +261,7 @@ def live_updates(page: str) -> None:
     s = console.state()
     try:
         if page != "Chats":
-            s.client.queue()
+            s.api.queue()
             return
         changed = console.poll()
     except ApiError as exc:
@@ -283,6 +285,7 @@ def main() -> None:
     if s.client is None:
         login_page()
         return
+    assert s.me is not None  # set together with the client
     sidebar_account(s.me)
     views = (["Chats"] if console.can_chat() else []) + (
         ["Stats"] if console.can_read_stats() else []

@@ -77,7 +77,7 @@ class ApiProcess:
         if first_message:
             client.send(session.room_id, first_message)
             deadline = time.monotonic() + 10
-            while not any(m["sender"] == "ai" for m in client.messages(session.room_id)):
+            while not any(m.sender == "ai" for m in client.messages(session.room_id)):
                 assert time.monotonic() < deadline, "the AI did not answer within 10 s"
                 time.sleep(0.05)
         return session, client

@@ -26,7 +26,7 @@ def waiting_room(api: ApiProcess, text: str) -> tuple[Session, TandemClient]:
     """A customer who wrote `text` and pressed "Talk to a person" (an agent must be online)."""
     session, user = api.user_room(text)
     room = user.request_human(session.room_id)
-    assert room["status"] == "waiting", room
+    assert room.status == "waiting", room
     return session, user
 
 
@@ -59,9 +59,10 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     at.run()
     no_exception(at)
     take = at.button(key=f"take-{session.room_id}")
-    assert "My parcel never arrived" in sidebar_texts(at) or use_api.client(user.token).room(
-        session.room_id
-    ).get("brief")
+    assert (
+        "My parcel never arrived" in sidebar_texts(at)
+        or use_api.client(user.token).room(session.room_id).brief
+    )
 
     # Taking it shows the whole history, the AI part included.
     take.click().run()
@@ -70,12 +71,12 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     assert ("user", "My parcel never arrived") in said
     assert any(name == "assistant" for name, _ in said), said
     assert "Dana joined the chat." in captions(at)
-    assert user.room(session.room_id)["status"] == "agent"
+    assert user.room(session.room_id).status == "agent"
 
     # The agent replies; the customer sees it.
     at.chat_input(key=f"reply-{session.room_id}").set_value("Hello, Dana here.").run()
     no_exception(at)
-    texts = [m["text"] for m in user.messages(session.room_id)]
+    texts = [m.text for m in user.messages(session.room_id)]
     assert "Hello, Dana here." in texts
     # The customer writes; the next poll shows it.
     user.send(session.room_id, "It was order 42.")
@@ -98,12 +99,12 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     # Leave: the AI takes over again. Resolve the other one: it closes.
     button(at, "Leave chat").click().run()
     no_exception(at)
-    assert user.room(session.room_id)["status"] == "ai"
+    assert user.room(session.room_id).status == "ai"
     assert any("AI assistant took over" in a for a in alerts(at)), alerts(at)
     assert bubbles(at) and ("user", "Where is my refund?") in bubbles(at)  # switched to the other
     button(at, "Resolve").click().run()
     no_exception(at)
-    assert user2.room(second.room_id)["status"] == "closed"
+    assert user2.room(second.room_id).status == "closed"
     assert "No open chats. Take a request above." in sidebar_texts(at)
 
 
