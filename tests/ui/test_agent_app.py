@@ -5,11 +5,15 @@ The customer side is driven over HTTP with the same client the apps use. A poll 
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.ui.apptest import AGENT_APP, alerts, app, bubbles, button, captions, no_exception, plain
 from tests.ui.conftest import Agent, ApiProcess
 from ui_common.client import Session, TandemClient
+
+CHATS_PAGE = "page_chats.py"  # as st.navigation registers them, relative to ui_agent/app.py
+STATS_PAGE = "page_stats.py"
 
 
 def logged_in(api: ApiProcess, name: str, role: str = "agent") -> tuple[AppTest, Agent]:
@@ -136,19 +140,32 @@ def test_the_customer_closing_is_shown(use_api: ApiProcess) -> None:
     assert "No open chats. Take a request above." in sidebar_texts(at)
 
 
+def titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
 def test_logout_and_roles(use_api: ApiProcess) -> None:
+    """st.navigation lists the pages a role may see: agents Chats, analysts Stats, admins both."""
     at, _ = logged_in(use_api, "Hank")
-    assert not [b for b in at.sidebar.button_group]  # an agent has no Stats page
+    assert "Waiting (" in " ".join(s.value for s in at.sidebar.subheader)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(STATS_PAGE)  # an agent has no Stats page
     button(at, "Log out").click().run()
     assert "You are logged out." in alerts(at)
     assert at.button[0].label == "Log in"
 
     analyst, _ = logged_in(use_api, "Ivy", "analyst")
+    assert titles(analyst) == ["Statistics"]
     assert not analyst.chat_input
     assert "Waiting (" not in " ".join(s.value for s in analyst.sidebar.subheader)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        analyst.switch_page(CHATS_PAGE)
 
     admin, _ = logged_in(use_api, "Jo", "admin")
-    views = admin.sidebar.button_group[0]
-    assert list(views.options) == ["Chats", "Stats"] or len(views.options) == 2
-    views.set_value("Stats").run()
+    assert "Waiting (" in " ".join(s.value for s in admin.sidebar.subheader)  # Chats first
+    admin.switch_page(STATS_PAGE).run()
     no_exception(admin)
+    assert titles(admin) == ["Statistics"]
+    admin.switch_page(CHATS_PAGE).run()
+    no_exception(admin)
+    assert "Waiting (" in " ".join(s.value for s in admin.sidebar.subheader)
