@@ -19,7 +19,7 @@ from ui_common.client import ApiError, Session, TandemClient
 from ui_common.models import Message, Room
 
 POLL_SECONDS = 1.0
-"""How often an open chat asks for new messages: an agent's reply shows within ~1.5 s."""
+"""How often an open chat asks for new messages: about how long an agent's reply takes to show."""
 WAITING_ROOM_EVERY = 3.0
 """While queued, how often to re-read the room for the queue position (no message says it)."""
 GONE = (401, 403, 404)
@@ -161,8 +161,8 @@ class Reply:
     """Streams one sent message's frames: `deltas()` feeds `st.write_stream`, the rest is kept.
 
     Frames: the stored user `message`, then either `ai.delta`s and the AI's final `message`, or
-    (on a handoff) a `system` notice and, when the room queued, the new `room`. `ai.cancelled`
-    drops the partial text.
+    (on a handoff) a `system` notice and, when the room queued, the new `room`. After
+    `ai.cancelled` no AI message is stored, so the redraw that follows drops the partial text.
     """
 
     def __init__(self, client: TandemClient, room_id: str, text: str) -> None:
@@ -170,7 +170,6 @@ class Reply:
         self._first: str | None = None
         self.messages: list[Message] = []
         self.room: Room | None = None
-        self.cancelled = False
 
     @property
     def asked_for_person(self) -> bool:
@@ -199,6 +198,4 @@ class Reply:
             self.messages.append(Message.from_json(frame["message"]))
         elif kind == "room":
             self.room = Room.from_json(frame["room"])
-        elif kind == "ai.cancelled":
-            self.cancelled = True
         return False
