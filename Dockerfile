@@ -3,6 +3,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api api
 COPY db db
+COPY ui_common ui_common
 COPY ui_user ui_user
 COPY ui_agent ui_agent
 RUN pip install --no-cache-dir .

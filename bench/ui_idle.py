@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, running_stack  # noqa: E402
-from ui_user.client import TandemClient  # noqa: E402
+from ui_common.client import TandemClient  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 USER_POLL, AGENT_POLL = 1.0, 1.5  # ui_user/chat.py POLL_SECONDS, ui_agent/console.py POLL_SECONDS

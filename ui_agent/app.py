@@ -1,46 +1,27 @@
-"""Tandem agent console (Streamlit, port 8502): the queue, several chats at once, statistics.
+"""Tandem agent console (Streamlit, port 8502): log in, then the pages the role may see.
 
-The JWT lives in `st.session_state` only (a reload asks to log in again) and is never shown
-or logged. A 1.5-second fragment polls the queue (the presence heartbeat) and the held chats,
-draws nothing, and reruns the page only when something changed.
+`st.navigation` lists the pages by role: agents get Chats, analysts Stats, admins both. The
+JWT lives in the session's `ConsoleState` only (a reload asks to log in again) and is never
+shown or logged. A 1.5-second fragment polls the queue (the presence heartbeat) and, on the
+Chats page, the held chats; it draws nothing and reruns the page only when something changed.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
 import httpx
 import streamlit as st
 
 from ui_agent import console
-from ui_user import view
-from ui_user.client import ApiError, TandemClient
+from ui_agent.feedback import flash
+from ui_common.client import ApiError
+from ui_common.models import Agent
+from ui_common.safe_text import escape_markdown
 
 st.set_page_config(page_title="Tandem console", page_icon=":material/support_agent:", layout="wide")
 
-QUEUE_SHOWN = 25
-
-
-def _guard(action: Callable[[], None], *, done: str | None = None) -> None:
-    """Run a button's action; turn API refusals into a message instead of a traceback."""
-    s = console.state()
-    try:
-        action()
-    except ApiError as exc:
-        if exc.status == 401:
-            console.reset(("warning", "Your session expired; log in again."))
-        else:
-            s.flash = ("warning" if exc.status == 409 else "error", exc.detail)
-    except httpx.HTTPError as exc:
-        s.flash = ("error", console.describe(exc))
-    else:
-        if done:
-            s.flash = ("success", done)
-
-
-# ---------------------------------------------------------------- callbacks
+HERE = Path(__file__).parent
 
 
 def on_login() -> None:
@@ -65,48 +46,6 @@ def on_logout() -> None:
     console.reset(("info", "You are logged out."))
 
 
-def on_take(room_id: str) -> None:
-    """409: someone was quicker. Say so and drop the request from the list at once."""
-    s = console.state()
-    _guard(lambda: console.take(room_id))
-    if s.selected != room_id and s.client is not None:
-        s.queue = [r for r in s.queue if r["id"] != room_id]
-
-
-def on_pick() -> None:
-    console.state().selected = st.session_state.chat_pick
-
-
-def on_reply(room_id: str) -> None:
-    text = str(st.session_state.get(f"reply-{room_id}") or "").strip()
-    if text:
-        _guard(lambda: console.reply(room_id, text))
-
-
-def on_leave(room_id: str) -> None:
-    _guard(lambda: console.leave(room_id), done="You left the chat; the AI assistant took over.")
-
-
-def on_resolve(room_id: str) -> None:
-    _guard(lambda: console.resolve(room_id), done="Chat resolved and closed.")
-
-
-def on_dismiss() -> None:
-    s = console.state()
-    s.selected = s.mine[0]["id"] if s.mine else None
-
-
-# ---------------------------------------------------------------- pieces
-
-
-def flash() -> None:
-    s = console.state()
-    if s.flash:
-        kind, text = s.flash
-        {"error": st.error, "warning": st.warning, "success": st.success}.get(kind, st.info)(text)
-        s.flash = None
-
-
 def login_page() -> None:
     st.title("Tandem console", anchor=False)
     flash()
@@ -118,148 +57,21 @@ def login_page() -> None:
         st.form_submit_button("Log in", type="primary", on_click=on_login)
 
 
-def sidebar_account(me: dict[str, Any]) -> None:
+def sidebar_account(me: Agent) -> None:
     with st.sidebar:
-        st.markdown(f"**{view.escape_markdown(me['name'])}** · {me['role']}")
+        st.markdown(f"**{escape_markdown(me.name)}** · {me.role}")
         st.button("Log out", icon=":material/logout:", on_click=on_logout, key="logout")
 
 
-def sidebar_queue() -> None:
-    s = console.state()
-    with st.sidebar:
-        st.subheader(f"Waiting ({len(s.queue)})", anchor=False)
-        if not s.queue:
-            st.caption("Nobody is waiting.")
-        for room in s.queue[:QUEUE_SHOWN]:
-            with st.container(border=True):
-                st.markdown(f"**#{room['queue_position']}** · {console.wait_label(room)}")
-                about = room.get("brief") or console.first_words(room["id"]) or "(no message yet)"
-                st.caption(view.escape_markdown(_clip(str(about), 160)))
-                st.button(
-                    "Take",
-                    key=f"take-{room['id']}",
-                    type="primary",
-                    icon=":material/login:",
-                    on_click=on_take,
-                    args=(room["id"],),
-                )
-        if len(s.queue) > QUEUE_SHOWN:
-            st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
-
-
-def sidebar_chats() -> None:
-    s = console.state()
-    chats = console.open_chats()
-    if s.selected not in chats:
-        s.selected = chats[0] if chats else None
-    with st.sidebar:
-        st.subheader(f"My chats ({len(s.mine)})", anchor=False)
-        if not chats:
-            st.caption("No open chats. Take a request above.")
-            return
-        st.session_state.chat_pick = s.selected
-        labels = {room_id: _chat_label(room_id) for room_id in chats}
-        st.radio(
-            "My chats",
-            chats,
-            key="chat_pick",
-            format_func=labels.__getitem__,
-            on_change=on_pick,
-            label_visibility="collapsed",
-        )
-
-
-def _chat_label(room_id: str) -> str:
-    s = console.state()
-    first = console.first_words(room_id) or "New chat"
-    label = f"{_clip(first, 28)} · {room_id[:6]}"
-    count = console.unread(room_id) if room_id != s.selected else 0
-    if s.rooms.get(room_id, {}).get("status") == "closed":
-        return f"{label} (closed)"
-    return f"{label} ({count} new)" if count else label
-
-
-def chat_pane(room_id: str) -> None:
-    s = console.state()
-    room = s.rooms.get(room_id, {"id": room_id, "status": "agent"})
-    mine = room["status"] == "agent" and room_id in {r["id"] for r in s.mine}
-    st.subheader(f"Chat {room_id[:6]}", anchor=False)
-    if "created_at" in room:
-        started = view.ago(room["created_at"])
-        st.caption("Started just now" if started == "just now" else f"Started {started} ago")
-    if room.get("brief"):
-        with st.expander("Brief from the AI assistant", icon=":material/summarize:"):
-            st.markdown(view.escape_markdown(str(room["brief"])))
-    view.render_transcript(console.history(room_id))
-    console.mark_read(room_id)
-    with st.bottom:
-        flash()
-        if not mine:
-            note, dismiss = st.columns([6, 1.4], vertical_alignment="center")
-            note.info("This chat is closed.", icon=":material/check_circle:")
-            dismiss.button("Dismiss", on_click=on_dismiss, width="stretch")
-            return
-        _, leave, resolve = st.columns([5, 2, 1.4], vertical_alignment="center")
-        leave.button(
-            "Leave chat",
-            icon=":material/smart_toy:",
-            help="Hand the customer back to the AI assistant",
-            on_click=on_leave,
-            args=(room_id,),
-            width="stretch",
-        )
-        resolve.button(
-            "Resolve",
-            icon=":material/task_alt:",
-            type="primary",
-            help="Close the chat: the customer's issue is solved",
-            on_click=on_resolve,
-            args=(room_id,),
-            width="stretch",
-        )
-        st.chat_input(
-            "Reply to the customer", key=f"reply-{room_id}", on_submit=on_reply, args=(room_id,)
-        )
-
-
-def chats_page() -> None:
-    s = console.state()
-    sidebar_queue()
-    sidebar_chats()
-    if s.selected:
-        chat_pane(s.selected)
-    else:
-        st.title("Tandem console", anchor=False)
-        flash()
-        st.info(
-            "Take a waiting request from the sidebar: you will see the whole conversation, "
-            "the AI part included.",
-            icon=":material/support_agent:",
-        )
-
-
-def stats_page(client: TandemClient) -> None:
-    """Another module draws it; until it exists, say so instead of failing."""
-    try:
-        stats = importlib.import_module("ui_agent.stats_page")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ui_agent.stats_page":
-            raise
-        st.title("Statistics", anchor=False)
-        st.info("Statistics are not available in this build yet.", icon=":material/bar_chart:")
-        return
-    stats.render(client)
-
-
 @st.fragment(run_every=console.POLL_SECONDS)
-def live_updates(page: str) -> None:
+def live_updates(on_chats: bool) -> None:
     """Draws nothing: the heartbeat poll, and a page rerun only when something changed.
 
     On the Stats page it only keeps the agent online: redrawing charts is not worth it."""
     s = console.state()
     try:
-        if page != "Chats":
-            s.client.queue()
+        if not on_chats:
+            s.api.queue()
             return
         changed = console.poll()
     except ApiError as exc:
@@ -273,43 +85,23 @@ def live_updates(page: str) -> None:
         st.rerun()
 
 
-def _clip(text: str, size: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
 def main() -> None:
     s = console.state()
-    if s.client is None:
-        login_page()
+    if s.client is None or s.me is None:
+        st.navigation([st.Page(login_page, title="Log in", url_path="login")]).run()
         return
-    sidebar_account(s.me)
-    views = (["Chats"] if console.can_chat() else []) + (
-        ["Stats"] if console.can_read_stats() else []
+    chats = st.Page(
+        HERE / "page_chats.py", title="Chats", icon=":material/forum:", url_path="chats"
     )
-    current = "Chats"
-    if len(views) > 1:
-        current = st.sidebar.segmented_control(
-            "View", views, default="Chats", required=True, key="view"
-        )
-    elif views:
-        current = views[0]
-    if current == "Stats":
-        flash()
-        stats_page(s.client)
-    elif console.can_chat():
-        try:
-            console.sync()
-        except ApiError as exc:
-            if exc.status == 401:
-                console.reset(("warning", "Your session expired; log in again."))
-                st.rerun()
-            s.flash = ("error", exc.detail)
-        except httpx.HTTPError as exc:
-            s.flash = ("error", console.describe(exc))
-        chats_page()
-    if console.can_chat():
-        live_updates(current)
+    stats = st.Page(
+        HERE / "page_stats.py", title="Stats", icon=":material/bar_chart:", url_path="stats"
+    )
+    pages = ([chats] if s.me.can_chat else []) + ([stats] if s.me.can_read_stats else [])
+    current = st.navigation(pages)
+    sidebar_account(s.me)
+    current.run()
+    if s.me.can_chat:
+        live_updates(current is chats)
 
 
 main()

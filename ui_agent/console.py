@@ -1,4 +1,4 @@
-"""The agent console's state and its talk with the API, kept apart from the layout in `app.py`.
+"""The agent console's state and its talk with the API, kept apart from the pages that draw it.
 
 What a poll costs: `GET /api/queue` (also the presence heartbeat) plus, per chat the agent
 holds, `GET /messages?after=<last seq>` — each one indexed query. The chat list itself
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import streamlit as st
 
-from ui_user import view
-from ui_user.client import ApiError, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, TandemClient
+from ui_common.models import Agent, Message, Room
 
 POLL_SECONDS = 1.5
 """Queue + held chats refresh; the queue poll keeps the agent online (30 s presence window)."""
@@ -25,30 +26,55 @@ MINE_EVERY = 10.0
 REDRAW_WAITING_EVERY = 30.0
 """While people wait, redraw now and then so their wait times stay true."""
 HISTORY_PAGE = 500
+STATE_KEY = "console"
+
+Flash = tuple[str, str]
+"""(kind, text) to show once; kind is error, warning, success or info."""
 
 
-def state() -> Any:
-    s = st.session_state
-    if "client" not in s:
-        reset()
+@dataclass
+class ConsoleState:
+    """One browser session's console. Logged out while `client` is None; the JWT lives in the
+    client only (a reload asks to log in again)."""
+
+    client: TandemClient | None = None
+    me: Agent | None = None
+    queue: list[Room] = field(default_factory=list)
+    mine: list[Room] = field(default_factory=list)
+    """The chats this agent holds."""
+    rooms: dict[str, Room] = field(default_factory=dict)
+    """Every room we know, as last read, by id."""
+    histories: dict[str, list[Message]] = field(default_factory=dict)
+    """Messages of the held chats and the waiting ones (their previews)."""
+    seen: dict[str, int] = field(default_factory=dict)
+    """Per chat, the last seq the agent had on screen: what is newer is unread."""
+    synced_at: float = 0.0
+    mine_at: float = 0.0
+    drawn_at: float = 0.0
+    selected: str | None = None
+    """The chat shown in the main pane."""
+    flash: Flash | None = None
+
+    @property
+    def api(self) -> TandemClient:
+        """The logged-in client; only the login page runs without one."""
+        if self.client is None:
+            raise RuntimeError("not logged in")
+        return self.client
+
+
+def state() -> ConsoleState:
+    s = st.session_state.get(STATE_KEY)
+    if not isinstance(s, ConsoleState):
+        s = reset()
     return s
 
 
-def reset(flash: tuple[str, str] | None = None) -> None:
-    """Logged out, nothing cached. `flash` is (kind, text) to show once."""
-    s = st.session_state
-    s.client = None
-    s.me = None
-    s.queue = []
-    s.mine = []
-    s.rooms = {}
-    s.histories = {}
-    s.seen = {}
-    s.synced_at = 0.0
-    s.mine_at = 0.0
-    s.drawn_at = 0.0
-    s.selected = None
-    s.flash = flash
+def reset(flash: Flash | None = None) -> ConsoleState:
+    """Logged out, nothing cached. `flash` is shown once, on the login page."""
+    s = ConsoleState(flash=flash)
+    st.session_state[STATE_KEY] = s
+    return s
 
 
 def login(email: str, password: str) -> None:
@@ -60,30 +86,29 @@ def login(email: str, password: str) -> None:
 
 
 def can_chat() -> bool:
-    s = state()
-    return bool(s.me) and s.me["role"] in ("agent", "admin")
+    me = state().me
+    return me is not None and me.can_chat
 
 
 def can_read_stats() -> bool:
-    s = state()
-    return bool(s.me) and s.me["role"] in ("analyst", "admin")
+    me = state().me
+    return me is not None and me.can_read_stats
 
 
 # ---------------------------------------------------------------- reading
 
 
-def history(room_id: str) -> list[view.Message]:
-    messages: list[view.Message] = state().histories.get(room_id, [])
-    return messages
+def history(room_id: str) -> list[Message]:
+    return state().histories.get(room_id, [])
 
 
-def fetch_new(room_id: str) -> list[view.Message]:
+def fetch_new(room_id: str) -> list[Message]:
     """Messages after the last we hold, all pages on the first read (the whole history)."""
     s = state()
     have = history(room_id)
-    new: list[view.Message] = []
+    new: list[Message] = []
     while True:
-        page = s.client.messages(room_id, after=view.last_seq(have + new), limit=HISTORY_PAGE)
+        page = s.api.messages(room_id, after=view.last_seq(have + new), limit=HISTORY_PAGE)
         new += page
         if len(page) < HISTORY_PAGE:
             break
@@ -93,15 +118,15 @@ def fetch_new(room_id: str) -> list[view.Message]:
 
 def refresh_mine() -> None:
     s = state()
-    s.mine = s.client.my_rooms()
-    s.rooms.update({r["id"]: r for r in s.mine})
+    s.mine = s.api.my_rooms()
+    s.rooms.update({r.id: r for r in s.mine})
     s.mine_at = time.monotonic()
 
 
 def open_chats() -> list[str]:
     """The held chats, plus the selected one if it just closed (so the agent sees how)."""
     s = state()
-    ids = [r["id"] for r in s.mine]
+    ids = [r.id for r in s.mine]
     if s.selected and s.selected not in ids and s.selected in s.histories:
         ids.append(s.selected)
     return ids
@@ -110,23 +135,23 @@ def open_chats() -> list[str]:
 def sync() -> None:
     """Full-run refresh: queue, held chats, their new messages, previews of new requests."""
     s = state()
-    s.queue = s.client.queue()
-    s.rooms.update({r["id"]: r for r in s.queue})
+    s.queue = s.api.queue()
+    s.rooms.update({r.id: r for r in s.queue})
     refresh_mine()
     for room in s.queue:
-        if room["id"] not in s.histories:
-            fetch_new(room["id"])
+        if room.id not in s.histories:
+            fetch_new(room.id)
     for room_id in open_chats():
         fetch_new(room_id)
-    if s.selected and s.selected not in {r["id"] for r in s.mine}:
-        s.rooms[s.selected] = s.client.room(s.selected)
-    keep = {r["id"] for r in s.queue} | set(open_chats())
+    if s.selected and s.selected not in {r.id for r in s.mine}:
+        s.rooms[s.selected] = s.api.room(s.selected)
+    keep = {r.id for r in s.queue} | set(open_chats())
     s.histories = {k: v for k, v in s.histories.items() if k in keep}
     s.synced_at = s.drawn_at = time.monotonic()
 
 
-def _queue_signature(rooms: list[view.Room]) -> list[tuple[str, str | None]]:
-    return [(r["id"], r.get("brief")) for r in rooms]
+def _queue_signature(rooms: list[Room]) -> list[tuple[str, str | None]]:
+    return [(r.id, r.brief) for r in rooms]
 
 
 def poll() -> bool:
@@ -134,18 +159,18 @@ def poll() -> bool:
     s = state()
     if time.monotonic() - s.synced_at < POLL_SECONDS / 2:
         return False  # the full run that just drew the page already synced
-    queue = s.client.queue()
+    queue = s.api.queue()
     changed = _queue_signature(queue) != _queue_signature(s.queue)
     s.queue = queue
     notice = False
     for room_id in open_chats():
         new = fetch_new(room_id)
         changed = changed or bool(new)
-        notice = notice or any(m["sender"] == "system" for m in new)
+        notice = notice or any(m.sender == "system" for m in new)
     if notice or time.monotonic() - s.mine_at > MINE_EVERY:
-        before = [r["id"] for r in s.mine]
+        before = [r.id for r in s.mine]
         refresh_mine()
-        changed = changed or before != [r["id"] for r in s.mine]
+        changed = changed or before != [r.id for r in s.mine]
     if s.queue and time.monotonic() - s.drawn_at > REDRAW_WAITING_EVERY:
         changed = True
     s.synced_at = time.monotonic()
@@ -157,28 +182,21 @@ def poll() -> bool:
 
 def first_words(room_id: str) -> str:
     for message in history(room_id):
-        if message["sender"] == "user":
-            return str(message["text"])
+        if message.sender == "user":
+            return message.text
     return ""
 
 
-def waiting_since(room: view.Room) -> str:
-    """When the room joined the queue: its newest system notice (the handoff) when we first
-    read it, else its creation time. (The API's Room has no `waiting_since` field.)"""
-    notices = [m for m in history(room["id"]) if m["sender"] == "system"]
-    return str(notices[-1]["created_at"] if notices else room["created_at"])
-
-
-def wait_label(room: view.Room, *, now: datetime | None = None) -> str:
-    """'asked just now', 'waiting 3 min'."""
-    waited = view.ago(waiting_since(room), now=now or datetime.now(UTC))
+def wait_label(room: Room, *, now: datetime | None = None) -> str:
+    """'asked just now', 'waiting 3 min': since the room joined the queue."""
+    waited = view.ago(room.waiting_since or room.created_at, now=now or datetime.now(UTC))
     return "asked just now" if waited == "just now" else f"waiting {waited}"
 
 
 def unread(room_id: str) -> int:
     s = state()
     seen = s.seen.get(room_id, 0)
-    return sum(1 for m in history(room_id) if m["seq"] > seen and m["sender"] == "user")
+    return sum(1 for m in history(room_id) if m.seq > seen and m.sender == "user")
 
 
 def mark_read(room_id: str) -> None:
@@ -191,7 +209,7 @@ def mark_read(room_id: str) -> None:
 def take(room_id: str) -> None:
     """Join a waiting chat. ApiError 409 when another agent was quicker."""
     s = state()
-    room = s.client.join(room_id)
+    room = s.api.join(room_id)
     s.rooms[room_id] = room
     s.selected = room_id
     refresh_mine()
@@ -200,19 +218,19 @@ def take(room_id: str) -> None:
 
 def reply(room_id: str, text: str) -> None:
     s = state()
-    message = s.client.send(room_id, text, client_id=uuid.uuid4().hex)
+    message = s.api.send(room_id, text, client_id=uuid.uuid4().hex)
     s.histories[room_id] = view.merge(history(room_id), [message])
 
 
 def leave(room_id: str) -> None:
     s = state()
-    s.rooms[room_id] = s.client.leave(room_id)
+    s.rooms[room_id] = s.api.leave(room_id)
     _after_release(room_id)
 
 
 def resolve(room_id: str) -> None:
     s = state()
-    s.rooms[room_id] = s.client.close_room(room_id)
+    s.rooms[room_id] = s.api.close_room(room_id)
     _after_release(room_id)
 
 
@@ -220,7 +238,7 @@ def _after_release(room_id: str) -> None:
     s = state()
     refresh_mine()
     s.histories.pop(room_id, None)
-    remaining = [r["id"] for r in s.mine]
+    remaining = [r.id for r in s.mine]
     s.selected = remaining[0] if remaining else None
 
 

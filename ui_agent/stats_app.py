@@ -3,7 +3,7 @@
     TANDEM_STATS_EMAIL=... TANDEM_STATS_PASSWORD=... streamlit run ui_agent/stats_app.py
 
 It uses `st.session_state.stats_token` when a caller (a test) put a JWT there, else logs in
-once with the two variables above. The console (ui_agent/app.py) draws the same page for
+once with the two variables above. The console draws the same page (its Stats page) for
 analysts and admins.
 """
 
@@ -15,7 +15,7 @@ import httpx
 import streamlit as st
 
 from ui_agent.stats_page import render
-from ui_user.client import ApiError, TandemClient
+from ui_common.client import ApiError, TandemClient
 
 st.set_page_config(page_title="Tandem statistics", page_icon=":material/bar_chart:", layout="wide")
 

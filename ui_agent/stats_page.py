@@ -20,8 +20,9 @@ import pandas as pd
 import streamlit as st
 
 from ui_agent import stats_charts
-from ui_user import view
-from ui_user.client import ApiError, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, TandemClient
+from ui_common.models import Message
 
 TIMEZONES = (
     "UTC",
@@ -309,7 +310,7 @@ def _transcript(client: TandemClient, room_id: str) -> None:
         st.markdown(f"**Conversation {room_id[:8]}** · {room['status']} · {agent}")
         closed = f" · closed {_minute(room['closed_at'])}" if room.get("closed_at") else ""
         st.caption(f"Started {_minute(room['created_at'])}{closed}")
-        view.render_transcript(record["messages"])
+        view.render_transcript([Message.from_json(m) for m in record["messages"]])
         st.download_button(
             "Transcript as JSON",
             data=json.dumps(record, indent=2, ensure_ascii=False).encode(),

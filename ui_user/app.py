@@ -9,8 +9,10 @@ from __future__ import annotations
 import httpx
 import streamlit as st
 
-from ui_user import chat, view
-from ui_user.client import ApiError
+from ui_common import view
+from ui_common.client import ApiError
+from ui_common.safe_text import ai_markdown
+from ui_user import chat
 
 st.set_page_config(page_title="Tandem support", page_icon=":material/support_agent:")
 
@@ -27,16 +29,18 @@ GREETING = "Hi! I'm the Tandem assistant. Ask me anything — or ask for a perso
 def on_talk_to_person() -> None:
     s = chat.state()
     try:
-        room_id = s.room["id"] if s.room else chat.start_room()
-        s.room = s.client.request_human(room_id)
+        room_id = s.room_id or chat.start_room()
+        s.person_requested(s.client.request_human(room_id))
     except (ApiError, httpx.HTTPError) as exc:
         s.flash = f"Could not ask for a person: {_why(exc)}"
 
 
 def on_end_chat() -> None:
     s = chat.state()
+    if s.room_id is None:
+        return
     try:
-        s.room = s.client.close_room(s.room["id"])
+        s.set_room(s.client.close_room(s.room_id))
     except (ApiError, httpx.HTTPError) as exc:
         s.flash = f"Could not end the chat: {_why(exc)}"
 
@@ -53,7 +57,7 @@ def controls() -> str | None:
     """The bar pinned above the keyboard: status line, buttons, message box (so "Chatting with
     Alice" stays in sight however long the chat). Returns a submitted message."""
     s = chat.state()
-    kind, text = chat.status_line(s.room, s.messages)
+    kind, text = chat.status_line(s)
     show, icon = STATUS_STYLE[kind]
     with st.bottom:
         if s.flash:
@@ -81,7 +85,7 @@ def controls() -> str | None:
                 width="stretch",
             )
         with end:
-            st.button("End chat", on_click=on_end_chat, disabled=s.room is None, width="stretch")
+            st.button("End chat", on_click=on_end_chat, disabled=s.room_id is None, width="stretch")
         return st.chat_input("Type your message")
 
 
@@ -89,15 +93,17 @@ def send(text: str) -> None:
     """Show the user's message, stream the AI's answer into a bubble, then redraw."""
     s = chat.state()
     try:
-        room_id = s.room["id"] if s.room else chat.start_room()
-        view.render_message({"sender": "user", "text": text})
+        room_id = s.room_id or chat.start_room()
+        view.render_bubble("user", text)
         reply = chat.Reply(s.client, room_id, text)
         if reply.starts_with_text():
             with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
-                st.write_stream(view.ai_markdown(delta) for delta in reply.deltas())
+                st.write_stream(ai_markdown(delta) for delta in reply.deltas())
         s.messages = view.merge(s.messages, reply.messages)
-        if reply.room is not None:
-            s.room = reply.room
+        if reply.asked_for_person:
+            s.person_requested(reply.room or s.client.room(room_id))
+        elif reply.room is not None:
+            s.set_room(reply.room)
     except ApiError as exc:
         s.flash = exc.detail
     except httpx.HTTPError:
@@ -132,7 +138,7 @@ def main() -> None:
     prompt = controls()
     if prompt and prompt.strip():
         send(prompt.strip())
-    if s.room is not None and s.room["status"] != "closed":
+    if chat.is_open(s):
         live_updates()
 
 

@@ -1,7 +1,7 @@
 """The user chat's state and its talk with the API, kept apart from the layout in `app.py`.
 
-Everything lives in `st.session_state`; the room id and its token also live in the URL
-(`?room=...&token=...`) so a browser reload finds the same conversation.
+The state is one `ChatState` in `st.session_state`; the room id and its token also live in
+the URL (`?room=...&token=...`) so a browser reload finds the same conversation.
 """
 
 from __future__ import annotations
@@ -9,32 +9,57 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
-from ui_user import view
-from ui_user.client import ApiError, Session, TandemClient
+from ui_common import view
+from ui_common.client import ApiError, Session, TandemClient
+from ui_common.models import Message, Room
 
 POLL_SECONDS = 1.0
-"""How often an open chat asks for new messages: an agent's reply shows within ~1.5 s."""
+"""How often an open chat asks for new messages: about how long an agent's reply takes to show."""
 WAITING_ROOM_EVERY = 3.0
 """While queued, how often to re-read the room for the queue position (no message says it)."""
-NO_AGENT_PREFIX = "No agents are online"
-"""The start of the API's notice when nobody could take a handoff (api/routing.py)."""
 GONE = (401, 403, 404)
+STATE_KEY = "chat"
 
 
-def state() -> Any:
-    """`st.session_state` with this app's defaults filled in."""
-    s = st.session_state
-    if "client" not in s:
-        s.client = TandemClient(forwarded_for=st.context.ip_address)
-        s.room = None
-        s.messages = []
-        s.synced_at = 0.0
-        s.room_read_at = 0.0
-        s.flash = None
+@dataclass
+class ChatState:
+    client: TandemClient
+    room_id: str | None = None
+    """The conversation this browser session is in; None until the first message."""
+    room: Room | None = None
+    """The room as last read (None until read, e.g. right after a reload)."""
+    messages: list[Message] = field(default_factory=list)
+    no_agent: bool = False
+    """A request for a person found nobody online: the room was still `ai` afterwards. Holds
+    until the room leaves `ai` (a later request queues, an agent takes the chat over)."""
+    synced_at: float = 0.0
+    room_read_at: float = 0.0
+    flash: str | None = None
+    """An error to show once, above the controls."""
+
+    def set_room(self, room: Room) -> None:
+        self.room = room
+        self.room_read_at = time.monotonic()
+        if room.status != "ai":
+            self.no_agent = False
+
+    def person_requested(self, room: Room) -> None:
+        """The room after asking for a person: still `ai` means it did not queue."""
+        self.set_room(room)
+        self.no_agent = room.status == "ai"
+
+
+def state() -> ChatState:
+    """This browser session's chat, made on first use."""
+    s = st.session_state.get(STATE_KEY)
+    if not isinstance(s, ChatState):
+        s = ChatState(client=TandemClient(forwarded_for=st.context.ip_address))
+        st.session_state[STATE_KEY] = s
     return s
 
 
@@ -42,9 +67,9 @@ def adopt_url_session() -> None:
     """After a reload, pick the conversation up from the URL's query parameters."""
     s = state()
     room_id, token = st.query_params.get("room"), st.query_params.get("token")
-    if s.room is None and room_id and token:
+    if s.room_id is None and room_id and token:
         s.client.token = token
-        s.room = {"id": room_id, "status": "ai", "agent": None, "queue_position": None}
+        s.room_id = room_id
 
 
 def start_room() -> str:
@@ -52,7 +77,8 @@ def start_room() -> str:
     session: Session = s.client.create_room()
     s.client.token = session.token
     st.query_params.update(room=session.room_id, token=session.token)
-    s.room = s.client.room(session.room_id)
+    s.room_id = session.room_id
+    s.set_room(s.client.room(session.room_id))
     s.messages = []
     return session.room_id
 
@@ -61,8 +87,10 @@ def forget_room(flash: str | None = None) -> None:
     """Drop the conversation (ended, or its link no longer works); the next message starts anew."""
     s = state()
     s.client.token = None
+    s.room_id = None
     s.room = None
     s.messages = []
+    s.no_agent = False
     s.flash = flash
     st.query_params.clear()
 
@@ -70,58 +98,61 @@ def forget_room(flash: str | None = None) -> None:
 def sync() -> None:
     """Full-run refresh: the room and every message after the last one we have."""
     s = state()
-    if s.room is None:
+    if s.room_id is None:
         return
-    room_id = s.room["id"]
     try:
-        s.room = s.client.room(room_id)
+        s.set_room(s.client.room(s.room_id))
         fetch_new()
     except ApiError as exc:
         if exc.status in GONE:
             forget_room("That chat can no longer be opened; start a new one below.")
             return
         raise
-    s.room_read_at = time.monotonic()
 
 
 def fetch_new() -> bool:
     """One indexed query: messages after our last seq. True when any arrived."""
     s = state()
-    new = s.client.messages(s.room["id"], after=view.last_seq(s.messages), limit=500)
+    assert s.room_id is not None
+    new = s.client.messages(s.room_id, after=view.last_seq(s.messages), limit=500)
     s.messages = view.merge(s.messages, new)
     s.synced_at = time.monotonic()
     return bool(new)
 
 
+def is_open(s: ChatState) -> bool:
+    """There is a conversation and it has not ended: worth polling."""
+    return s.room_id is not None and (s.room is None or s.room.status != "closed")
+
+
 def poll() -> bool:
     """The timed check: True when the page should redraw (new messages or a queue move)."""
     s = state()
-    if s.room is None or s.room["status"] == "closed":
+    if s.room_id is None or not is_open(s):
         return False
     if time.monotonic() - s.synced_at < POLL_SECONDS / 2:
         return False  # the full run that just drew the page already synced
     changed = fetch_new()
-    if s.room["status"] == "waiting" and time.monotonic() - s.room_read_at > WAITING_ROOM_EVERY:
-        position = s.room.get("queue_position")
-        s.room = s.client.room(s.room["id"])
-        s.room_read_at = time.monotonic()
-        changed = changed or s.room.get("queue_position") != position
+    room = s.room
+    if room and room.status == "waiting" and time.monotonic() - s.room_read_at > WAITING_ROOM_EVERY:
+        now = s.client.room(s.room_id)
+        s.set_room(now)
+        changed = changed or now.queue_position != room.queue_position
     return changed
 
 
-def status_line(room: view.Room | None, messages: list[view.Message]) -> tuple[str, str]:
+def status_line(s: ChatState) -> tuple[str, str]:
     """(kind, text) for the line under the title; kind is ai, no_agent, waiting, agent, closed."""
-    status = room["status"] if room else "ai"
-    if status == "waiting":
-        position = room.get("queue_position") if room else None
-        where = f" — you are #{position}" if position else ""
+    room = s.room
+    status = room.status if room else "ai"
+    if room and status == "waiting":
+        where = f" — you are #{room.queue_position}" if room.queue_position else ""
         return "waiting", f"Waiting for an agent{where}"
-    if status == "agent" and room and room.get("agent"):
-        return "agent", f"Chatting with {room['agent']['name']}"
+    if room and status == "agent" and room.agent:
+        return "agent", f"Chatting with {room.agent.name}"
     if status == "closed":
         return "closed", "This chat has ended"
-    notices = [m for m in messages if m["sender"] == "system"]
-    if notices and str(notices[-1]["text"]).startswith(NO_AGENT_PREFIX):
+    if s.no_agent:
         return "no_agent", "No agents are online right now; the assistant will keep helping"
     return "ai", "AI assistant"
 
@@ -130,15 +161,21 @@ class Reply:
     """Streams one sent message's frames: `deltas()` feeds `st.write_stream`, the rest is kept.
 
     Frames: the stored user `message`, then either `ai.delta`s and the AI's final `message`, or
-    (on a handoff) a `system` notice and the new `room`. `ai.cancelled` drops the partial text.
+    (on a handoff) a `system` notice and, when the room queued, the new `room`. After
+    `ai.cancelled` no AI message is stored, so the redraw that follows drops the partial text.
     """
 
     def __init__(self, client: TandemClient, room_id: str, text: str) -> None:
         self._frames = client.send_streaming(room_id, text, client_id=uuid.uuid4().hex)
         self._first: str | None = None
-        self.messages: list[view.Message] = []
-        self.room: view.Room | None = None
-        self.cancelled = False
+        self.messages: list[Message] = []
+        self.room: Room | None = None
+
+    @property
+    def asked_for_person(self) -> bool:
+        """A message sets off a system notice only by asking for a person: the user's own
+        words, or the AI handing the chat over. Whether it queued is the room's status."""
+        return any(m.sender == "system" for m in self.messages)
 
     def starts_with_text(self) -> bool:
         """Read frames up to the first delta; False when the reply has no AI text at all."""
@@ -158,9 +195,7 @@ class Reply:
             self._first = str(frame.get("text", ""))
             return True
         if kind == "message":
-            self.messages.append(frame["message"])
+            self.messages.append(Message.from_json(frame["message"]))
         elif kind == "room":
-            self.room = frame["room"]
-        elif kind == "ai.cancelled":
-            self.cancelled = True
+            self.room = Room.from_json(frame["room"])
         return False

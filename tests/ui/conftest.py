@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from ui_user.client import Session, TandemClient
+from ui_common.client import Session, TandemClient
 
 ROOT = Path(__file__).resolve().parents[2]
 TANDEM = Path(sys.executable).with_name("tandem")
@@ -77,7 +77,7 @@ class ApiProcess:
         if first_message:
             client.send(session.room_id, first_message)
             deadline = time.monotonic() + 10
-            while not any(m["sender"] == "ai" for m in client.messages(session.room_id)):
+            while not any(m.sender == "ai" for m in client.messages(session.room_id)):
                 assert time.monotonic() < deadline, "the AI did not answer within 10 s"
                 time.sleep(0.05)
         return session, client
@@ -157,6 +157,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
 
 @pytest.fixture
 def use_api(api: ApiProcess, monkeypatch: pytest.MonkeyPatch) -> ApiProcess:
-    """Point the apps' client (ui_user.client.api_url) at the test API."""
+    """Point the apps' client (ui_common.client.api_url) at the test API."""
     monkeypatch.setenv("TANDEM_API_URL", api.url)
     return api

@@ -5,11 +5,15 @@ The customer side is driven over HTTP with the same client the apps use. A poll 
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.ui.apptest import AGENT_APP, alerts, app, bubbles, button, captions, no_exception, plain
 from tests.ui.conftest import Agent, ApiProcess
-from ui_user.client import Session, TandemClient
+from ui_common.client import Session, TandemClient
+
+CHATS_PAGE = "page_chats.py"  # as st.navigation registers them, relative to ui_agent/app.py
+STATS_PAGE = "page_stats.py"
 
 
 def logged_in(api: ApiProcess, name: str, role: str = "agent") -> tuple[AppTest, Agent]:
@@ -26,7 +30,7 @@ def waiting_room(api: ApiProcess, text: str) -> tuple[Session, TandemClient]:
     """A customer who wrote `text` and pressed "Talk to a person" (an agent must be online)."""
     session, user = api.user_room(text)
     room = user.request_human(session.room_id)
-    assert room["status"] == "waiting", room
+    assert room.status == "waiting", room
     return session, user
 
 
@@ -59,9 +63,10 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     at.run()
     no_exception(at)
     take = at.button(key=f"take-{session.room_id}")
-    assert "My parcel never arrived" in sidebar_texts(at) or use_api.client(user.token).room(
-        session.room_id
-    ).get("brief")
+    assert (
+        "My parcel never arrived" in sidebar_texts(at)
+        or use_api.client(user.token).room(session.room_id).brief
+    )
 
     # Taking it shows the whole history, the AI part included.
     take.click().run()
@@ -70,12 +75,12 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     assert ("user", "My parcel never arrived") in said
     assert any(name == "assistant" for name, _ in said), said
     assert "Dana joined the chat." in captions(at)
-    assert user.room(session.room_id)["status"] == "agent"
+    assert user.room(session.room_id).status == "agent"
 
     # The agent replies; the customer sees it.
     at.chat_input(key=f"reply-{session.room_id}").set_value("Hello, Dana here.").run()
     no_exception(at)
-    texts = [m["text"] for m in user.messages(session.room_id)]
+    texts = [m.text for m in user.messages(session.room_id)]
     assert "Hello, Dana here." in texts
     # The customer writes; the next poll shows it.
     user.send(session.room_id, "It was order 42.")
@@ -98,12 +103,12 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     # Leave: the AI takes over again. Resolve the other one: it closes.
     button(at, "Leave chat").click().run()
     no_exception(at)
-    assert user.room(session.room_id)["status"] == "ai"
+    assert user.room(session.room_id).status == "ai"
     assert any("AI assistant took over" in a for a in alerts(at)), alerts(at)
     assert bubbles(at) and ("user", "Where is my refund?") in bubbles(at)  # switched to the other
     button(at, "Resolve").click().run()
     no_exception(at)
-    assert user2.room(second.room_id)["status"] == "closed"
+    assert user2.room(second.room_id).status == "closed"
     assert "No open chats. Take a request above." in sidebar_texts(at)
 
 
@@ -135,19 +140,32 @@ def test_the_customer_closing_is_shown(use_api: ApiProcess) -> None:
     assert "No open chats. Take a request above." in sidebar_texts(at)
 
 
+def titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
 def test_logout_and_roles(use_api: ApiProcess) -> None:
+    """st.navigation lists the pages a role may see: agents Chats, analysts Stats, admins both."""
     at, _ = logged_in(use_api, "Hank")
-    assert not [b for b in at.sidebar.button_group]  # an agent has no Stats page
+    assert "Waiting (" in " ".join(s.value for s in at.sidebar.subheader)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(STATS_PAGE)  # an agent has no Stats page
     button(at, "Log out").click().run()
     assert "You are logged out." in alerts(at)
     assert at.button[0].label == "Log in"
 
     analyst, _ = logged_in(use_api, "Ivy", "analyst")
+    assert titles(analyst) == ["Statistics"]
     assert not analyst.chat_input
     assert "Waiting (" not in " ".join(s.value for s in analyst.sidebar.subheader)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        analyst.switch_page(CHATS_PAGE)
 
     admin, _ = logged_in(use_api, "Jo", "admin")
-    views = admin.sidebar.button_group[0]
-    assert list(views.options) == ["Chats", "Stats"] or len(views.options) == 2
-    views.set_value("Stats").run()
+    assert "Waiting (" in " ".join(s.value for s in admin.sidebar.subheader)  # Chats first
+    admin.switch_page(STATS_PAGE).run()
     no_exception(admin)
+    assert titles(admin) == ["Statistics"]
+    admin.switch_page(CHATS_PAGE).run()
+    no_exception(admin)
+    assert "Waiting (" in " ".join(s.value for s in admin.sidebar.subheader)

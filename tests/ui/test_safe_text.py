@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ui_user.safe_text import WORD_JOINER, ai_markdown, escape_markdown
+from ui_common.safe_text import WORD_JOINER, ai_markdown, escape_markdown
 
 # What would become an image, a link, raw HTML or math if left unescaped.
 UNESCAPED_IMAGE = re.compile(r"(?<!\\)!(?<!\\)\[")

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from tests.ui.apptest import ROOT, TIMEOUT, alerts, captions, no_exception
 from tests.ui.conftest import Agent, ApiProcess
 from ui_agent.stats_page import duration, percent
-from ui_user.client import TandemClient
+from ui_common.client import TandemClient
 
 STATS_APP = str(ROOT / "ui_agent" / "stats_app.py")
 CONVERSATIONS = 120

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui.apptest import USER_APP, alerts, app, bubbles, button, captions, no_exception
 from tests.ui.conftest import ApiProcess, start_api, stop
-from ui_user.client import TandemClient
+from ui_common.client import TandemClient
 
 
 def status(at: AppTest) -> str:
@@ -139,3 +139,16 @@ def test_no_agent_online_the_ai_keeps_helping(
     assert status(at) == "No agents are online right now; the assistant will keep helping"
     at.chat_input[0].set_value("How do I reset my password?").run()
     assert bubbles(at)[-1][0] == "assistant"
+
+
+def test_no_agent_online_a_typed_request_says_so_too(
+    lonely_api: ApiProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Told by the room's status after the request (still `ai`), not by the notice's wording."""
+    monkeypatch.setenv("TANDEM_API_URL", lonely_api.url)
+    at = app(USER_APP).run()
+    at.chat_input[0].set_value("I want to speak to a human").run()
+    no_exception(at)
+    assert status(at) == "No agents are online right now; the assistant will keep helping"
+    at.run()  # a poll keeps saying so
+    assert status(at) == "No agents are online right now; the assistant will keep helping"

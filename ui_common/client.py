@@ -1,7 +1,9 @@
 """The one typed HTTP client both Streamlit apps use; they never import `api` or `db`.
 
 Synchronous on purpose: Streamlit scripts run top to bottom in a thread, and `httpx.Client`
-keeps a pooled connection per session.
+keeps a pooled connection per session. Rooms, messages and the account come back parsed
+(`ui_common.models`); statistics and transcripts stay JSON, which the stats page lays out and
+offers as downloads as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from ui_common.models import Agent, Message, Room
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -82,27 +86,24 @@ class TandemClient:
         body = self.request("POST", "/api/rooms")
         return Session(room_id=body["room"]["id"], token=body["token"])
 
-    def room(self, room_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/api/rooms/{room_id}")
-        return result
+    def room(self, room_id: str) -> Room:
+        return Room.from_json(self.get(f"/api/rooms/{room_id}"))
 
-    def messages(self, room_id: str, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.get(
-            f"/api/rooms/{room_id}/messages", after=after, limit=limit
-        )["messages"]
-        return result
+    def messages(self, room_id: str, *, after: int = 0, limit: int = 100) -> list[Message]:
+        body = self.get(f"/api/rooms/{room_id}/messages", after=after, limit=limit)
+        return [Message.from_json(m) for m in body["messages"]]
 
-    def send(self, room_id: str, text: str, *, client_id: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
+    def send(self, room_id: str, text: str, *, client_id: str | None = None) -> Message:
+        body = self.request(
             "POST", f"/api/rooms/{room_id}/messages", json={"text": text, "client_id": client_id}
         )
-        return result
+        return Message.from_json(body)
 
     def send_streaming(
         self, room_id: str, text: str, *, client_id: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """The frames the message sets off, as they come: feed the `ai.delta` texts to
-        `st.write_stream`."""
+        """The frames the message sets off, as they come (JSON objects, parsed by the caller):
+        feed the `ai.delta` texts to `st.write_stream`."""
         with self._http.stream(
             "POST",
             f"/api/rooms/{room_id}/messages",
@@ -117,13 +118,12 @@ class TandemClient:
                 if line.strip():
                     yield json.loads(line)
 
-    def request_human(self, room_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/handoff")
-        return result
+    def request_human(self, room_id: str) -> Room:
+        """The room afterwards: `waiting` when queued, still `ai` when no agent was online."""
+        return Room.from_json(self.request("POST", f"/api/rooms/{room_id}/handoff"))
 
-    def close_room(self, room_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/close")
-        return result
+    def close_room(self, room_id: str) -> Room:
+        return Room.from_json(self.request("POST", f"/api/rooms/{room_id}/close"))
 
     # ------------------------------------------------------------ agents
 
@@ -134,27 +134,24 @@ class TandemClient:
         self.token = str(body["access_token"])
         return self.token
 
-    def me(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.get("/api/agents/me")
-        return result
+    def me(self) -> Agent:
+        return Agent.from_json(self.get("/api/agents/me"))
 
-    def queue(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.get("/api/queue")["rooms"]
-        return result
+    def queue(self) -> list[Room]:
+        """Waiting rooms, oldest first; asking is also the console's presence heartbeat."""
+        return [Room.from_json(r) for r in self.get("/api/queue")["rooms"]]
 
-    def my_rooms(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.get("/api/agents/me/rooms")["rooms"]
-        return result
+    def my_rooms(self) -> list[Room]:
+        return [Room.from_json(r) for r in self.get("/api/agents/me/rooms")["rooms"]]
 
-    def join(self, room_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/join")
-        return result
+    def join(self, room_id: str) -> Room:
+        return Room.from_json(self.request("POST", f"/api/rooms/{room_id}/join"))
 
-    def leave(self, room_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/leave")
-        return result
+    def leave(self, room_id: str) -> Room:
+        return Room.from_json(self.request("POST", f"/api/rooms/{room_id}/leave"))
 
     def stats(self, **params: Any) -> dict[str, Any]:
+        """The /api/stats JSON (its shape: docs/metrics.md)."""
         result: dict[str, Any] = self.get("/api/stats", **params)
         return result
 
@@ -177,11 +174,9 @@ class TandemClient:
         return result
 
     def transcript(self, room_id: str) -> dict[str, Any]:
+        """The whole record (`room`, `messages`, `events`), kept as JSON for its download."""
         result: dict[str, Any] = self.get(f"/api/rooms/{room_id}/transcript.json")
         return result
-
-    def transcript_json(self, room_id: str) -> bytes:
-        return self.download(f"/api/rooms/{room_id}/transcript.json")
 
     @staticmethod
     def _period(params: dict[str, Any]) -> dict[str, Any]:

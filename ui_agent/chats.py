@@ -1,0 +1,189 @@
+"""The Chats page of the agent console: the queue and the held chats in the sidebar, one chat
+in the main pane. State and API calls are in `console.py`; this module only draws and wires
+the buttons.
+"""
+
+from __future__ import annotations
+
+import httpx
+import streamlit as st
+
+from ui_agent import console
+from ui_agent.feedback import flash, guard
+from ui_common import view
+from ui_common.client import ApiError
+from ui_common.safe_text import escape_markdown
+
+QUEUE_SHOWN = 25
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+def on_take(room_id: str) -> None:
+    """409: someone was quicker. Say so and drop the request from the list at once."""
+    guard(lambda: console.take(room_id))
+    s = console.state()  # a new one if the session expired
+    if s.selected != room_id and s.client is not None:
+        s.queue = [r for r in s.queue if r.id != room_id]
+
+
+def on_pick() -> None:
+    console.state().selected = st.session_state.chat_pick
+
+
+def on_reply(room_id: str) -> None:
+    text = str(st.session_state.get(f"reply-{room_id}") or "").strip()
+    if text:
+        guard(lambda: console.reply(room_id, text))
+
+
+def on_leave(room_id: str) -> None:
+    guard(lambda: console.leave(room_id), done="You left the chat; the AI assistant took over.")
+
+
+def on_resolve(room_id: str) -> None:
+    guard(lambda: console.resolve(room_id), done="Chat resolved and closed.")
+
+
+def on_dismiss() -> None:
+    s = console.state()
+    s.selected = s.mine[0].id if s.mine else None
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def sidebar_queue() -> None:
+    s = console.state()
+    with st.sidebar:
+        st.subheader(f"Waiting ({len(s.queue)})", anchor=False)
+        if not s.queue:
+            st.caption("Nobody is waiting.")
+        for room in s.queue[:QUEUE_SHOWN]:
+            with st.container(border=True):
+                st.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
+                about = room.brief or console.first_words(room.id) or "(no message yet)"
+                st.caption(escape_markdown(_clip(about, 160)))
+                st.button(
+                    "Take",
+                    key=f"take-{room.id}",
+                    type="primary",
+                    icon=":material/login:",
+                    on_click=on_take,
+                    args=(room.id,),
+                )
+        if len(s.queue) > QUEUE_SHOWN:
+            st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
+
+
+def sidebar_chats() -> None:
+    s = console.state()
+    chats = console.open_chats()
+    if s.selected not in chats:
+        s.selected = chats[0] if chats else None
+    with st.sidebar:
+        st.subheader(f"My chats ({len(s.mine)})", anchor=False)
+        if not chats:
+            st.caption("No open chats. Take a request above.")
+            return
+        st.session_state.chat_pick = s.selected
+        labels = {room_id: _chat_label(room_id) for room_id in chats}
+        st.radio(
+            "My chats",
+            chats,
+            key="chat_pick",
+            format_func=labels.__getitem__,
+            on_change=on_pick,
+            label_visibility="collapsed",
+        )
+
+
+def _chat_label(room_id: str) -> str:
+    s = console.state()
+    first = console.first_words(room_id) or "New chat"
+    label = f"{_clip(first, 28)} · {room_id[:6]}"
+    count = console.unread(room_id) if room_id != s.selected else 0
+    room = s.rooms.get(room_id)
+    if room is not None and room.status == "closed":
+        return f"{label} (closed)"
+    return f"{label} ({count} new)" if count else label
+
+
+def chat_pane(room_id: str) -> None:
+    s = console.state()
+    room = s.rooms.get(room_id)
+    mine = room_id in {r.id for r in s.mine} and (room is None or room.status == "agent")
+    st.subheader(f"Chat {room_id[:6]}", anchor=False)
+    if room is not None:
+        started = view.ago(room.created_at)
+        st.caption("Started just now" if started == "just now" else f"Started {started} ago")
+    if room is not None and room.brief:
+        with st.expander("Brief from the AI assistant", icon=":material/summarize:"):
+            st.markdown(escape_markdown(room.brief))
+    view.render_transcript(console.history(room_id))
+    console.mark_read(room_id)
+    with st.bottom:
+        flash()
+        if not mine:
+            note, dismiss = st.columns([6, 1.4], vertical_alignment="center")
+            note.info("This chat is closed.", icon=":material/check_circle:")
+            dismiss.button("Dismiss", on_click=on_dismiss, width="stretch")
+            return
+        _, leave, resolve = st.columns([5, 2, 1.4], vertical_alignment="center")
+        leave.button(
+            "Leave chat",
+            icon=":material/smart_toy:",
+            help="Hand the customer back to the AI assistant",
+            on_click=on_leave,
+            args=(room_id,),
+            width="stretch",
+        )
+        resolve.button(
+            "Resolve",
+            icon=":material/task_alt:",
+            type="primary",
+            help="Close the chat: the customer's issue is solved",
+            on_click=on_resolve,
+            args=(room_id,),
+            width="stretch",
+        )
+        st.chat_input(
+            "Reply to the customer", key=f"reply-{room_id}", on_submit=on_reply, args=(room_id,)
+        )
+
+
+def _layout() -> None:
+    s = console.state()
+    sidebar_queue()
+    sidebar_chats()
+    if s.selected:
+        chat_pane(s.selected)
+    else:
+        st.title("Tandem console", anchor=False)
+        flash()
+        st.info(
+            "Take a waiting request from the sidebar: you will see the whole conversation, "
+            "the AI part included.",
+            icon=":material/support_agent:",
+        )
+
+
+def _clip(text: str, size: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def render() -> None:
+    """The whole page: a full sync first (it is what the timed poll compares against)."""
+    s = console.state()
+    try:
+        console.sync()
+    except ApiError as exc:
+        if exc.status == 401:
+            console.reset(("warning", "Your session expired; log in again."))
+            st.rerun()
+        s.flash = ("error", exc.detail)
+    except httpx.HTTPError as exc:
+        s.flash = ("error", console.describe(exc))
+    _layout()
