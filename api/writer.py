@@ -1,10 +1,11 @@
 """The message write path: one writer per process, many messages per transaction.
 
-Single-row commits top out near 600/s on these machines; a message may only be delivered after
-it is durably stored, so throughput has to come from batching. Senders put a draft on a queue
-and await a future; the writer takes everything queued (up to `batch_max`) as one batch and
-stores it with one multi-row INSERT in one transaction (group commit). Stored messages go to
-`on_stored` (which publishes them) before the senders' futures resolve. On MySQL/MariaDB a
+A message may only be delivered after it is durably stored, and a commit per message caps
+throughput at the disk's commit rate, so throughput has to come from batching. Senders put a
+draft on a queue and await a future; the writer takes everything queued (up to `batch_max`) as
+one batch and stores it through the room log (`db/room_log.py`: one multi-row INSERT) in one
+transaction (group commit). Stored messages go to `on_stored` (which publishes them) before
+the senders' futures resolve. On MySQL/MariaDB a
 second batch may prepare while the first commits; `_Turn` keeps inserts and publishes in batch
 order. A batch the database refuses is stored again draft by draft, so one bad draft fails
 alone instead of taking everyone's messages with it. The database's durability settings are

@@ -229,10 +229,7 @@ async def append_messages(
         counts = [(room_id, n) for (room_id, s), n in added.items() if s is sender]
         if counts:
             sets.append(f"{column} = {column} + {_cases(driver, counts, '0', params)}")
-    await driver.execute(
-        f"UPDATE rooms SET {', '.join(sets)} WHERE id IN ({driver.marks(len(last_seq))})",
-        params + sorted(last_seq),
-    )
+    await _update(driver, "rooms", sets, params, ids=sorted(last_seq))
     await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(8)), inserts)
     if first_reply:
         await _stamp_first_replies(driver, first_reply)
@@ -262,10 +259,8 @@ async def _stamp_first_replies(driver: Driver, first_reply: dict[str, Any]) -> N
     if replies:
         params: list[Any] = []
         value = _assign(driver, replies, "first_reply_at", params)
-        await driver.execute(
-            f"UPDATE room_events SET first_reply_at = {value} "
-            f"WHERE id IN ({driver.marks(len(replies))})",
-            params + list(replies),
+        await _update(
+            driver, "room_events", [f"first_reply_at = {value}"], params, ids=list(replies)
         )
 
 
@@ -346,10 +341,7 @@ async def record_transitions(
     ):
         if values:
             sets.append(f"{name} = {_assign(driver, values, name, params, of=len(seqs))}")
-    await driver.execute(
-        f"UPDATE rooms SET {', '.join(sets)} WHERE id IN ({driver.marks(len(seqs))})",
-        params + list(seqs),
-    )
+    await _update(driver, "rooms", sets, params, ids=list(seqs))
     await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(8)), notices)
     await driver.executemany(_INSERT_EVENTS.format(marks=driver.marks(7)), events)
     return stored
@@ -373,16 +365,24 @@ async def _end_open_spans(driver: Driver, ends: dict[str, Transition]) -> None:
     span_kind = {event_id: ends[room_id].kind.value for event_id, room_id in rows}
     span_end = {event_id: driver.time(ends[room_id].at) for event_id, room_id in rows}
     params: list[Any] = []
-    kind_sql = _assign(driver, span_kind, "next_kind", params)
-    at_sql = _assign(driver, span_end, "next_at", params)
-    await driver.execute(
-        f"UPDATE room_events SET next_kind = {kind_sql}, next_at = {at_sql} "
-        f"WHERE id IN ({driver.marks(len(rows))})",
-        params + list(span_kind),
-    )
+    sets = [
+        f"next_kind = {_assign(driver, span_kind, 'next_kind', params)}",
+        f"next_at = {_assign(driver, span_end, 'next_at', params)}",
+    ]
+    await _update(driver, "room_events", sets, params, ids=list(span_kind))
 
 
 # ---------------------------------------------------------------- SQL pieces
+
+
+async def _update(
+    driver: Driver, table: str, sets: Sequence[str], params: list[Any], *, ids: Sequence[Any]
+) -> None:
+    """`UPDATE table SET sets WHERE id IN ids`: by primary key, so only those rows are locked."""
+    await driver.execute(
+        f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({driver.marks(len(ids))})",
+        [*params, *ids],
+    )
 
 
 def _cases(

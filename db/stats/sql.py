@@ -4,7 +4,7 @@ The cohort is every room whose `created_at` falls in a `LocalWindow`; each metri
 over that cohort's rooms, messages and events, even events after the window ends (a chat
 started on the last day and answered the next morning still counts its wait).
 
-Few statements, each reading its tables about once (MariaDB pays ~1 µs per row per step):
+Few statements, each reading its tables about once (MariaDB pays per row per step):
 room flags per local day, the hour-of-week grid and durations (`rooms`, with event flags);
 request reasons (`room_events`); one statement that turns every handoff and join (with the end
 of its span and a join's first reply, written by the room log as they happen) into all the
@@ -32,8 +32,7 @@ from db.tables import events_t, rooms_t
 
 MYSQL_SESSION_TUNING = {"tmp_memory_table_size": 256 * 2**20, "max_heap_table_size": 256 * 2**20}
 """Window functions materialise into temporary tables; past MariaDB's 16 MB default they move
-to disk and a 100,000-room window takes seconds instead of a fraction. Set per stats session,
-reset after."""
+to disk, which makes a large window many times slower. Set per stats session, reset after."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +47,7 @@ class Query:
 
     def events_first(self, select: sa.Select[Any]) -> sa.Select[Any]:
         """Join `room_events` → `rooms` in that order on MariaDB: it would otherwise look up
-        each cohort room's events by index (~1 µs a row) instead of reading events once."""
+        each cohort room's events by index instead of reading events once."""
         return select.prefix_with("STRAIGHT_JOIN", dialect="mysql")
 
     def cohort_events(self, kinds: Sequence[EventKind], *columns: Any) -> sa.Select[Any]:
