@@ -26,7 +26,7 @@ from db.migrate import upgrade
 from db.models import Role
 
 if TYPE_CHECKING:
-    from api.demo_data import DemoSummary
+    from tools.demo_data import DemoSummary
 
 
 async def _with_db(url: str) -> Database:
@@ -87,7 +87,7 @@ async def update_agent(
 
 
 async def demo_data(*, conversations: int, days: int, seed: int | None, tz: str) -> None:
-    from api.demo_data import generate
+    from tools.demo_data import generate
 
     db = await _with_db(get_settings().database_url)
     try:

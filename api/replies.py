@@ -23,7 +23,7 @@ from api.writer import MessageWriter
 from db import queries
 from db.engine import Database
 from db.models import RoomStatus, Sender
-from db.queries import MessageDraft
+from db.room_log import MessageDraft
 
 log = logging.getLogger(__name__)
 

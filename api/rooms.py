@@ -28,8 +28,8 @@ from api.handoff import wants_human
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.replies import Replies, ReplyRun
-from api.writer import MessageWriter
-from db import queries
+from api.writer import MessageWriter, StoredMessage
+from db import queries, room_log
 from db.engine import Database
 from db.models import (
     Agent,
@@ -42,7 +42,8 @@ from db.models import (
     Sender,
     utcnow,
 )
-from db.queries import MessageDraft, RoomNotFound, StoredMessage
+from db.queries import RoomNotFound
+from db.room_log import MessageDraft, Transition
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,10 @@ class RoomService:
     # ------------------------------------------------------------ reads
 
     async def create_room(self) -> RoomPublic:
+        room_id, now = uuid.uuid4().hex, utcnow()
         async with self.db.write() as session:
-            room = await queries.create_room(session, room_id=uuid.uuid4().hex, now=utcnow())
-        return RoomPublic(id=room.id, status=room.status, created_at=room.created_at)
+            await room_log.open_rooms(session, rooms=[(room_id, now)])
+        return RoomPublic(id=room_id, status=RoomStatus.ai, created_at=now)
 
     async def get_room(self, room_id: str) -> RoomPublic:
         async with self.db.session() as session:
@@ -172,29 +174,25 @@ class RoomService:
             if isinstance(outcome, routing.AlreadyQueued):
                 return []
             if isinstance(outcome, routing.NoAgent):
-                notice = await queries.add_system_notice(
-                    session,
-                    room=room,
+                change = Transition(
+                    room_id=room.id,
                     kind=EventKind.no_agent,
                     reason=reason,
                     notice=routing.NOTICE_NO_AGENT,
-                    now=now,
+                    at=now,
                 )
-                changed = False
             else:
                 position = len(await queries.list_queue(session)) + 1
-                notice = await queries.apply_transition(
-                    session,
-                    room=room,
-                    to_status=outcome.to,
-                    agent_id=None,
+                change = Transition(
+                    room_id=room.id,
                     kind=outcome.event,
                     reason=reason,
-                    event_agent_id=None,
                     notice=routing.notice_handoff(position),
-                    now=now,
+                    at=now,
+                    to_status=outcome.to,
                 )
-                changed = True
+            [notice] = await room_log.record_transitions(session, transitions=[change])
+            changed = not isinstance(outcome, routing.NoAgent)
         if cancel_reply and changed:
             self.replies.cancel(room_id)
         frames = await self._announce(room_id, notice, room_changed=changed, queue_changed=changed)
@@ -294,17 +292,18 @@ class RoomService:
         by: int | None,
         text: str,
     ) -> MessagePublic:
-        return await queries.apply_transition(
-            session,
-            room=room,
-            to_status=step.to,
-            agent_id=agent_id,
+        change = Transition(
+            room_id=room.id,
             kind=step.event,
             reason=step.reason,
-            event_agent_id=by,
             notice=text,
-            now=utcnow(),
+            at=utcnow(),
+            to_status=step.to,
+            holder=agent_id,
+            by=by,
         )
+        [notice] = await room_log.record_transitions(session, transitions=[change])
+        return notice
 
     async def _announce(
         self,
@@ -338,7 +337,7 @@ class RoomService:
         if not brief:
             return
         async with self.db.write() as session:
-            await queries.set_room_brief(session, room_id=room_id, brief=brief)
+            await queries.set_room_briefs(session, briefs={room_id: brief})
         await self.hub.publish(QUEUE_CHANNEL, queue_frame(await self.queue()))
 
     def _spawn(self, coro: asyncio._CoroutineLike[None]) -> None:

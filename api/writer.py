@@ -1,10 +1,11 @@
 """The message write path: one writer per process, many messages per transaction.
 
-Single-row commits top out near 600/s on these machines; a message may only be delivered after
-it is durably stored, so throughput has to come from batching. Senders put a draft on a queue
-and await a future; the writer takes everything queued (up to `batch_max`) as one batch and
-stores it with one multi-row INSERT in one transaction (group commit). Stored messages go to
-`on_stored` (which publishes them) before the senders' futures resolve. On MySQL/MariaDB a
+A message may only be delivered after it is durably stored, and a commit per message caps
+throughput at the disk's commit rate, so throughput has to come from batching. Senders put a
+draft on a queue and await a future; the writer takes everything queued (up to `batch_max`) as
+one batch and stores it through the room log (`db/room_log.py`: one multi-row INSERT) in one
+transaction (group commit). Stored messages go to `on_stored` (which publishes them) before
+the senders' futures resolve. On MySQL/MariaDB a
 second batch may prepare while the first commits; `_Turn` keeps inserts and publishes in batch
 order. A batch the database refuses is stored again draft by draft, so one bad draft fails
 alone instead of taking everyone's messages with it. The database's durability settings are
@@ -23,10 +24,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routing import check_send
-from db import queries
+from db import room_log
 from db.engine import Database
-from db.models import RoomStatus, Sender
-from db.queries import MessageDraft, StoredMessage
+from db.models import MessagePublic, RoomStatus, utcnow
+from db.queries import RoomNotFound
+from db.room_log import MessageDraft
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,17 @@ def _refused(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError)
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    message: MessagePublic
+    status: RoomStatus | None
+    """The room's state when the message was stored: what decides whether the AI answers.
+    None for a repeat of an earlier message (a repeat sets nothing off)."""
+    agent_id: int | None
+    duplicate: bool = False
+
+
 OnStored = Callable[[Sequence[StoredMessage]], Awaitable[None]]
-
-
-def _check(
-    status: RoomStatus, sender: Sender, room_agent_id: int | None, agent_id: int | None
-) -> None:
-    check_send(status, sender, room_agent_id=room_agent_id, agent_id=agent_id)
 
 
 def pipeline_depth(dialect: str) -> int:
@@ -217,7 +223,8 @@ class MessageWriter:
         """Resolve repeated client_ids and store the rest, in one transaction."""
         keys = [(p.draft.room_id, p.draft.client_id) for p in batch if p.draft.client_id]
         async with self._db.write() as session:
-            known = await queries.find_by_client_ids(session, keys=keys)
+            found = await room_log.find_by_client_ids(session, keys=keys)
+            known = {key: StoredMessage(m, None, None, duplicate=True) for key, m in found.items()}
             return await self._store_fresh(session, batch, known, after_insert)
 
     async def _store_fresh(
@@ -244,9 +251,7 @@ class MessageWriter:
                 plan.append(("fresh", len(fresh)))
                 fresh.append(draft)
 
-        written: list[StoredMessage | Exception] = []
-        if fresh:
-            written = await queries.store_messages(session, drafts=fresh, check=_check)
+        written = await _store_drafts(session, fresh) if fresh else []
         if after_insert is not None:
             after_insert()
 
@@ -265,3 +270,36 @@ class MessageWriter:
             else:
                 results.append(written[index])
         return results
+
+
+async def _store_drafts(
+    session: AsyncSession, drafts: Sequence[MessageDraft]
+) -> list[StoredMessage | Exception]:
+    """Lock the drafts' rooms, store those their room accepts (the routing rules) and answer
+    the others with the reason. A refused draft takes no seq, so seqs stay gapless."""
+    rooms = await room_log.lock_rooms(session, room_ids=[d.room_id for d in drafts])
+    answers: list[StoredMessage | Exception | None] = []
+    accepted: list[MessageDraft] = []
+    for draft in drafts:
+        room = rooms.get(draft.room_id)
+        try:
+            if room is None:
+                raise RoomNotFound(draft.room_id)
+            check_send(
+                room.status, draft.sender, room_agent_id=room.agent_id, agent_id=draft.agent_id
+            )
+        except Exception as exc:
+            answers.append(exc)
+            continue
+        answers.append(None)
+        accepted.append(draft)
+    stored = iter(
+        await room_log.append_messages(session, rooms=rooms, drafts=accepted, now=utcnow())
+    )
+    results: list[StoredMessage | Exception] = []
+    for draft, answer in zip(drafts, answers, strict=True):
+        if answer is None:
+            room = rooms[draft.room_id]
+            answer = StoredMessage(next(stored), status=room.status, agent_id=room.agent_id)
+        results.append(answer)
+    return results

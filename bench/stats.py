@@ -35,12 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.auth import hash_password  # noqa: E402
-from api.demo_data import generate  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import Database, create_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.sqltime import LocalWindow  # noqa: E402
 from db.stats import compute_stats  # noqa: E402
+from tools.demo_data import generate  # noqa: E402
 
 MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
 ANALYST = "demo-analyst@tandem.example"

@@ -1,8 +1,8 @@
-"""The message writer's few statements, run on the driver's own connection.
+"""The room log's fixed statements, run on the driver's own connection.
 
-Going through SQLAlchemy cost ~300 µs of CPU per statement (compilation cache lookups, bind
-processing, result set-up, the greenlet bridge): ~1.5 ms per write batch however few messages
-it held, most of the API's CPU at moderate load. These statements are fixed, so they are
+Going through SQLAlchemy costs CPU per statement (compilation cache lookups, bind processing,
+result set-up, the greenlet bridge) however few messages a write batch holds: most of the
+API's CPU at moderate load (README, "Relay benchmark"). These statements are fixed, so they are
 written once per dialect and executed on the asyncmy / aiosqlite connection that SQLAlchemy's
 transaction already holds: same transaction, same commit. Their errors are raised as
 SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), as the ORM would, so callers can tell

@@ -193,3 +193,8 @@ def nearest_rank_pick(
     MAX() to get the nearest-rank percentile of a group."""
     hit = sa.and_(rank * 100 >= count * percent, (rank - 1) * 100 < count * percent)
     return sa.case((hit, value), else_=sa.null())
+
+
+def seconds(micros: Any) -> float | None:
+    """Microseconds from SQL (`SqlTime.micros_between`) as the seconds reports show."""
+    return None if micros is None else round(int(micros) / 1_000_000, 3)

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import MESSAGE_COUNTS, AgentRef, EventKind, MessagePublic, RoomStatus, Sender
-from db.queries import MESSAGE_COLUMNS, agents_t, events_t, message_from_row, messages_t, rooms_t
-from db.sqltime import LocalWindow, SqlTime
+from db.queries import agent_names
+from db.sqltime import LocalWindow, SqlTime, seconds
+from db.tables import MESSAGE_COLUMNS, events_t, message_from_row, messages_t, rooms_t
 
 SENDERS = tuple(s.value for s in Sender)
 SNIPPET_CHARS = 160
@@ -113,10 +114,6 @@ def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
     )
 
 
-def _seconds(micros: Any) -> float | None:
-    return None if micros is None else round(int(micros) / 1_000_000, 3)
-
-
 def _agent_ids(concatenated: str | bytes | None) -> tuple[int, ...]:
     """GROUP_CONCAT's comma list (bytes from some MySQL drivers), sorted."""
     if not concatenated:
@@ -133,11 +130,11 @@ def _row(row: Any) -> ConversationRow:
         status=row.status,
         handed_off=row.first_handoff_at is not None or bool(ids),
         first_handoff_reason=row.first_reason,
-        wait_seconds=_seconds(row.wait),
+        wait_seconds=seconds(row.wait),
         agent_ids=ids,
         messages={s: int(getattr(row, f"n_{s}")) for s in SENDERS},
         closed_at=row.closed_at,
-        duration_seconds=_seconds(row.duration),
+        duration_seconds=seconds(row.duration),
     )
 
 
@@ -150,11 +147,6 @@ async def conversation_rows(
     result = await session.stream(query)
     async for rows in result.partitions(batch):
         yield [_row(row) for row in rows]
-
-
-async def agent_names(session: AsyncSession) -> dict[int, str]:
-    rows = (await session.execute(sa.select(agents_t.c.id, agents_t.c.name))).all()
-    return {int(row.id): str(row.name) for row in rows}
 
 
 # ---------------------------------------------------------------- search
@@ -310,12 +302,7 @@ async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | Non
         )
     ).all()
     ids: Sequence[int] = [i for i in {room.agent_id, *(e.agent_id for e in events)} if i]
-    names: dict[int, str] = {}
-    if ids:
-        result = await session.execute(
-            sa.select(agents_t.c.id, agents_t.c.name).where(agents_t.c.id.in_(list(ids)))
-        )
-        names = {int(r.id): str(r.name) for r in result.all()}
+    names = await agent_names(session, ids=ids)
     return Transcript(
         room=TranscriptRoom(
             id=room.id,

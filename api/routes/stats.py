@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from api.deps import CurrentAgent, StatsReader, TandemDep
 from api.responses import errors
-from db import transcripts
+from db import queries, transcripts
 from db.engine import Database
 from db.models import Role
 from db.sqltime import EARLIEST_DAY, LATEST_DAY, MAX_DAYS, LocalWindow
@@ -131,7 +131,7 @@ def _iso(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
 async def _csv_lines(db: Database, window: LocalWindow) -> AsyncIterator[str]:
     yield _csv_line(list(CSV_COLUMNS))
     async with db.session() as session:
-        names = await transcripts.agent_names(session)
+        names = await queries.agent_names(session)
         async for batch in transcripts.conversation_rows(session, window=window):
             chunk = io.StringIO()
             writer = csv.writer(chunk, lineterminator="\r\n")

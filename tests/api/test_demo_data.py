@@ -6,15 +6,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.demo_data import generate
-from db import queries
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import MESSAGE_COUNTS
+from db.tables import events_t, rooms_t
 from tests.conftest import migrate_to
+from tools.demo_data import generate
 
-events_t = queries.events_t
-rooms_t = queries.rooms_t
 COUNTERS = [rooms_t.c[column] for column in MESSAGE_COUNTS.values()]
 
 

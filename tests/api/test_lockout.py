@@ -21,8 +21,8 @@ from websockets.asyncio.client import ClientConnection
 
 import api.deps
 import api.routes.ws
-from db import queries
 from db.models import Agent
+from db.tables import agents_t
 from tests.api.test_cli import tandem
 from tests.conftest import LiveServer, auth
 
@@ -143,7 +143,7 @@ async def test_a_deleted_agents_token_does_not_fit_a_new_agent(
     """SQLite gives the next agent the id of the newest deleted one: the token still fails."""
     old, token = await server.add_agent("Old")
     async with server.tandem.db.write() as session:
-        await session.execute(sa.delete(queries.agents_t).where(queries.agents_t.c.id == old.id))
+        await session.execute(sa.delete(agents_t).where(agents_t.c.id == old.id))
     await asyncio.sleep(0.3)  # past the agent cache
     new, new_token = await server.add_agent("New")
     if server.tandem.db.dialect == "sqlite":

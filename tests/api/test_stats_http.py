@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from db import queries
+from db import tables
 from db.models import MESSAGE_COUNTS
 from tests.conftest import LiveServer, auth
 
@@ -247,7 +247,7 @@ async def test_waits_stints_and_counters_are_written_as_they_happen(server: Live
         if m["sender"] == "agent"
     ]
 
-    events_t = queries.events_t
+    events_t = tables.events_t
     async with server.tandem.db.session() as session:
         rows = (
             await session.execute(
@@ -258,8 +258,8 @@ async def test_waits_stints_and_counters_are_written_as_they_happen(server: Live
         ).all()
         counts = (
             await session.execute(
-                sa.select(*(queries.rooms_t.c[c] for c in MESSAGE_COUNTS.values())).where(
-                    queries.rooms_t.c.id == room
+                sa.select(*(tables.rooms_t.c[c] for c in MESSAGE_COUNTS.values())).where(
+                    tables.rooms_t.c.id == room
                 )
             )
         ).one()

@@ -26,11 +26,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
-from db import queries, transcripts
+from db import queries, room_log, transcripts
 from db.engine import Database
 from db.migrate import upgrade
+from db.models import EventKind, RoomStatus, Sender
+from db.room_log import History, MessageDraft, Transition
 from db.sqltime import LocalWindow, OffsetSegment, offset_segments
 from db.stats import compute_stats
 from tests.conftest import migrate_to
@@ -43,67 +44,33 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+AUTHORS = {"user": "User", "ai": "Assistant", "system": "Tandem"}
+
+
 @dataclass
 class Chat:
-    """Rows of one room, appended in time order the way the room service writes them."""
+    """One room's history in time order, written through the room log like the service's.
+
+    Only the inputs are spelled out here (who said what when, which transition when); the
+    seqs, counters and spans are the room log's to write, and the numbers the tests expect
+    are worked out by hand, not derived from these rows."""
 
     room_id: str
     created_at: datetime
-    status: str = "ai"
-    agent_id: int | None = None
-    closed_at: datetime | None = None
-    waiting_since: datetime | None = None
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.event("created", self.created_at, None, "ai", None, None)
+    steps: list[MessageDraft | Transition] = field(default_factory=list)
 
     def say(self, sender: str, when: str, text: str = "…", agent_id: int | None = None) -> Chat:
-        stint = self.open_span()
-        if sender == "agent" and stint is not None and stint["kind"] == "joined":
-            stint["first_reply_at"] = stint["first_reply_at"] or at(when)
-        self.messages.append(
-            {
-                "room_id": self.room_id,
-                "seq": len(self.messages) + 1,
-                "sender": sender,
-                "author": {"user": "User", "ai": "Assistant", "system": "Tandem"}.get(sender, "A"),
-                "agent_id": agent_id,
-                "text": text,
-                "created_at": at(when),
-            }
+        self.steps.append(
+            MessageDraft(
+                room_id=self.room_id,
+                sender=Sender(sender),
+                author=AUTHORS.get(sender, "A"),
+                text=text,
+                agent_id=agent_id,
+                created_at=at(when),
+            )
         )
         return self
-
-    def event(
-        self,
-        kind: str,
-        when: datetime,
-        from_status: str | None,
-        to_status: str,
-        reason: str | None,
-        agent_id: int | None,
-    ) -> None:
-        self.events.append(
-            {
-                "room_id": self.room_id,
-                "kind": kind,
-                "from_status": from_status,
-                "to_status": to_status,
-                "reason": reason,
-                "agent_id": agent_id,
-                "created_at": when,
-                "next_kind": None,
-                "next_at": None,
-                "first_reply_at": None,
-            }
-        )
-
-    def open_span(self) -> dict[str, Any] | None:
-        """The last handoff or join, while no transition has followed it."""
-        spans = [e for e in self.events if e["kind"] in ("handoff", "joined")]
-        return spans[-1] if spans and spans[-1]["next_at"] is None else None
 
     def move(
         self,
@@ -116,36 +83,34 @@ class Chat:
         holder: int | None = None,
     ) -> Chat:
         """A transition: its system notice, the end of the open span, and its event."""
-        self.say("system", when, f"{kind} notice")
-        span = self.open_span()
-        if span is not None:
-            span["next_kind"], span["next_at"] = kind, at(when)
-        self.event(kind, at(when), self.status, to, reason, by)
-        self.status, self.agent_id = to, holder
-        self.waiting_since = at(when) if to == "waiting" else None
-        if to == "closed":
-            self.closed_at = at(when)
+        self.steps.append(
+            Transition(
+                room_id=self.room_id,
+                kind=EventKind(kind),
+                reason=reason,
+                notice=f"{kind} notice",
+                at=at(when),
+                to_status=RoomStatus(to),
+                holder=holder,
+                by=by,
+            )
+        )
         return self
 
     def no_agent(self, when: str, reason: str) -> Chat:
-        self.say("system", when, "No agents are online right now.")
-        self.event("no_agent", at(when), self.status, self.status, reason, None)
+        self.steps.append(
+            Transition(
+                room_id=self.room_id,
+                kind=EventKind.no_agent,
+                reason=reason,
+                notice="No agents are online right now.",
+                at=at(when),
+            )
+        )
         return self
 
-    def room_row(self) -> dict[str, Any]:
-        return {
-            "id": self.room_id,
-            "status": self.status,
-            "agent_id": self.agent_id,
-            "last_seq": len(self.messages),
-            **{
-                f"{sender}_messages": sum(m["sender"] == sender for m in self.messages)
-                for sender in ("user", "ai", "agent", "system")
-            },
-            "created_at": self.created_at,
-            "waiting_since": self.waiting_since,
-            "closed_at": self.closed_at,
-        }
+    def history(self) -> History:
+        return History(self.room_id, self.created_at, list(self.steps))
 
 
 def dataset(alice: int, bob: int) -> list[Chat]:
@@ -221,25 +186,11 @@ class Loaded:
     bob: int
 
 
-ADDED_BY_0002 = {
-    "next_kind", "next_at", "first_reply_at",
-    "user_messages", "ai_messages", "agent_messages", "system_messages",
-}  # fmt: skip
-
-
-def as_in_0001(table: sa.Table, rows: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
-    """An INSERT into `table` as it was before 0002 (the model's defaults name new columns)."""
-    old_rows = [{k: v for k, v in row.items() if k not in ADDED_BY_0002} for row in rows]
-    types = {name: table.c[name].type for name in old_rows[0]}
-    return sa.table(table.name, *(sa.column(n, t) for n, t in types.items())), old_rows
-
-
 @pytest.fixture(params=["live", "migrated"])
 async def loaded(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Loaded]:
     """The dataset as the room service writes it today ("live"), or as it wrote it before
-    revision 0002 (no spans, no message counters), then migrated: the statistics must not tell
-    them apart."""
-    migrated = request.param == "migrated"
+    revision 0002 (no spans, no message counters: dropped by migrating down), then migrated:
+    the statistics must not tell them apart."""
     db = Database(database_url)
     await upgrade(db.engine)
     async with db.write() as session:
@@ -250,22 +201,11 @@ async def loaded(database_url: str, request: pytest.FixtureRequest) -> AsyncIter
             session, email="bob@example.com", name="Bob", role="agent", password_hash="x"
         )
     assert alice.id is not None and bob.id is not None
-    if migrated:
-        # The agents are written by today's model, then taken back to 0001 with the schema.
-        await migrate_to(db.engine, "0001_initial", down=True)
-    chats = dataset(alice.id, bob.id)
     async with db.write() as session:
-        rooms: tuple[Any, list[dict[str, Any]]] = (queries.rooms_t, [c.room_row() for c in chats])
-        events: tuple[Any, list[dict[str, Any]]] = (
-            queries.events_t,
-            [e for c in chats for e in c.events],
-        )
-        if migrated:
-            rooms, events = as_in_0001(*rooms), as_in_0001(*events)
-        await session.execute(sa.insert(rooms[0]), rooms[1])
-        await session.execute(sa.insert(queries.messages_t), [m for c in chats for m in c.messages])
-        await session.execute(sa.insert(events[0]), events[1])
-    if migrated:
+        histories = [chat.history() for chat in dataset(alice.id, bob.id)]
+        await room_log.write_histories(session, histories=histories)
+    if request.param == "migrated":
+        await migrate_to(db.engine, "0001_initial", down=True)
         await upgrade(db.engine)
     yield Loaded(db, alice.id, bob.id)
     await db.dispose()

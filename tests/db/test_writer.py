@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from api.routing import RoutingError
-from api.writer import MessageWriter
-from db import queries
+from api.writer import MessageWriter, StoredMessage
+from db import queries, room_log
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import RoomStatus, Sender, utcnow
-from db.queries import MessageDraft, RoomNotFound, StoredMessage
+from db.queries import RoomNotFound
+from db.room_log import MessageDraft
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ async def writer(db: Database) -> AsyncIterator[tuple[MessageWriter, list[Stored
 
 async def new_room(db: Database, room_id: str) -> None:
     async with db.write() as session:
-        await queries.create_room(session, room_id=room_id, now=utcnow())
+        await room_log.open_rooms(session, rooms=[(room_id, utcnow())])
 
 
 def user_draft(room_id: str, text: str, client_id: str | None = None) -> MessageDraft:

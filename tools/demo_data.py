@@ -1,10 +1,10 @@
 """Realistic demo conversations for the statistics page and the benchmark (`tandem demo-data`).
 
-Why it writes rows itself instead of going through the room service: 100,000 conversations must
-load in minutes, which only multi-row INSERTs in large batches achieve (docs/GOTCHAS: one commit
-per row is ~600/s). The rows follow the same rules the service does: seq 1..n per room with
-`rooms.last_seq` = n, one event and one system notice per transition, with the notices' texts
-from `api.routing`, agents' messages only while they hold the room.
+Why not through the room service: 100,000 conversations must load in minutes, and one commit
+per message would take hours. Each conversation is scripted in memory as a history, and many
+histories are written in one transaction through the room log (`db.room_log.write_histories`),
+the same functions the service and the writer use, so seqs, counters and spans follow the same
+rules. The notices' texts come from `api.routing`; agents write only while they hold the room.
 
 The mix: AI-only chats, requests that found nobody online, handoffs by phrase/button/tool_call/
 ungrounded answered after a queue wait, abandoned in the queue or still waiting, agents who
@@ -24,17 +24,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
-
-import sqlalchemy as sa
 
 from api import routing
 from api.ai.retrieval import Article, KnowledgeBase
 from api.auth import hash_password_off_loop
-from db import queries
+from db import queries, room_log
 from db.engine import Database
-from db.models import MESSAGE_COUNTS, SPANS, EventKind, Role, RoomStatus, Sender, utcnow
+from db.models import EventKind, Role, RoomStatus, Sender, utcnow
 
 DEMO_AGENTS: tuple[tuple[str, str, Role], ...] = (
     ("demo-ada@tandem.example", "Ada Park", Role.agent),
@@ -108,20 +105,14 @@ class DemoSummary:
 
 
 class _Conversation:
-    """The rows of one room, built in time order: every append keeps seq and events consistent."""
+    """One room's history, built in time order, to be written through the room log."""
 
     def __init__(self, room_id: str, created_at: datetime) -> None:
-        self.room_id = room_id
         self.now = created_at
-        self.status = RoomStatus.ai
         self.agent_id: int | None = None
-        self.waiting_since: datetime | None = None
-        self.closed_at: datetime | None = None
+        """Who holds the room: what a transition leaves in `rooms.agent_id`."""
         self.brief: str | None = None
-        self.created_at = created_at
-        self.messages: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.event(EventKind.created, None, RoomStatus.ai, None, None)
+        self.history = room_log.History(room_id, created_at)
 
     def after(self, seconds: float) -> datetime:
         self.now += timedelta(seconds=max(seconds, 0.001))
@@ -130,84 +121,33 @@ class _Conversation:
     def message(
         self, sender: Sender, text: str, *, author: str, agent_id: int | None = None
     ) -> None:
-        stint = self.open_span()
-        if sender is Sender.agent and stint is not None and stint["kind"] == EventKind.joined:
-            stint["first_reply_at"] = stint["first_reply_at"] or self.now
-        self.messages.append(
-            {
-                "room_id": self.room_id,
-                "seq": len(self.messages) + 1,
-                "sender": sender.value,
-                "author": author,
-                "agent_id": agent_id,
-                "text": text,
-                "client_id": None,
-                "created_at": self.now,
-            }
+        self.history.steps.append(
+            room_log.MessageDraft(
+                room_id=self.history.room_id,
+                sender=sender,
+                author=author,
+                text=text,
+                agent_id=agent_id,
+                created_at=self.now,
+            )
         )
-
-    def event(
-        self,
-        kind: EventKind,
-        from_status: RoomStatus | None,
-        to_status: RoomStatus,
-        reason: str | None,
-        agent_id: int | None,
-    ) -> None:
-        self.events.append(
-            {
-                "room_id": self.room_id,
-                "kind": kind.value,
-                "from_status": from_status.value if from_status else None,
-                "to_status": to_status.value,
-                "reason": reason,
-                "agent_id": agent_id,
-                "created_at": self.now,
-                "next_kind": None,
-                "next_at": None,
-                "first_reply_at": None,
-            }
-        )
-
-    def open_span(self) -> dict[str, Any] | None:
-        """The last handoff or join, while no transition has followed it."""
-        spans = [e for e in self.events if e["kind"] in SPANS]
-        return spans[-1] if spans and spans[-1]["next_at"] is None else None
 
     def transition(
-        self, to: RoomStatus, kind: EventKind, reason: str, notice: str, *, by: int | None
+        self, to: RoomStatus | None, kind: EventKind, reason: str, notice: str, *, by: int | None
     ) -> None:
-        """What `queries.apply_transition` does: state, system notice, end of the open span,
-        event row."""
-        was = self.status
-        self.status = to
-        if to is RoomStatus.waiting:
-            self.waiting_since = self.now
-        elif was is RoomStatus.waiting or to is RoomStatus.ai:
-            self.waiting_since = None
-        if to is RoomStatus.closed:
-            self.closed_at = self.now
-        self.message(Sender.system, notice, author="Tandem")
-        span = self.open_span()
-        if span is not None:
-            span["next_kind"], span["next_at"] = kind.value, self.now
-        self.event(kind, was, to, reason, by)
-
-    def room_row(self) -> dict[str, Any]:
-        return {
-            "id": self.room_id,
-            "status": self.status.value,
-            "agent_id": self.agent_id,
-            "last_seq": len(self.messages),
-            **{
-                column: sum(m["sender"] == sender.value for m in self.messages)
-                for sender, column in MESSAGE_COUNTS.items()
-            },
-            "created_at": self.created_at,
-            "waiting_since": self.waiting_since,
-            "closed_at": self.closed_at,
-            "brief": self.brief,
-        }
+        """A state change (`to` None: a notice that leaves the state alone, `no_agent`)."""
+        self.history.steps.append(
+            room_log.Transition(
+                room_id=self.history.room_id,
+                kind=kind,
+                reason=reason,
+                notice=notice,
+                at=self.now,
+                to_status=to,
+                holder=self.agent_id,
+                by=by,
+            )
+        )
 
 
 class _Scripts:
@@ -370,8 +310,7 @@ class _Scripts:
             self.ai_exchange(c, article)
             reason = "phrase" if self.rng.random() < 0.6 else "button"
             self.request_human(c, article, reason)
-            c.message(Sender.system, routing.NOTICE_NO_AGENT, author="Tandem")
-            c.event(EventKind.no_agent, RoomStatus.ai, RoomStatus.ai, reason, None)
+            c.transition(None, EventKind.no_agent, reason, routing.NOTICE_NO_AGENT, by=None)
             for _ in range(self.rng.randint(0, 2)):
                 self.ai_exchange(c, article)
             if self.rng.random() < 0.5:
@@ -434,14 +373,19 @@ async def ensure_demo_agents(db: Database) -> list[DemoAgent]:
     return agents
 
 
-async def _insert(db: Database, rooms: list[Any], messages: list[Any], events: list[Any]) -> None:
+async def _write(db: Database, chats: list[_Conversation], summary: DemoSummary) -> None:
+    """Write `chats` through the room log in one transaction, and count what that wrote."""
     async with db.write() as session:
-        if rooms:
-            await session.execute(sa.insert(queries.rooms_t), rooms)
-        if messages:
-            await session.execute(sa.insert(queries.messages_t), messages)
-        if events:
-            await session.execute(sa.insert(queries.events_t), events)
+        await room_log.write_histories(session, histories=[c.history for c in chats])
+        await queries.set_room_briefs(
+            session, briefs={c.history.room_id: c.brief for c in chats if c.brief is not None}
+        )
+    for chat in chats:
+        steps = chat.history.steps
+        transitions = sum(isinstance(step, room_log.Transition) for step in steps)
+        summary.conversations += 1
+        summary.messages += len(steps)  # every transition writes a notice
+        summary.events += transitions + 1  # and `created`
 
 
 async def generate(
@@ -464,27 +408,19 @@ async def generate(
     scripts = _Scripts(rng, KnowledgeBase.load().articles, agents)
     calendar = _Calendar(rng, days=days, tz=ZoneInfo(tz), now=now or utcnow())
     summary = DemoSummary(agents=agents)
-    rooms: list[Any] = []
-    messages: list[Any] = []
-    events: list[Any] = []
+    chats: list[_Conversation] = []
+    pending = 0
     for _ in range(conversations):
         room_id = uuid.uuid4().hex  # not seeded: a re-run with the same seed adds new rooms
         created_at, busy = calendar.pick()
         chat = scripts.conversation(room_id, created_at, busy)
-        rooms.append(chat.room_row())
-        messages.extend(chat.messages)
-        events.extend(chat.events)
-        if len(messages) >= batch_messages:
-            await _insert(db, rooms, messages, events)
-            summary.conversations += len(rooms)
-            summary.messages += len(messages)
-            summary.events += len(events)
-            rooms, messages, events = [], [], []
+        chats.append(chat)
+        pending += len(chat.history.steps)
+        if pending >= batch_messages:
+            await _write(db, chats, summary)
+            chats, pending = [], 0
             if progress is not None:
                 progress(summary)
-    await _insert(db, rooms, messages, events)
-    summary.conversations += len(rooms)
-    summary.messages += len(messages)
-    summary.events += len(events)
+    await _write(db, chats, summary)
     summary.seconds = clock.perf_counter() - started
     return summary

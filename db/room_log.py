@@ -1,0 +1,447 @@
+"""The room log: the one place that writes a room's messages and events.
+
+Its rules, which the statistics read back instead of deriving them per request
+(docs/metrics.md):
+
+- messages of a room are numbered 1, 2, ... by `rooms.last_seq`, without gaps;
+- `rooms.user_messages` ... `system_messages` count them per sender (their sum is `last_seq`);
+- a transition writes an event row and a system notice, and ends the room's open span (its
+  last handoff or join) with `next_kind` / `next_at`;
+- the first agent message while a join's stint is open is its `first_reply_at`.
+
+The writer (the hot path), the room service, the demo data and the test datasets all write
+through these functions, so the rules exist once. Every function takes many rooms at once:
+the writer batches messages, and loaders replay whole histories in a few rounds of statements
+(`write_histories`). The statements are fixed and run on the driver connection inside the
+caller's transaction (`db/driver.py`); callers hold the room locks (`lock_rooms`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.driver import Driver
+from db.models import (
+    MESSAGE_COUNTS,
+    SPANS,
+    TRANSITIONS,
+    EventKind,
+    MessagePublic,
+    RoomStatus,
+    Sender,
+    utcnow,
+)
+from db.queries import RoomNotFound
+
+SYSTEM_AUTHOR = "Tandem"
+
+_INSERT_MESSAGES = (
+    "INSERT INTO messages (text, client_id, room_id, seq, sender, author, agent_id, created_at) "
+    "VALUES ({marks})"
+)
+_INSERT_EVENTS = (
+    "INSERT INTO room_events (room_id, kind, from_status, to_status, reason, agent_id, "
+    "created_at) VALUES ({marks})"
+)
+
+
+@dataclass(slots=True)
+class MessageDraft:
+    room_id: str
+    sender: Sender
+    author: str
+    text: str
+    client_id: str | None = None
+    agent_id: int | None = None
+    created_at: datetime | None = None
+    """When it was written, for histories replayed later; None: when its batch is stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockedRoom:
+    """A room row as locked for a write: what decides who may write and the next seq."""
+
+    status: RoomStatus
+    agent_id: int | None
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change of who holds a room (`TRANSITIONS`), or a notice with an event that leaves the
+    room's state alone (`no_agent`: `to_status` stays None)."""
+
+    room_id: str
+    kind: EventKind
+    reason: str | None
+    notice: str
+    """The system message that tells the room."""
+    at: datetime
+    to_status: RoomStatus | None = None
+    holder: int | None = None
+    """The agent holding the room afterwards (`rooms.agent_id`)."""
+    by: int | None = None
+    """The agent who caused it (the event's `agent_id`)."""
+
+
+# ---------------------------------------------------------------- rooms
+
+
+async def lock_rooms(session: AsyncSession, *, room_ids: Sequence[str]) -> dict[str, LockedRoom]:
+    """The rooms that exist among `room_ids`, locked until the transaction ends (MySQL; the
+    Database write lock serialises SQLite). Sorted ids keep concurrent lockers from deadlocking."""
+    driver = await Driver.of(session)
+    ids = sorted(set(room_ids))
+    lock = " FOR UPDATE" if driver.mysql else ""
+    rows = await driver.fetchall(
+        f"SELECT id, status, agent_id, last_seq FROM rooms WHERE id IN ({driver.marks(len(ids))})"
+        f"{lock}",
+        ids,
+    )
+    return {
+        room_id: LockedRoom(RoomStatus(status), agent_id, int(seq))
+        for room_id, status, agent_id, seq in rows
+    }
+
+
+async def open_rooms(session: AsyncSession, *, rooms: Sequence[tuple[str, datetime]]) -> None:
+    """New rooms (id, created_at), held by the AI, each with its `created` event."""
+    if not rooms:
+        return
+    driver = await Driver.of(session)
+    zero = [0] * len(MESSAGE_COUNTS)
+    created = EventKind.created.value
+    counters = ", ".join(MESSAGE_COUNTS.values())
+    await driver.executemany(
+        f"INSERT INTO rooms (id, status, last_seq, created_at, {counters}) "
+        f"VALUES ({driver.marks(4 + len(zero))})",
+        [(room_id, RoomStatus.ai.value, 0, driver.time(at), *zero) for room_id, at in rooms],
+    )
+    await driver.executemany(
+        _INSERT_EVENTS.format(marks=driver.marks(7)),
+        [
+            (room_id, created, None, RoomStatus.ai.value, None, None, driver.time(at))
+            for room_id, at in rooms
+        ],
+    )
+
+
+# ---------------------------------------------------------------- messages
+
+
+async def find_by_client_ids(
+    session: AsyncSession, *, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], MessagePublic]:
+    """Messages already stored under these (room_id, client_id) pairs."""
+    if not keys:
+        return {}
+    # By client_id alone, the leading column of the unique (client_id, room_id) index: one
+    # index probe per id on both databases, however many messages the rooms hold. (A join or
+    # a room_id filter lets MariaDB read every message of the rooms instead.)
+    client_ids = sorted({client_id for _, client_id in keys})
+    driver = await Driver.of(session)
+    rows = await driver.fetchall(
+        "SELECT seq, room_id, sender, author, text, created_at, client_id FROM messages "
+        f"WHERE client_id IN ({driver.marks(len(client_ids))})",
+        client_ids,
+    )
+    wanted = set(keys)
+    found: dict[tuple[str, str], MessagePublic] = {}
+    for seq, room_id, sender, author, text, created_at, client_id in rows:
+        if (room_id, client_id) in wanted:
+            found[(room_id, client_id)] = MessagePublic.model_construct(
+                seq=seq,
+                room_id=room_id,
+                sender=Sender(sender),
+                author=author,
+                text=text,
+                created_at=driver.read_time(created_at),
+                client_id=client_id,
+            )
+    return found
+
+
+async def append_messages(
+    session: AsyncSession,
+    *,
+    rooms: Mapping[str, LockedRoom],
+    drafts: Sequence[MessageDraft],
+    now: datetime | None = None,
+) -> list[MessagePublic]:
+    """Store `drafts` (in order) in rooms the caller has locked with `lock_rooms`: the next seqs,
+    the rooms' counters, one multi-row INSERT, and the first reply of each open stint.
+
+    `rooms` must be as locked in this transaction, before any other write to them."""
+    if not drafts:
+        return []
+    now = now or utcnow()
+    driver = await Driver.of(session)
+    stored_at = driver.time(now)
+    last_seq: dict[str, int] = {}
+    added: Counter[tuple[str, Sender]] = Counter()
+    first_reply: dict[str, Any] = {}
+    """The stamp of each room's first agent message in these drafts."""
+    inserts: list[tuple[Any, ...]] = []
+    stored: list[MessagePublic] = []
+    for draft in drafts:
+        room_id = draft.room_id
+        seq = last_seq[room_id] = last_seq.get(room_id, rooms[room_id].last_seq) + 1
+        added[(room_id, draft.sender)] += 1
+        at, stamp = now, stored_at
+        if draft.created_at is not None:
+            at, stamp = draft.created_at, driver.time(draft.created_at)
+        if draft.sender is Sender.agent:
+            first_reply.setdefault(room_id, stamp)
+        inserts.append(
+            (
+                draft.text,
+                draft.client_id,
+                room_id,
+                seq,
+                draft.sender.value,
+                draft.author,
+                draft.agent_id,
+                stamp,
+            )
+        )
+        stored.append(
+            MessagePublic.model_construct(  # validated on the way in; skip re-validating
+                seq=seq,
+                room_id=room_id,
+                sender=draft.sender,
+                author=draft.author,
+                text=draft.text,
+                created_at=at,
+                client_id=draft.client_id,
+            )
+        )
+
+    params: list[Any] = []
+    sets = [f"last_seq = {_cases(driver, sorted(last_seq.items()), 'last_seq', params)}"]
+    for sender, column in MESSAGE_COUNTS.items():
+        counts = [(room_id, n) for (room_id, s), n in added.items() if s is sender]
+        if counts:
+            sets.append(f"{column} = {column} + {_cases(driver, counts, '0', params)}")
+    await _update(driver, "rooms", sets, params, ids=sorted(last_seq))
+    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(8)), inserts)
+    if first_reply:
+        await _stamp_first_replies(driver, first_reply)
+    return stored
+
+
+async def _stamp_first_replies(driver: Driver, first_reply: dict[str, Any]) -> None:
+    """The first agent message of an open stint is its first reply. `created_at <=`: a batch
+    stamped just before a join it then waited for does not answer that join. Updated by
+    primary key, as the spans are; usually the stint has its reply and nothing is found.
+    (On MariaDB this plain read sees the snapshot of the transaction's first read, which
+    `find_by_client_ids` may have taken before the room lock: a message sent while its own
+    join was still committing is not counted as the reply; the next one is.)"""
+    room_ids = sorted(first_reply)
+    unanswered = await driver.fetchall(
+        f"SELECT id, room_id, created_at FROM room_events "
+        f"WHERE room_id IN ({driver.marks(len(room_ids))}) "
+        f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL "
+        f"AND first_reply_at IS NULL AND created_at <= {driver.mark}",
+        [*room_ids, max(first_reply.values())],
+    )
+    replies = {
+        event_id: first_reply[room_id]
+        for event_id, room_id, joined_at in unanswered
+        if joined_at <= first_reply[room_id]  # one batch stamp: always (the SQL checked it)
+    }
+    if replies:
+        params: list[Any] = []
+        value = _assign(driver, replies, "first_reply_at", params)
+        await _update(
+            driver, "room_events", [f"first_reply_at = {value}"], params, ids=list(replies)
+        )
+
+
+# ---------------------------------------------------------------- transitions
+
+
+async def record_transitions(
+    session: AsyncSession, *, transitions: Sequence[Transition]
+) -> list[MessagePublic]:
+    """Apply `transitions` (one per room): the room's new state, its system notice (next seq),
+    its event row, and for a transition the end of the room's open span. Returns the notices.
+
+    Raises RoomNotFound for a room that does not exist."""
+    if not transitions:
+        return []
+    room_ids = [t.room_id for t in transitions]
+    if len(set(room_ids)) != len(room_ids):
+        raise ValueError("one transition per room at a time")
+    rooms = await lock_rooms(session, room_ids=room_ids)
+    for room_id in room_ids:
+        if room_id not in rooms:
+            raise RoomNotFound(room_id)
+    driver = await Driver.of(session)
+    ends = {t.room_id: t for t in transitions if t.kind in TRANSITIONS}
+    if ends:
+        await _end_open_spans(driver, ends)
+
+    status: dict[str, Any] = {}
+    holder: dict[str, Any] = {}
+    waiting_since: dict[str, Any] = {}
+    closed_at: dict[str, Any] = {}
+    seqs: dict[str, int] = {}
+    notices: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    stored: list[MessagePublic] = []
+    for t in transitions:
+        room = rooms[t.room_id]
+        stamp = driver.time(t.at)
+        to_status = room.status
+        if t.kind in TRANSITIONS:
+            if t.to_status is None:
+                raise ValueError(f"a {t.kind} transition needs to_status")
+            to_status = status[t.room_id] = t.to_status
+            holder[t.room_id] = t.holder
+            if to_status is RoomStatus.waiting:
+                waiting_since[t.room_id] = stamp
+            elif room.status is RoomStatus.waiting or to_status is RoomStatus.ai:
+                waiting_since[t.room_id] = None
+            if to_status is RoomStatus.closed:
+                closed_at[t.room_id] = stamp
+        seq = seqs[t.room_id] = room.last_seq + 1
+        notices.append(
+            (t.notice, None, t.room_id, seq, Sender.system.value, SYSTEM_AUTHOR, None, stamp)
+        )
+        events.append(
+            (t.room_id, t.kind.value, room.status.value, to_status.value, t.reason, t.by, stamp)
+        )
+        stored.append(
+            MessagePublic.model_construct(
+                seq=seq,
+                room_id=t.room_id,
+                sender=Sender.system,
+                author=SYSTEM_AUTHOR,
+                text=t.notice,
+                created_at=t.at,
+                client_id=None,
+            )
+        )
+
+    params: list[Any] = []
+    column = MESSAGE_COUNTS[Sender.system]
+    sets = [f"{column} = {column} + 1", f"last_seq = {_assign(driver, seqs, 'last_seq', params)}"]
+    for name, values in (
+        ("status", {room_id: s.value for room_id, s in status.items()}),
+        ("agent_id", holder),
+        ("waiting_since", waiting_since),
+        ("closed_at", closed_at),
+    ):
+        if values:
+            sets.append(f"{name} = {_assign(driver, values, name, params, of=len(seqs))}")
+    await _update(driver, "rooms", sets, params, ids=list(seqs))
+    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(8)), notices)
+    await driver.executemany(_INSERT_EVENTS.format(marks=driver.marks(7)), events)
+    return stored
+
+
+async def _end_open_spans(driver: Driver, ends: dict[str, Transition]) -> None:
+    """Give each room's open span (its last handoff or join) the transition that ends it.
+
+    Found first, then updated by primary key: an UPDATE ... WHERE room_id would take gap locks
+    on MariaDB's room_id index and make transitions of neighbouring rooms wait. The room row
+    locks the caller holds keep these spans from changing in between."""
+    room_ids = sorted(ends)
+    kinds = ", ".join(f"'{kind.value}'" for kind in SPANS)
+    rows = await driver.fetchall(
+        f"SELECT id, room_id FROM room_events WHERE room_id IN ({driver.marks(len(room_ids))}) "
+        f"AND kind IN ({kinds}) AND next_at IS NULL",
+        room_ids,
+    )
+    if not rows:
+        return
+    span_kind = {event_id: ends[room_id].kind.value for event_id, room_id in rows}
+    span_end = {event_id: driver.time(ends[room_id].at) for event_id, room_id in rows}
+    params: list[Any] = []
+    sets = [
+        f"next_kind = {_assign(driver, span_kind, 'next_kind', params)}",
+        f"next_at = {_assign(driver, span_end, 'next_at', params)}",
+    ]
+    await _update(driver, "room_events", sets, params, ids=list(span_kind))
+
+
+# ---------------------------------------------------------------- SQL pieces
+
+
+async def _update(
+    driver: Driver, table: str, sets: Sequence[str], params: list[Any], *, ids: Sequence[Any]
+) -> None:
+    """`UPDATE table SET sets WHERE id IN ids`: by primary key, so only those rows are locked."""
+    await driver.execute(
+        f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({driver.marks(len(ids))})",
+        [*params, *ids],
+    )
+
+
+def _cases(
+    driver: Driver, pairs: Sequence[tuple[Any, Any]], otherwise: str, params: list[Any]
+) -> str:
+    """`CASE id WHEN <id> THEN <value> ... ELSE otherwise END`, its values added to `params`."""
+    params.extend(value for pair in pairs for value in pair)
+    whens = " ".join(f"WHEN {driver.mark} THEN {driver.mark}" for _ in pairs)
+    return f"CASE id {whens} ELSE {otherwise} END"
+
+
+def _assign(
+    driver: Driver, values: Mapping[Any, Any], column: str, params: list[Any], *, of: int = 0
+) -> str:
+    """The value to SET `column` to on the rows `values` names (by id), out of `of` rows updated
+    (default: just those): one parameter when they all get the same, else a CASE."""
+    distinct = set(values.values())
+    if len(distinct) == 1 and len(values) >= of:
+        params.append(next(iter(distinct)))
+        return driver.mark
+    return _cases(driver, list(values.items()), column, params)
+
+
+# ---------------------------------------------------------------- whole histories
+
+
+@dataclass(slots=True)
+class History:
+    """A room's whole record in time order (drafts with `created_at`, and transitions), for
+    loaders that write many finished conversations at once: demo data, test datasets."""
+
+    room_id: str
+    created_at: datetime
+    steps: list[MessageDraft | Transition] = field(default_factory=list)
+
+
+async def write_histories(session: AsyncSession, *, histories: Sequence[History]) -> None:
+    """Write `histories` through the functions above, in rounds: each round appends the next
+    run of messages of every room and records the next transition of every other room, so
+    the statements per call stay few however many rooms there are."""
+    await open_rooms(session, rooms=[(h.room_id, h.created_at) for h in histories])
+    per_room = [_runs(h.steps) for h in histories]
+    for round_ in itertools.zip_longest(*per_room):
+        drafts = [d for run in round_ if isinstance(run, list) for d in run]
+        if drafts:
+            rooms = await lock_rooms(session, room_ids=[d.room_id for d in drafts])
+            await append_messages(session, rooms=rooms, drafts=drafts)
+        transitions = [run for run in round_ if isinstance(run, Transition)]
+        await record_transitions(session, transitions=transitions)
+
+
+def _runs(steps: Sequence[MessageDraft | Transition]) -> list[list[MessageDraft] | Transition]:
+    """Consecutive drafts grouped; each transition on its own."""
+    runs: list[list[MessageDraft] | Transition] = []
+    for step in steps:
+        if isinstance(step, Transition):
+            runs.append(step)
+        elif runs and isinstance(runs[-1], list):
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    return runs
