@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from api import routing
+from api import room_states as routing
 from api.ai.retrieval import Article, KnowledgeBase
 from api.auth import hash_password_off_loop
 from db import queries

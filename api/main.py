@@ -21,9 +21,9 @@ from api.limits import Limits, RateLimited
 from api.logs import install as install_log_redaction
 from api.presence import Presence
 from api.realtime.hub import Hub
+from api.room_states import RoutingError
 from api.rooms import RoomService
 from api.routes import auth, health, rooms, stats, ws
-from api.routing import RoutingError
 from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from api.ai.base import Assistant, HandoffRequest, ReplyRequest, Turn
 from api.frames import ai_cancelled_frame, delta_frame, message_frame, room_channel
 from api.realtime.hub import Hub
-from api.routing import RoutingError
+from api.room_states import RoutingError
 from api.writer import MessageWriter
 from db import queries
 from db.engine import Database

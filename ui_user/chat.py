@@ -21,7 +21,7 @@ POLL_SECONDS = 1.0
 WAITING_ROOM_EVERY = 3.0
 """While queued, how often to re-read the room for the queue position (no message says it)."""
 NO_AGENT_PREFIX = "No agents are online"
-"""The start of the API's notice when nobody could take a handoff (api/routing.py)."""
+"""The start of the API's notice when nobody could take a handoff (api/room_states.py)."""
 GONE = (401, 403, 404)
 
 

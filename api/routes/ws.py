@@ -43,7 +43,7 @@ from api.frames import (
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.hub import SubscriberOverflow, Subscription
-from api.routing import RoutingError
+from api.room_states import RoutingError
 from db.models import SEQ_MAX, Agent, MessageCreate, Role
 from db.queries import RoomNotFound
 from db.text import check_storable
