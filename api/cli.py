@@ -142,6 +142,7 @@ def _serve(host: str, port: int) -> None:
         log_level="info",
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        ws_max_size=settings.max_frame_bytes,  # a bigger frame is refused before it is read
         log_config=log_config(),  # no `?token=` in the access log
     )
 
