@@ -42,8 +42,6 @@ class Settings(BaseSettings):
     then generates one where that is safe (SQLite) and refuses to start elsewhere."""
     jwt_expire_minutes: int = 12 * 60
     room_token_expire_days: int = 30
-    api_url: str = "http://127.0.0.1:8000"
-    """Where the Streamlit apps find the API."""
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TANDEM_OPENAI_API_KEY")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -341,7 +342,7 @@ class RoomService:
             await queries.set_room_brief(session, room_id=room_id, brief=brief)
         await self.hub.publish(QUEUE_CHANNEL, queue_frame(await self.queue()))
 
-    def _spawn(self, coro: asyncio._CoroutineLike[None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
