@@ -25,9 +25,10 @@ _hasher = PasswordHasher()
 _hashing = ThreadPoolExecutor(
     max_workers=max(2, min(8, os.cpu_count() or 2)), thread_name_prefix="argon2"
 )
-"""argon2 runs here, off the event loop (it takes ~50 ms of CPU and 64 MiB each, and releases
-the GIL). Its own small pool rather than asyncio.to_thread's: a burst of logins queues here
-instead of taking every default worker and a gigabyte of memory at once."""
+"""argon2 runs here, off the event loop (each hash is CPU-heavy by design, takes 64 MiB and
+releases the GIL; bench/login_stall.py). Its own small pool rather than asyncio.to_thread's:
+a burst of logins queues here instead of taking every default worker and a gigabyte of memory
+at once."""
 
 
 class InvalidToken(Exception):

@@ -1,7 +1,8 @@
 """The message write path: one writer per process, many messages per transaction.
 
-Single-row commits top out near 600/s on these machines; a message may only be delivered after
-it is durably stored, so throughput has to come from batching. Senders put a draft on a queue
+A commit per message would cap throughput at the database's commit rate (README: How the write
+path is fast and durable); a message may only be delivered after it is durably stored, so
+throughput has to come from batching. Senders put a draft on a queue
 and await a future; the writer takes everything queued (up to `batch_max`) as one batch and
 stores it with one multi-row INSERT in one transaction (group commit). Stored messages go to
 `on_stored` (which publishes them) before the senders' futures resolve. On MySQL/MariaDB a

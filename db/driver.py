@@ -1,12 +1,12 @@
 """The message writer's few statements, run on the driver's own connection.
 
-Going through SQLAlchemy cost ~300 µs of CPU per statement (compilation cache lookups, bind
-processing, result set-up, the greenlet bridge): ~1.5 ms per write batch however few messages
-it held, most of the API's CPU at moderate load. These statements are fixed, so they are
-written once per dialect and executed on the asyncmy / aiosqlite connection that SQLAlchemy's
-transaction already holds: same transaction, same commit. Their errors are raised as
-SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), as the ORM would, so callers can tell
-a refused row from a lock conflict without knowing the driver.
+Going through SQLAlchemy cost CPU on every statement (compilation cache lookups, bind
+processing, result set-up, the greenlet bridge), per write batch however few messages it held:
+most of the API's CPU at moderate load (figures: README, Relay benchmark). These statements
+are fixed, so they are written once per dialect and executed on the asyncmy / aiosqlite
+connection that SQLAlchemy's transaction already holds: same transaction, same commit. Their
+errors are raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), as the ORM
+would, so callers can tell a refused row from a lock conflict without knowing the driver.
 """
 
 from __future__ import annotations
