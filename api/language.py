@@ -7,8 +7,6 @@ ambiguous text ("ok", "agent", "hi") says too little, so it falls back to Englis
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 SUPPORTED = ("en", "es", "fr", "de", "it", "pt", "nl", "pl")
@@ -30,18 +28,22 @@ MIN_CONFIDENCE = 0.5
 """Below this probability (over the eight languages) the text is called English."""
 
 
-@lru_cache(maxsize=1)
-def _identifier() -> LanguageIdentifier:
+def _load() -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(SUPPORTED))
     return identifier
+
+
+_IDENTIFIER = _load()
+"""Loaded at import (about a second), not on the first message: loading blocks, and inside the
+event loop it would stall every chat for that long."""
 
 
 def detect_language(text: str) -> str:
     """The ISO code of `text`'s language among `SUPPORTED`; 'en' when short or unsure."""
     if sum(ch.isalpha() for ch in text) < MIN_LETTERS or len(text.split()) < 2:
         return FALLBACK
-    language, probability = _identifier().classify(text)
+    language, probability = _IDENTIFIER.classify(text)
     if language not in SUPPORTED or probability < MIN_CONFIDENCE:
         return FALLBACK
     return str(language)
