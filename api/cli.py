@@ -1,7 +1,7 @@
 """The `tandem` command: run the stack, manage agents.
 
 tandem up                         API + both Streamlit apps (what `make run` calls)
-tandem serve                      the API alone
+tandem serve                      the API alone (--host, --port, --workers N with Redis)
 tandem agent add EMAIL --name N --role agent --password-stdin
 tandem agent list
 tandem agent disable EMAIL        tokens void, open consoles closed within 15 s; no login
@@ -120,10 +120,15 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int | None = None) -> None:
     import uvicorn
 
     settings = get_settings()
+    if workers is not None and workers > 1 and not settings.redis_url:
+        raise SystemExit(
+            f"--workers {workers} needs TANDEM_REDIS_URL: with the in-memory broker each worker "
+            "would see only its own rooms' frames."
+        )
     from api.jwt_secret import resolve_jwt_secret
 
     # Refuse (one line, exit 1) before uvicorn starts; the app factory resolves it again in
@@ -137,11 +142,13 @@ def _serve(host: str, port: int) -> None:
         factory=True,
         host=host,
         port=port,
+        workers=workers,  # None: uvicorn's default (WEB_CONCURRENCY, else 1)
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         log_level="info",
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        ws_max_size=settings.max_frame_bytes,  # a bigger frame is refused before it is read
         log_config=log_config(),  # no `?token=` in the access log
     )
 
@@ -153,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=None, help="API processes (needs Redis)")
 
     up = commands.add_parser("up", help="run the API and both Streamlit apps")
     up.add_argument("--host", default="127.0.0.1")
@@ -183,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        _serve(args.host, args.port)
+        _serve(args.host, args.port, args.workers)
     elif args.command == "up":
         from api.launcher import run_stack
 

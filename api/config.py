@@ -42,8 +42,6 @@ class Settings(BaseSettings):
     then generates one where that is safe (SQLite) and refuses to start elsewhere."""
     jwt_expire_minutes: int = 12 * 60
     room_token_expire_days: int = 30
-    api_url: str = "http://127.0.0.1:8000"
-    """Where the Streamlit apps find the API."""
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TANDEM_OPENAI_API_KEY")
@@ -67,6 +65,20 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
+
+    # ---- operational limits: sizes and pools
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    """Largest request body; a bigger one gets 413, with or without Content-Length."""
+    max_frame_bytes: int = Field(default=64 * 1024, ge=1)
+    """Largest WebSocket frame. `tandem serve` has uvicorn refuse a bigger one (close 1009)
+    before reading it whole; a longer frame (in characters) that reaches the app gets
+    `too_large`."""
+    resume_page: int = Field(default=500, ge=1)
+    """Messages a WebSocket `resume` reads from the database at a time."""
+    hub_queue_size: int = Field(default=1000, ge=1)
+    """Frames a WebSocket client may fall behind before it is closed with 1013 (it resumes)."""
+    db_pool_size: int = Field(default=10, ge=1)
+    """MariaDB/MySQL connections each API process keeps open (as many more in a burst)."""
 
     # ---- what one visitor may cost (api/limits.py); "N/period;M/period", limits' notation
     rate_limits: bool = True

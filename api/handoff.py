@@ -19,7 +19,7 @@ requests arrive as paraphrases, with typos, shouted, or wrapped in a negation
    target means something else ("real estate agent", "my agent number").
 
 Everything is stdlib and deterministic, so a miss can be explained and fixed
-by editing one of the word sets below.
+by editing one of the word sets in `api/handoff_words.py`.
 """
 
 from __future__ import annotations
@@ -29,571 +29,45 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
-# --- vocabulary: who the user may ask for -----------------------------------
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-#: Words that name a human who can take over the chat.
-HUMAN_TARGETS = frozenset(
-    {
-        "agent",
-        "human",
-        "person",
-        "people",
-        "representative",
-        "rep",
-        "operator",
-        "supervisor",
-        "manager",
-        "staff",
-        "employee",
-        "specialist",
-        "advisor",
-        "consultant",
-        "boss",
-        # multi-word targets, merged into one token by _merge_phrases
-        "customer_service",
-        "live_support",
-        "help_desk",
-        "call_centre",
-    }
-)
-#: "someone": a target, but only when the verb around it makes it a request.
-PRONOUN_TARGETS = frozenset({"someone", "somebody", "anyone", "anybody"})
-#: A department on its own ("support", "your team") only counts after a verb
-#: that moves the conversation, such as "connect me to support".
-DEPARTMENT_TARGETS = frozenset({"support", "service", "team", "department", "desk", "care"})
-
-#: (first word, second word) -> merged token.
-PHRASES: dict[tuple[str, str], str] = {
-    ("is", "there"): "isthere",
-    ("are", "there"): "isthere",
-    ("never", "mind"): "nevermind",
-    ("help", "desk"): "help_desk",
-    ("call", "center"): "call_centre",
-    ("call", "centre"): "call_centre",
-}
-for _first in ("customer", "client", "cust"):
-    for _second in ("service", "services", "support", "care", "team", "success"):
-        PHRASES[(_first, _second)] = "customer_service"
-for _first in ("live", "human"):
-    for _second in ("support", "chat", "help", "assistance", "assistant", "agent", "person"):
-        PHRASES[(_first, _second)] = "live_support"
-for _first in ("tech", "technical"):
-    PHRASES[(_first, "support")] = "support"
-for _first in ("support", "service", "help"):
-    for _second in ("team", "staff", "desk", "department"):
-        PHRASES[(_first, _second)] = "live_support"
-
-# --- vocabulary: how the user asks -------------------------------------------
-
-#: Verbs that move the chat somewhere: enough with any target, even "support".
-STRONG_VERBS = frozenset(
-    {
-        "talk",
-        "speak",
-        "chat",
-        "connect",
-        "transfer",
-        "reach",
-        "contact",
-        "put",
-        "pass",
-        "hand",
-        "forward",
-        "redirect",
-        "route",
-        "switch",
-        "send",
-        "direct",
-        "hook",
-        "bring",
-        "complain",
-        "message",
-    }
-)
-#: Past participles that only ask for something after "be"/"get"
-#: ("can I be transferred"), not in a report ("I was transferred").
-PARTICIPLES = frozenset({"transferred", "connected", "escalated", "forwarded", "redirected"})
-PARTICIPLE_AUXILIARIES = frozenset({"be", "get", "getting", "being", "me", "us"})
-#: Verbs of wanting: a request only with a human target ("I want a human").
-WEAK_VERBS = frozenset(
-    {
-        "want",
-        "need",
-        "get",
-        "give",
-        "request",
-        "require",
-        "prefer",
-        "ask",
-        "demand",
-        "call",
-        "wait",
-        "waiting",
-        "isthere",
-        "like",
-        "love",
-        "have",
-    }
-)
-#: Verbs that need one of the two preceding words to mean "I ask for"
-#: ("I'd like", "can I have"), unlike "I like the agent" or "I have a person here".
-VERB_NEEDS_PREVIOUS: dict[str, frozenset[str]] = {
-    "like": frozenset({"id", "would", "wd", "wed"}),
-    "love": frozenset({"id", "would", "wd", "wed"}),
-    "have": frozenset({"can", "could", "may"}),
-}
-#: Verbs that need the user (or their case) as object: "give me a human", not
-#: "give the agent my address".
-VERB_NEEDS_NEXT: dict[str, frozenset[str]] = {
-    verb: frozenset({"me", "us", "this", "it", "my", "our", "over", "through", "to", "in"})
-    for verb in ("give", "send", "pass", "hand", "put", "forward", "redirect", "route", "switch")
-}
-#: "put a human on the line".
-VERB_NEEDS_NEXT["put"] |= {"a", "an", "the", "your", "someone", "somebody"}
-#: Escalating needs no target: "please escalate this".
-ESCALATE = frozenset({"escalate", "escalation", "escalated"})
-#: Neither does "transfer me" / "put me through" when nothing else follows.
-MOVE_ME_VERBS = frozenset({"transfer", "connect", "put", "hand", "forward", "redirect", "route"})
-MOVE_ME_OBJECTS = frozenset({"me", "us"})
-#: Words that mark a verb as a noun: "the chat with the agent was cut off".
-DETERMINERS = frozenset(
-    {"the", "a", "an", "my", "this", "that", "your", "our", "his", "her", "their"}
-)
-
-#: Words allowed between a verb and its target: "put me through to one of your
-#: real live agents", "transfer my case to a supervisor".
-LINK_WORDS = frozenset(
-    {
-        "to",
-        "me",
-        "us",
-        "with",
-        "through",
-        "over",
-        "a",
-        "an",
-        "the",
-        "some",
-        "any",
-        "your",
-        "yalls",
-        "one",
-        "of",
-        "in",
-        "touch",
-        "up",
-        "for",
-        "from",
-        "hold",
-        "ahold",
-        "on",
-        "another",
-        "different",
-        "other",
-        "my",
-        "this",
-        "it",
-        "real",
-        "actual",
-        "actually",
-        "live",
-        "proper",
-        "living",
-        "breathing",
-        "right",
-        "now",
-        "please",
-        "just",
-        "literally",
-        "directly",
-        "immediately",
-        "asap",
-        "quickly",
-        "member",
-        "be",
-        "speak",
-        "talk",
-        "help",
-        "assistance",
-        "case",
-        "issue",
-        "ticket",
-        "complaint",
-        "question",
-        "problem",
-        "query",
-        "conversation",
-        "call",
-        "chat",
-        "request",
-        "transfer",
-    }
-)
-#: An unknown word may sit between a determiner and the target ("a competent
-#: person"), but not anywhere else ("need to update the person").
-ADJECTIVE_AFTER = frozenset({"a", "an", "the", "some", "your", "one", "any"})
-
-#: "can a human help me": context word, target, then one of these verbs.
-HELP_CONTEXT = frozenset(
-    {"can", "could", "would", "will", "may", "please", "need", "want", "get", "is", "are"}
-)
-HELP_VERBS = frozenset(
-    {
-        "help",
-        "assist",
-        "call",
-        "phone",
-        "ring",
-        "contact",
-        "handle",
-        "look",
-        "check",
-        "review",
-        "take",
-        "sort",
-        "reply",
-        "respond",
-        "intervene",
-        "step",
-        "join",
-        "talk",
-        "speak",
-        "chat",
-        "deal",
-        "fix",
-        "answer",
-        "explain",
-    }
-)
-HELP_GAP = frozenset(
-    {"to", "who", "that", "can", "could", "will", "please", "just", "actually"}
-    | {"there", "here", "available", "around"}
-)
-
-#: Words that may surround a bare target: "a real human please!!", "agent now".
-FILLER = frozenset(
-    {
-        "please",
-        "now",
-        "asap",
-        "a",
-        "an",
-        "the",
-        "to",
-        "real",
-        "actual",
-        "actually",
-        "live",
-        "human",
-        "being",
-        "right",
-        "immediately",
-        "quick",
-        "quickly",
-        "hi",
-        "hello",
-        "hey",
-        "ok",
-        "okay",
-        "just",
-        "urgent",
-        "urgently",
-        "yes",
-        "yeah",
-        "yo",
-        "sir",
-        "again",
-        "one",
-        "some",
-        "any",
-        "your",
-        "thanks",
-        "thank",
-        "you",
-        "over",
-        "help",
-        "here",
-        "there",
-        "available",
-        "online",
-        "around",
-        "directly",
-        "needed",
-        "required",
-        "wanted",
-        "i",
-        "said",
-    }
-)
-
-# --- vocabulary: what cancels a request --------------------------------------
-
-NEGATORS = frozenset(
-    {
-        "no",
-        "not",
-        "dont",
-        "doesnt",
-        "didnt",
-        "never",
-        "nevermind",
-        "without",
-        "nor",
-        "neither",
-        "stop",
-        "avoid",
-        "instead",
-        "nah",
-        "wont",
-        "wouldnt",
-        "shouldnt",
-        "cancel",
-    }
-)
-#: Words a negation reaches across: "don't [really] [even] want", "no need for".
-NEGATION_SKIP = frozenset(
-    {"a", "an", "the", "to", "really", "even", "ever", "any", "be", "being", "me", "us", "for"}
-    | {"mind", "going", "think", "necessarily", "of", "bother", "more", "longer"}
-)
-#: Words that may sit between a negated "want" and the verb it governs:
-#: "don't want to [be] talk to a human" stays negated.
-NEGATION_BRIDGE = frozenset({"to", "be", "get", "getting", "being", "me", "us", "really"})
-
-#: A target right after one of these is someone else's: "my agent", "FBI agent".
-OTHER_MEANING_BEFORE = frozenset(
-    {
-        "my",
-        "his",
-        "her",
-        "their",
-        "travel",
-        "estate",
-        "insurance",
-        "secret",
-        "user",
-        "fbi",
-        "cia",
-        "chemical",
-        "double",
-        "free",
-        "sports",
-        "literary",
-        "booking",
-        "shipping",
-        "customs",
-        "border",
-        "nerve",
-        "cleaning",
-        "sleeper",
-        "undercover",
-        "special",
-        "talent",
-        "property",
-        "letting",
-        "leasing",
-        "rental",
-        "browser",
-        "software",
-        "ai",
-        "bot",
-        "chatbot",
-        "virtual",
-        "automated",
-        "robot",
-        "delivery",
-        "sales",
-        "first",
-        "third",
-        "in",
-        "per",
-        "each",
-        "password",
-        "file",
-        "task",
-        "package",
-        "download",
-        "tour",
-        "network",
-        "mobile",
-        "boolean",
-        "logical",
-        "ternary",
-        "machine",
-    }
-)
-#: A target right before one of these is a topic, not a person to talk to:
-#: "agent number", "human resources", "customer service hours".
-OTHER_MEANING_AFTER = frozenset(
-    {
-        "s",  # possessive: "the agent's name"
-        "number",
-        "id",
-        "code",
-        "string",
-        "name",
-        "email",
-        "address",
-        "phone",
-        "salary",
-        "salaries",
-        "pay",
-        "earn",
-        "earns",
-        "job",
-        "jobs",
-        "position",
-        "role",
-        "career",
-        "login",
-        "portal",
-        "app",
-        "software",
-        "mode",
-        "resources",
-        "orange",
-        "smith",
-        "provocateur",
-        "movie",
-        "film",
-        "hours",
-        "hour",
-        "schedule",
-        "times",
-        "opening",
-        "hair",
-        "error",
-        "rights",
-        "readable",
-        "body",
-        "nature",
-        "race",
-        "trafficking",
-        "discount",
-        "discounts",
-        "pick",
-        "picks",
-        "price",
-        "prices",
-        "pricing",
-        "fee",
-        "fees",
-        "rate",
-        "rates",
-    }
-)
-
-# --- typo correction -----------------------------------------------------------
-
-#: Hand-written variants, mostly for words too short to correct by distance.
-VARIANTS: dict[str, str] = {
-    "tlak": "talk",
-    "takl": "talk",
-    "tolk": "talk",
-    "tawk": "talk",
-    "spk": "speak",
-    "wnat": "want",
-    "wan": "want",
-    "ned": "need",
-    "nd": "need",
-    "wanna": "want to",
-    "gimme": "give me",
-    "lemme": "let me",
-    "gonna": "going to",
-    "pls": "please",
-    "plz": "please",
-    "plez": "please",
-    "plse": "please",
-    "pleas": "please",
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-    "hooman": "human",
-    "hoomans": "human",
-    "humn": "human",
-    "huma": "human",
-    "hmn": "human",
-    "humen": "human",
-    "humans": "human",
-    "agnt": "agent",
-    "agen": "agent",
-    "agents": "agent",
-    "reps": "rep",
-    "repr": "rep",
-    "csr": "representative",
-    "cs": "customer_service",
-    "ppl": "people",
-    "persons": "person",
-    "prsn": "person",
-    "some1": "someone",
-    "sum1": "someone",
-    "any1": "anyone",
-    "operators": "operator",
-    "managers": "manager",
-    "supervisors": "supervisor",
-    "representatives": "representative",
-    "employees": "employee",
-    "mngr": "manager",
-    "mgr": "manager",
-    "sup": "supervisor",
-    "thru": "through",
-    "cust": "customer",
-    "helpdesk": "help_desk",
-    "escalte": "escalate",
-    "esclate": "escalate",
-    "irl": "real",
-    "2": "to",
-    "4": "for",
-}
-#: Words typos are corrected toward (core words only, to keep collisions rare).
-FUZZY_VOCABULARY = (
-    "agent",
-    "human",
-    "person",
-    "people",
-    "representative",
-    "operator",
-    "supervisor",
-    "manager",
-    "someone",
-    "somebody",
-    "anyone",
-    "anybody",
-    "customer",
-    "service",
-    "support",
-    "speak",
-    "connect",
-    "transfer",
-    "escalate",
-    "contact",
-    "please",
-)
-#: Real words one or two edits from the vocabulary; never "corrected".
-PROTECTED = frozenset(
-    {
-        "steak",
-        "sneak",
-        "spear",
-        "speck",
-        "stuff",
-        "contract",
-        "transform",
-        "operated",
-        "operates",
-        "operation",
-        "operations",
-        "manage",
-        "managed",
-        "manages",
-        "escalator",
-        "pleased",
-        "employer",
-        "agency",
-        "humane",
-        "serves",
-        "served",
-        "persona",
-    }
+from api.handoff_words import (
+    ADJECTIVE_AFTER,
+    DEPARTMENT_TARGETS,
+    DETERMINERS,
+    ESCALATE,
+    FILLER,
+    FUZZY_VOCABULARY,
+    HELP_CONTEXT,
+    HELP_GAP,
+    HELP_VERBS,
+    HUMAN_TARGETS,
+    LINK_WORDS,
+    MOVE_ME_OBJECTS,
+    MOVE_ME_VERBS,
+    MULTI_CONCEPTS,
+    MULTI_OTHER_AFTER,
+    MULTI_OTHER_BEFORE,
+    MULTI_PHRASES,
+    MULTI_TOPIC_WORDS,
+    NEGATION_BRIDGE,
+    NEGATION_SKIP,
+    NEGATORS,
+    OTHER_MEANING_AFTER,
+    OTHER_MEANING_BEFORE,
+    PARTICIPLE_AUXILIARIES,
+    PARTICIPLES,
+    PHRASES,
+    PRONOUN_TARGETS,
+    PROTECTED,
+    STRONG_VERBS,
+    VARIANTS,
+    VERB_NEEDS_NEXT,
+    VERB_NEEDS_PREVIOUS,
+    WEAK_VERBS,
+    WITHDRAW_BLOCKERS,
+    WITHDRAW_PHRASES,
 )
 
 _KNOWN_WORDS = frozenset(
@@ -628,7 +102,7 @@ _MAX_NEGATION_REACH = 6  # tokens a negation may sit before the request it cance
 
 def wants_human(text: str) -> bool:
     """True when the user asks to be put through to a human support agent."""
-    return any(_clause_wants_human(clause) for clause in _clauses(text))
+    return any(_clause_wants_human(clause) for clause in _clauses(text)) or _multi_wants_human(text)
 
 
 def _normalise(text: str) -> str:
@@ -898,3 +372,201 @@ def _is_negated(tokens: Sequence[str], start: int, end: int, negations: frozense
         ):
             return True
     return False
+
+
+# --- other languages -------------------------------------------------------------------
+# The English rules above read word order closely; for the other seven languages (and English
+# phrasings they miss) a second, coarser pass maps every word to a concept (a target, a verb of
+# talking or connecting, of wanting, of helping, a negation, a machine, ...) and looks for a
+# request among the concepts. Typos are corrected toward the concept vocabulary by rapidfuzz.
+
+_FOLD = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "đ": "d"})
+_MULTI_CLAUSE_BREAK = re.compile(
+    r"[.,!?;:\n()\[\]\"¿¡]+|\s[-–—]+\s|\b(?:but|pero|mais|aber|ma|mas|maar|ale|however)\b"
+)
+_MULTI_WINDOW = 6  # tokens between the two halves of a request
+_MULTI_NEGATION_REACH = 4  # tokens a negation may sit before a request
+_TARGETS = frozenset({"TARGET", "DEPARTMENT"})
+_BARE_OK = frozenset({"TARGET", "LINK", "PLEASE", "MACHINE", "INSTEAD", "NEGATE"})
+_PERSONNE_AS_PERSON = frozenset({"une", "la", "vraie", "autre", "cette", "reelle", "vrai"})
+
+
+def _concept_tables() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    words: dict[str, str] = {}
+    stems: list[tuple[str, str]] = []
+    for concept, entries in MULTI_CONCEPTS.items():
+        for entry in entries:
+            if entry.endswith("*"):
+                stems.append((entry[:-1], concept))
+            else:
+                words.setdefault(entry, concept)
+    stems.sort(key=lambda pair: -len(pair[0]))
+    return words, tuple(stems)
+
+
+_CONCEPT_WORDS, _CONCEPT_STEMS = _concept_tables()
+_FUZZY_WORDS = tuple(w for w in _CONCEPT_WORDS if len(w) >= 5 and "_" not in w)
+_FUZZY_STEMS = tuple((stem, concept) for stem, concept in _CONCEPT_STEMS if len(stem) >= 5)
+
+
+def _fold(text: str) -> str:
+    """Lowercase ASCII: accents stripped, ł/ß folded, apostrophes made spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    plain = re.sub(r"n['’]t\b", "nt", plain)  # English "don't" stays one word
+    plain = re.sub(r"['’‘`]", " ", plain)
+    return _REPEATS.sub(r"\1\1", plain)
+
+
+@lru_cache(maxsize=8192)
+def _concept(token: str) -> str | None:
+    """The concept a (folded) word stands for, typos within one or two edits forgiven."""
+    if token in _CONCEPT_WORDS:
+        return _CONCEPT_WORDS[token]
+    for stem, concept in _CONCEPT_STEMS:
+        if token.startswith(stem) and len(token) - len(stem) <= 5:
+            return concept
+    if len(token) < 5 or token in PROTECTED:
+        return None
+    match = process.extractOne(
+        token, _FUZZY_WORDS, scorer=OSA.distance, score_cutoff=_typo_budget(len(token))
+    )
+    if match is not None and match[0][0] == token[0]:
+        return _CONCEPT_WORDS[match[0]]
+    for stem, concept in _FUZZY_STEMS:  # a stem is a prefix: "konsultanetm" ~ "konsultant"
+        if stem[0] != token[0]:
+            continue
+        budget = _typo_budget(len(stem))
+        for length in (len(stem) - 1, len(stem), len(stem) + 1):
+            if length <= len(token) and OSA.distance(token[:length], stem) <= budget:
+                return concept
+    return None
+
+
+def _typo_budget(length: int) -> int:
+    return 2 if length >= 9 else 1
+
+
+def _multi_clauses(text: str) -> Iterator[list[str]]:
+    for part in _MULTI_CLAUSE_BREAK.split(_fold(text)):
+        tokens = _WORD.findall(part)
+        merged: list[str] = []
+        i = 0
+        while i < len(tokens):
+            pair = (tokens[i], tokens[i + 1] if i + 1 < len(tokens) else "")
+            if pair in MULTI_PHRASES:
+                merged.append(MULTI_PHRASES[pair])
+                i += 2
+            else:
+                merged.append(tokens[i])
+                i += 1
+        if merged:
+            yield merged
+
+
+def _clause_concepts(tokens: Sequence[str]) -> list[str | None]:
+    concepts: list[str | None] = []
+    for i, token in enumerate(tokens):
+        if token == "personne":  # French: "une personne" or "personne" (nobody)
+            before = tokens[i - 1] if i else ""
+            concepts.append("TARGET" if before in _PERSONNE_AS_PERSON else "NEGATE")
+            continue
+        concept = _concept(token)
+        if concept in _TARGETS:
+            before = tokens[i - 1] if i else ""
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if before in MULTI_OTHER_BEFORE or after in MULTI_OTHER_AFTER:
+                concept = "OTHER"
+        concepts.append(concept)
+    return concepts
+
+
+def _multi_wants_human(text: str) -> bool:
+    """The concept pass: True if any clause holds an un-negated request for a person."""
+    return any(_concepts_want_human(tokens) for tokens in _multi_clauses(text))
+
+
+def _concepts_want_human(tokens: Sequence[str]) -> bool:
+    if any(token in MULTI_TOPIC_WORDS for token in tokens):
+        return False
+    concepts = _clause_concepts(tokens)
+    if "REPORT" in concepts or "SELF" in concepts:
+        return False
+    targets = [i for i, c in enumerate(concepts) if c in _TARGETS]
+    if _is_bare_request(concepts):
+        return True
+    if _wants_no_machine(concepts):
+        return True
+    for t in targets:
+        for v, concept in enumerate(concepts):
+            if (
+                concept == "TALK"
+                or concept == "CONNECT"
+                or (concept in ("WANT", "HELP") and concepts[t] == "TARGET")
+            ):
+                pass
+            else:
+                continue
+            if abs(v - t) > _MULTI_WINDOW or not _gap_ok(concepts, min(v, t), max(v, t)):
+                continue
+            if not _multi_negated(concepts, min(v, t), max(v, t)):
+                return True
+    return False
+
+
+def _gap_ok(concepts: Sequence[str | None], start: int, end: int) -> bool:
+    """At most two unknown words, and no machine, between the halves of a request."""
+    between = concepts[start + 1 : end]
+    return sum(c is None for c in between) <= 2 and "MACHINE" not in between
+
+
+def _multi_negated(concepts: Sequence[str | None], start: int, end: int) -> bool:
+    window = concepts[max(0, start - _MULTI_NEGATION_REACH) : end + 1]
+    return "NEGATE" in window
+
+
+def _is_bare_request(concepts: Sequence[str | None]) -> bool:
+    """'agente por favor', 'un humain svp', 'mensch statt maschine bitte'."""
+    if "TARGET" not in concepts or any(c not in _BARE_OK for c in concepts):
+        return False
+    first = concepts.index("TARGET")
+    return "NEGATE" not in concepts[:first] and (
+        "NEGATE" not in concepts or "MACHINE" in concepts[first:]
+    )
+
+
+def _wants_no_machine(concepts: Sequence[str | None]) -> bool:
+    """'no quiero hablar con una maquina', 'ich will nicht mit einer Maschine reden'."""
+    if "MACHINE" not in concepts or "NEGATE" not in concepts:
+        return False
+    if not ({"TALK", "WANT", "CONNECT"} & set(concepts)):
+        return False
+    return concepts.index("NEGATE") < concepts.index("MACHINE")
+
+
+# --- withdrawal -----------------------------------------------------------------------
+
+
+def wants_to_withdraw(text: str) -> bool:
+    """True when a user waiting for a person says they no longer need one ("never mind,
+    it's fixed", "ya está resuelto, gracias").
+
+    Strict on purpose (a wrong "yes" would drop a waiting user from the queue): the message
+    must hold a withdrawal phrase, and nothing that undoes it — a negation or "still" outside
+    the phrase ("it's not fixed"), or a request for a person ("never mind the refund, I
+    still need the person")."""
+    folded = " " + " ".join(_WORD.findall(_fold(text))) + " "
+    found = False
+    for phrase in WITHDRAW_PHRASES:
+        padded = f" {phrase} "
+        if padded in folded:
+            found = True
+            folded = folded.replace(padded, " ")
+    if not found:
+        return False
+    rest = folded.split()
+    if any(word in WITHDRAW_BLOCKERS for word in rest):
+        return False
+    if any(_concept(word) in _TARGETS for word in rest) or wants_human(text):
+        return False
+    return "?" not in text

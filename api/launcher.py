@@ -60,8 +60,8 @@ def streamlit_command(app: Path, port: int, host: str = "127.0.0.1") -> list[str
     """How every Streamlit app of Tandem is started (`tandem up`, the browser tests, bench).
 
     - No forced `gc.collect(2)` after every run: Streamlit does one by default, also after each
-      timed fragment rerun, and it was ~25 ms each, i.e. ~2.5 % of a core per open page polling
-      every second. Python's own GC still runs. (bench/ui_idle.py measures it.)
+      timed fragment rerun, a real share of a core per open page polling every second. Python's
+      own GC still runs. (bench/ui_idle.py measures it; figures in README, Idle cost.)
     - No file watcher: `watchdog` is not a dependency, and without it Streamlit polls files.
     - No developer toolbar (Deploy, Rerun): the people using these apps are not developers.
     """

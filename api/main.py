@@ -21,9 +21,9 @@ from api.limits import Limits, RateLimited
 from api.logs import install as install_log_redaction
 from api.presence import Presence
 from api.realtime.hub import Hub
+from api.room_states import RoutingError
 from api.rooms import RoomService
 from api.routes import auth, health, rooms, stats, ws
-from api.routing import RoutingError
 from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
@@ -31,7 +31,6 @@ from db.queries import RoomNotFound
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
 MAX_ERRORS = 20
 """Validation errors listed in a 422 at most: enough to act on, never a body's worth."""
 MAX_ERROR_CHARS = 200
@@ -44,9 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         await upgrade(db.engine)
-        hub = Hub(settings.broker_url)
+        hub = Hub(settings.broker_url, max_queue=settings.hub_queue_size)
         await hub.connect()
         assistant = make_assistant(settings)
         presence = Presence(db, window_seconds=settings.presence_seconds)
@@ -72,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.dispose()
 
     app = FastAPI(title="Tandem", version="0.1.0", lifespan=lifespan)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
     install_log_redaction()
     for module in (auth, rooms, health, ws, stats):

@@ -7,6 +7,9 @@ answers all of them together (one completion, not one per message, so a fast typ
 flood, costs one paid call at a time). A human taking over cancels the reply in flight and
 the one owed. A `ReplyRun` also buffers its frames, so the HTTP streaming endpoint can replay
 them from the start however late it starts listening.
+
+Shutting down (`stop()`) does not wait for replies to finish: it cancels every reply in flight
+(each still publishes its `ai.cancelled`, and stores nothing) and drops the ones owed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from api.ai.base import Assistant, HandoffRequest, ReplyRequest, Turn
 from api.frames import ai_cancelled_frame, delta_frame, message_frame, room_channel
 from api.realtime.hub import Hub
-from api.routing import RoutingError
+from api.room_states import RoutingError
 from api.writer import MessageWriter
 from db import queries
 from db.engine import Database
@@ -104,6 +107,7 @@ class Replies:
             task.cancel()
 
     async def stop(self) -> None:
+        """Cancel every reply in flight, drop the owed ones, and return once they have ended."""
         tasks = list(self._tail.values())
         self._owed.clear()
         self._tail.clear()
@@ -112,7 +116,7 @@ class Replies:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def idle(self) -> None:
-        """Wait until every reply has finished (tests and shutdown use it)."""
+        """Wait until every reply has finished, owed ones included (tests use it)."""
         while self._tail:
             await asyncio.gather(*list(self._tail.values()), return_exceptions=True)
 

@@ -1,4 +1,4 @@
-"""The room service: applies the routing decisions to the database and pushes the frames.
+"""The room service: applies the state machine's decisions to the database and pushes the frames.
 
 Routes call it and stay thin; it is the only place that knows a handoff means a state change,
 a system notice, an event row, a queue update and a cancelled AI reply, in that order.
@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api import routing
+from api import room_states
 from api.ai.base import Assistant, Turn
 from api.frames import (
     QUEUE_CHANNEL,
@@ -141,7 +142,7 @@ class RoomService:
             )
         stored = await self.writer.store(draft)
         result = SendResult(stored.message)
-        if stored.status is None or not routing.ai_should_reply(stored.status, draft.sender):
+        if stored.status is None or not room_states.ai_should_reply(stored.status, draft.sender):
             return result
         if wants_human(text):
             result.frames = await self.request_human(room_id, reason="phrase")
@@ -170,15 +171,15 @@ class RoomService:
             online = await queries.count_online_agents(
                 session, now=now, window=self.presence.window
             )
-            outcome = routing.request_human(room.status, agents_online=online, reason=reason)
-            if isinstance(outcome, routing.AlreadyQueued):
+            outcome = room_states.request_human(room.status, agents_online=online, reason=reason)
+            if isinstance(outcome, room_states.AlreadyQueued):
                 return []
-            if isinstance(outcome, routing.NoAgent):
+            if isinstance(outcome, room_states.NoAgent):
                 change = Transition(
                     room_id=room.id,
                     kind=EventKind.no_agent,
                     reason=reason,
-                    notice=routing.NOTICE_NO_AGENT,
+                    notice=room_states.NOTICE_NO_AGENT,
                     at=now,
                 )
             else:
@@ -187,12 +188,12 @@ class RoomService:
                     room_id=room.id,
                     kind=outcome.event,
                     reason=reason,
-                    notice=routing.notice_handoff(position),
+                    notice=room_states.notice_handoff(position),
                     at=now,
                     to_status=outcome.to,
                 )
             [notice] = await room_log.record_transitions(session, transitions=[change])
-            changed = not isinstance(outcome, routing.NoAgent)
+            changed = not isinstance(outcome, room_states.NoAgent)
         if cancel_reply and changed:
             self.replies.cancel(room_id)
         frames = await self._announce(room_id, notice, room_changed=changed, queue_changed=changed)
@@ -205,14 +206,14 @@ class RoomService:
         async with self.db.write() as session:
             room = await self._locked(session, room_id)
             was = room.status
-            step = routing.join(room.status)
+            step = room_states.join(room.status)
             notice = await self._transition(
                 session,
                 room,
                 step,
                 agent_id=agent.id,
                 by=agent.id,
-                text=routing.notice_joined(agent.name),
+                text=room_states.notice_joined(agent.name),
             )
         self.replies.cancel(room_id)
         await self._announce(
@@ -228,14 +229,14 @@ class RoomService:
         assert agent.id is not None
         async with self.db.write() as session:
             room = await self._locked(session, room_id)
-            step = routing.leave(room.status, room_agent_id=room.agent_id, agent_id=agent.id)
+            step = room_states.leave(room.status, room_agent_id=room.agent_id, agent_id=agent.id)
             notice = await self._transition(
                 session,
                 room,
                 step,
                 agent_id=None,
                 by=agent.id,
-                text=routing.notice_left(agent.name),
+                text=room_states.notice_left(agent.name),
             )
         await self._announce(room_id, notice, room_changed=True, agent_ids=(agent.id,))
         return await self.get_room(room_id)
@@ -245,7 +246,7 @@ class RoomService:
         async with self.db.write() as session:
             room = await self._locked(session, room_id)
             was, room_agent = room.status, room.agent_id
-            step = routing.close(
+            step = room_states.close(
                 room.status,
                 room_agent_id=room.agent_id,
                 agent_id=agent.id if agent is not None else None,
@@ -259,7 +260,7 @@ class RoomService:
                     step,
                     agent_id=room.agent_id,
                     by=agent.id if agent is not None else None,
-                    text=routing.notice_closed(by),
+                    text=room_states.notice_closed(by),
                 )
         if notice is not None:
             self.replies.cancel(room_id)
@@ -286,7 +287,7 @@ class RoomService:
         self,
         session: AsyncSession,
         room: Room,
-        step: routing.Transition,
+        step: room_states.Transition,
         *,
         agent_id: int | None,
         by: int | None,
@@ -340,7 +341,7 @@ class RoomService:
             await queries.set_room_briefs(session, briefs={room_id: brief})
         await self.hub.publish(QUEUE_CHANNEL, queue_frame(await self.queue()))
 
-    def _spawn(self, coro: asyncio._CoroutineLike[None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

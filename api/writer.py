@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.routing import check_send
+from api.room_states import check_send
 from db import room_log
 from db.engine import Database
 from db.models import MessagePublic, RoomStatus, utcnow
@@ -133,7 +133,8 @@ class MessageWriter:
     async def store(self, draft: MessageDraft) -> StoredMessage:
         """Durably store `draft` and return it with its seq, once watchers have been sent it.
 
-        Raises the routing error, or `RoomNotFound`, when the room refuses the draft."""
+        Raises `RoutingError` (api/room_states.py), or `RoomNotFound`, when the room refuses
+        the draft."""
         if self._task is None:
             raise RuntimeError("MessageWriter.start() was not called")
         pending = _Pending(draft)

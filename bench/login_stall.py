@@ -2,7 +2,8 @@
 
 The API runs as `tandem serve` in its own process on a scratch SQLite file, with rate limits
 off (throttled 429s would make it trivial); `--clients` tasks post wrong passwords in a loop
-(argon2 verifies each one) while one task times `/healthz` every 20 ms.
+(argon2 verifies each one) while one task times `/healthz` every 20 ms. One argon2 check costs
+~50 ms of CPU and 64 MiB on our machines (api/auth.py runs them on a small thread pool).
 
     .venv/bin/python bench/login_stall.py --clients 8 --seconds 10
 """

@@ -26,7 +26,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
@@ -41,7 +41,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # recycled well inside MariaDB's wait_timeout, and the writer retries a batch whose
         # connection turned out dead.
         return create_async_engine(
-            parsed, echo=echo, pool_size=10, max_overflow=10, pool_recycle=1800
+            parsed, echo=echo, pool_size=pool_size, max_overflow=10, pool_recycle=1800
         )
     raise ValueError(
         f"Unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
@@ -60,9 +60,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """The engine, a session factory, and write serialisation where the engine needs it."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if is_sqlite(url) else None
 

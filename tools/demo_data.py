@@ -4,7 +4,7 @@ Why not through the room service: 100,000 conversations must load in minutes, an
 per message would take hours. Each conversation is scripted in memory as a history, and many
 histories are written in one transaction through the room log (`db.room_log.write_histories`),
 the same functions the service and the writer use, so seqs, counters and spans follow the same
-rules. The notices' texts come from `api.routing`; agents write only while they hold the room.
+rules. The notices' texts come from `api.room_states`; agents write only while they hold the room.
 
 The mix: AI-only chats, requests that found nobody online, handoffs by phrase/button/tool_call/
 ungrounded answered after a queue wait, abandoned in the queue or still waiting, agents who
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from api import routing
+from api import room_states
 from api.ai.retrieval import Article, KnowledgeBase
 from api.auth import hash_password_off_loop
 from db import queries, room_log
@@ -202,7 +202,7 @@ class _Scripts:
             RoomStatus.closed,
             EventKind.closed,
             "agent" if by_agent else "user",
-            routing.notice_closed(by),
+            room_states.notice_closed(by),
             by=by_agent.id if by_agent else None,
         )
 
@@ -226,7 +226,7 @@ class _Scripts:
             RoomStatus.agent,
             EventKind.joined,
             "agent",
-            routing.notice_joined(agent.name),
+            room_states.notice_joined(agent.name),
             by=agent.id,
         )
         if self.rng.random() < 0.97:
@@ -256,7 +256,7 @@ class _Scripts:
                 RoomStatus.ai,
                 EventKind.left,
                 "agent_left",
-                routing.notice_left(agent.name),
+                room_states.notice_left(agent.name),
                 by=agent.id,
             )
             return "left"
@@ -268,7 +268,7 @@ class _Scripts:
         ]
         self.request_human(c, article, reason)
         c.transition(
-            RoomStatus.waiting, EventKind.handoff, reason, routing.notice_handoff(1), by=None
+            RoomStatus.waiting, EventKind.handoff, reason, room_states.notice_handoff(1), by=None
         )
         c.brief = f"The customer asks about {article.title.lower()}."
         wait = self.lognormal(50 * busy, 0.9, 3 * 3600)
@@ -310,7 +310,7 @@ class _Scripts:
             self.ai_exchange(c, article)
             reason = "phrase" if self.rng.random() < 0.6 else "button"
             self.request_human(c, article, reason)
-            c.transition(None, EventKind.no_agent, reason, routing.NOTICE_NO_AGENT, by=None)
+            c.transition(None, EventKind.no_agent, reason, room_states.NOTICE_NO_AGENT, by=None)
             for _ in range(self.rng.randint(0, 2)):
                 self.ai_exchange(c, article)
             if self.rng.random() < 0.5:

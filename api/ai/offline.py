@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
 from api.ai.retrieval import Hit, KnowledgeBase, Lookup, tokenize, word_set
+from api.language import detect_language
 
 NOT_SURE_PREFIX = "I'm not sure about that one"
 """Every ungrounded reply starts with this, so later turns can tell them apart in the history."""
@@ -38,6 +39,24 @@ GREETING_REPLY = (
 THANKS_REPLY = "You're welcome! If anything else comes up, just ask here."
 ACK_REPLY = "Great! Is there anything else I can help you with?"
 EMPTY_REPLY = "How can I help you today?"
+PERSON_IN_YOUR_LANGUAGE = {
+    "es": "Si lo prefiere, una persona de nuestro equipo puede atenderle en español: pulse "
+    "*Talk to a person* o pida hablar con un agente.",
+    "fr": "Si vous préférez, une personne de notre équipe peut vous aider en français : "
+    "appuyez sur *Talk to a person* ou demandez à parler à un conseiller.",
+    "de": "Wenn Sie möchten, hilft Ihnen eine Person aus unserem Team auf Deutsch: klicken Sie "
+    "auf *Talk to a person* oder bitten Sie um einen Mitarbeiter.",
+    "it": "Se preferisce, una persona del nostro team può aiutarla in italiano: prema "
+    "*Talk to a person* o chieda di parlare con un operatore.",
+    "pt": "Se preferir, uma pessoa da nossa equipe pode ajudar em português: toque em "
+    "*Talk to a person* ou peça para falar com um atendente.",
+    "nl": "Als u wilt, helpt iemand van ons team u in het Nederlands: klik op "
+    "*Talk to a person* of vraag om een medewerker.",
+    "pl": "Jeśli wolisz, osoba z naszego zespołu pomoże Ci po polsku: kliknij "
+    "*Talk to a person* albo poproś o konsultanta.",
+}
+"""The answers come from English articles; a user writing in another language is told, in it,
+that a person can help in their language and how to reach one."""
 
 _LEAD_IN = "Here's what I found about *{title}*:"
 _LEAD_IN_RE = re.compile(r"^Here's what I found about \*(?P<title>[^*\n]+)\*:")
@@ -175,6 +194,11 @@ class OfflineAssistant(Assistant):
         question = _last_user_text(history)
         if question is None or not question.strip():
             return _Plan(EMPTY_REPLY)
+        plan = self._plan_for(question, history)
+        sentence = PERSON_IN_YOUR_LANGUAGE.get(detect_language(question))
+        return _Plan(f"{plan.text}\n\n{sentence}", plan.handoff) if sentence else plan
+
+    def _plan_for(self, question: str, history: Sequence[Turn]) -> _Plan:
         canned = small_talk(question)
         if canned is not None:
             return _Plan(canned)

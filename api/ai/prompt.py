@@ -10,6 +10,7 @@ from typing import Any
 
 from api.ai.base import Turn
 from api.ai.retrieval import Hit
+from api.language import FALLBACK, NAMES, detect_language
 
 SYSTEM_PROMPT = """\
 You are the customer-support assistant of Tandem Store, an online shop for clothing, shoes and \
@@ -73,8 +74,19 @@ def trim_history(history: Sequence[Turn], budget: int = HISTORY_BUDGET_CHARS) ->
     return list(reversed(kept))
 
 
+def language_line(history: Sequence[Turn]) -> str:
+    """ "The customer writes in Spanish." when the newest user message is clearly not English."""
+    text = next((t.text for t in reversed(history) if t.sender == "user"), "")
+    language = detect_language(text)
+    if language == FALLBACK:
+        return ""
+    return (
+        f"- The customer's latest message is in {NAMES[language]}: answer in {NAMES[language]}.\n"
+    )
+
+
 def build_messages(history: Sequence[Turn], hits: Sequence[Hit]) -> list[dict[str, str]]:
-    system = SYSTEM_PROMPT + "\n" + articles_block(hits)
+    system = SYSTEM_PROMPT + language_line(history) + "\n" + articles_block(hits)
     return [{"role": "system", "content": system}] + [
         to_chat_message(turn) for turn in trim_history(history)
     ]

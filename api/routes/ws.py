@@ -43,7 +43,7 @@ from api.frames import (
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.hub import SubscriberOverflow, Subscription
-from api.routing import RoutingError
+from api.room_states import RoutingError
 from db.models import SEQ_MAX, Agent, MessageCreate, Role
 from db.queries import RoomNotFound
 from db.text import check_storable
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
 """Handles one frame; returns the task of work it started but did not wait for, if any."""
-RESUME_PAGE = 500
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
 CLOSE_LINGER_SECONDS = 0.1
@@ -104,7 +103,7 @@ async def room_socket(
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, tandem.hub.subscribe(room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
-        await _serve(websocket, subscription, handle, _watch(tandem, principal))
+        await _serve(websocket, tandem, subscription, handle, _watch(tandem, principal))
 
 
 @router.websocket("/ws/agent")
@@ -140,7 +139,7 @@ async def agent_socket(
     slot = _socket_slot(tandem, agent_id=agent.id)
     async with slot, presence, tandem.hub.subscribe(*channels) as subscription:
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
-        await _serve(websocket, subscription, handle, _watch(tandem, principal))
+        await _serve(websocket, tandem, subscription, handle, _watch(tandem, principal))
 
 
 def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
@@ -173,6 +172,7 @@ async def _watch(tandem: Tandem, principal: Principal) -> str:
 
 async def _serve(
     websocket: WebSocket,
+    tandem: Tandem,
     subscription: Subscription,
     handle: Handler,
     watch: Coroutine[Any, Any, str],
@@ -180,7 +180,9 @@ async def _serve(
     """Run the outgoing and incoming loops until either ends or `watch` says the token is no
     longer good (close with 1008), then stop the others."""
     outgoing = asyncio.create_task(_forward(websocket, subscription))
-    incoming = asyncio.create_task(_receive(websocket, handle))
+    incoming = asyncio.create_task(
+        _receive(websocket, handle, max_frame=tandem.settings.max_frame_bytes)
+    )
     watchdog = asyncio.create_task(watch)
     done, pending = await asyncio.wait(
         {outgoing, incoming, watchdog}, return_when=asyncio.FIRST_COMPLETED
@@ -210,7 +212,7 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
         await websocket.send_text(event.message)
 
 
-async def _receive(websocket: WebSocket, handle: Handler) -> None:
+async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> None:
     """Read frames and start their work without waiting for it.
 
     A message is queued for storage the moment its frame is read, so one connection can have
@@ -232,7 +234,7 @@ async def _receive(websocket: WebSocket, handle: Handler) -> None:
                 await acknowledging
                 raise BinaryFrame()
             try:
-                started = await handle(_parse(raw))
+                started = await handle(_parse(raw, max_frame))
             except (WebSocketDisconnect, WebSocketDisconnected):
                 raise
             except Exception as exc:
@@ -273,9 +275,10 @@ def _error_text(exc: Exception) -> str:
     return error_frame("internal", "That failed on our side; retry.")
 
 
-def _parse(raw: str) -> dict[str, Any]:
-    if len(raw) > 64 * 1024:
-        raise FrameError("too_large", "Frames are limited to 64 KiB.")
+def _parse(raw: str, max_frame: int) -> dict[str, Any]:
+    if len(raw) > max_frame:
+        limit = f"{max_frame // 1024} KiB" if max_frame % 1024 == 0 else f"{max_frame} bytes"
+        raise FrameError("too_large", f"Frames are limited to {limit}.")
     try:
         frame = json.loads(raw)
     except ValueError:
@@ -326,10 +329,11 @@ def _message(frame: dict[str, Any]) -> MessageCreate:
 async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:
     if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
         raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
+    page_size = tandem.settings.resume_page
     while True:
-        page = await tandem.rooms.messages(room_id, after=after, limit=RESUME_PAGE)
+        page = await tandem.rooms.messages(room_id, after=after, limit=page_size)
         for message in page:
             await websocket.send_text(message_frame(message))
-        if len(page) < RESUME_PAGE:
+        if len(page) < page_size:
             return
         after = page[-1].seq

@@ -56,3 +56,8 @@ async def test_an_agent_added_on_the_command_line_can_log_in(sqlite_url: str) ->
             "/api/agents/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
         )
         assert me.json()["role"] == "admin"
+
+
+def test_serve_refuses_several_workers_without_redis(sqlite_url: str) -> None:
+    served = tandem("serve", "--workers", "2", "--port", "1", url=sqlite_url)
+    assert served.returncode != 0 and "needs TANDEM_REDIS_URL" in served.stderr

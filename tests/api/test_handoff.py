@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.handoff import wants_human
+from api.handoff import wants_human, wants_to_withdraw
 
 LONG_CHATTER = "I ordered a pair of running shoes last week and the box arrived damaged. " * 40
 
@@ -223,3 +223,74 @@ def test_held_out_accuracy() -> None:
     accuracy = correct / len(HELD_OUT)
     misses = [phrase for phrase, expected in HELD_OUT if wants_human(phrase) is not expected]
     assert accuracy >= 0.9, f"held-out accuracy {accuracy:.0%}, misses: {misses}"
+
+
+# --- other languages and indirect requests (taken from bench/data/handoff_tuning.tsv) -------
+
+MULTILINGUAL: list[tuple[str, bool]] = [
+    ("can a coworker of yours help me out?", True),
+    ("I'd prefer not to chat with a bot", True),
+    ("quiero hablar con una persona", True),
+    ("no quiero un bot, quiero una persona", True),
+    ("un conseiller s'il vous plaît", True),
+    ("est-ce qu'un conseiller peut me rappeler ?", True),
+    ("ich möchte mit einem mitarbeiter sprechen", True),
+    ("ich will einen echten menschen, keinen roboter", True),
+    ("passami un operatore", True),
+    ("me coloca em contato com o suporte", True),
+    ("ik heb een mens nodig", True),
+    ("czy konsultant moze mi pomoc?", True),
+    ("my coworker recommended your shop", False),
+    ("mi agente de seguros dice que no", False),
+    ("no me transfieras por favor", False),
+    ("personne n'a répondu", False),
+    ("ich bin selbst berater", False),
+    ("il mio agente assicurativo ha chiamato", False),
+    ("nao preciso falar com ninguem", False),
+    ("geen medewerker nodig", False),
+    ("wczoraj rozmawialem z konsultantem", False),
+]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), MULTILINGUAL)
+def test_wants_human_in_other_languages(phrase: str, expected: bool) -> None:
+    assert wants_human(phrase) is expected
+
+
+def test_tuning_set_meets_targets() -> None:
+    from bench.eval_handoff import HANDOFF_TARGETS, evaluate
+
+    rows = [r for r in evaluate() if r.split == "tuning" and r.detector == "handoff"]
+    assert {r.lang for r in rows} >= {"en", "es", "fr", "de", "it", "pt", "nl", "pl"}
+    for row in rows:
+        assert row.precision >= HANDOFF_TARGETS["precision"], row
+        assert row.recall >= HANDOFF_TARGETS["recall"], row
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("never mind, I sorted it myself", True),
+        ("ya lo resolví, gracias", True),
+        ("hat sich erledigt", True),
+        ("laat maar, het werkt", True),
+        ("never mind the address, I need an agent", False),
+        ("it is still broken", False),
+        ("no está arreglado", False),
+        ("nadal nie działa", False),
+        ("hello?", False),
+    ],
+)
+def test_wants_to_withdraw(phrase: str, expected: bool) -> None:
+    assert wants_to_withdraw(phrase) is expected
+
+
+def test_withdraw_tuning_precision() -> None:
+    from bench.eval_handoff import WITHDRAW_TARGETS, evaluate
+
+    row = next(
+        r
+        for r in evaluate()
+        if r.detector == "withdraw" and r.split == "tuning" and r.lang == "all"
+    )
+    assert row.precision >= WITHDRAW_TARGETS["precision"], row

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from api.routing import RoutingError
+from api.room_states import RoutingError
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log
 from db.engine import Database

@@ -16,6 +16,7 @@ from api.ai.offline import (
     HANDOFF_REASON,
     NOT_SURE_REPLY,
     OFFER_HUMAN,
+    PERSON_IN_YOUR_LANGUAGE,
     THANKS_REPLY,
     OfflineAssistant,
     answered_title,
@@ -282,3 +283,28 @@ async def test_brief_stays_short_for_long_messages(assistant: OfflineAssistant) 
 
 async def test_brief_of_an_empty_history(assistant: OfflineAssistant) -> None:
     assert await assistant.brief([]) == ""
+
+
+# --- the user's language -------------------------------------------------------------------
+
+
+async def test_a_spanish_question_gets_the_person_sentence_in_spanish(
+    assistant: OfflineAssistant,
+) -> None:
+    text = text_of(await collect(assistant, [user("¿Cuánto tarda el reembolso de mi pedido?")]))
+    assert text.endswith(PERSON_IN_YOUR_LANGUAGE["es"])
+    assert "*Talk to a person*" in text
+
+
+async def test_a_german_off_topic_question_stays_not_sure_and_adds_german(
+    assistant: OfflineAssistant,
+) -> None:
+    text = text_of(await collect(assistant, [user("Was ist die Hauptstadt von Peru?")]))
+    assert is_not_sure(text)
+    assert text.endswith(PERSON_IN_YOUR_LANGUAGE["de"])
+
+
+async def test_an_english_question_gets_no_extra_sentence(assistant: OfflineAssistant) -> None:
+    text = text_of(await collect(assistant, [user(OFF_TOPIC)]))
+    assert text == NOT_SURE_REPLY
+    assert not any(sentence in text for sentence in PERSON_IN_YOUR_LANGUAGE.values())

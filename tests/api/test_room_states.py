@@ -4,62 +4,63 @@ from __future__ import annotations
 
 import pytest
 
-from api import routing
+from api import room_states
 from db.models import EventKind, RoomStatus, Sender
 
 
 def test_a_request_for_a_human_with_an_agent_online_queues_the_room() -> None:
-    step = routing.request_human(RoomStatus.ai, agents_online=1, reason="phrase")
-    assert step == routing.Transition(RoomStatus.waiting, EventKind.handoff, "phrase")
+    step = room_states.request_human(RoomStatus.ai, agents_online=1, reason="phrase")
+    assert step == room_states.Transition(RoomStatus.waiting, EventKind.handoff, "phrase")
 
 
 def test_a_request_for_a_human_with_nobody_online_stays_with_the_ai() -> None:
-    outcome = routing.request_human(RoomStatus.ai, agents_online=0, reason="button")
-    assert outcome == routing.NoAgent(reason="button")
+    outcome = room_states.request_human(RoomStatus.ai, agents_online=0, reason="button")
+    assert outcome == room_states.NoAgent(reason="button")
 
 
 @pytest.mark.parametrize("status", [RoomStatus.waiting, RoomStatus.agent])
 def test_asking_again_while_queued_or_served_changes_nothing(status: RoomStatus) -> None:
     assert isinstance(
-        routing.request_human(status, agents_online=3, reason="phrase"), routing.AlreadyQueued
+        room_states.request_human(status, agents_online=3, reason="phrase"),
+        room_states.AlreadyQueued,
     )
 
 
 def test_a_closed_room_cannot_ask_for_a_human() -> None:
-    with pytest.raises(routing.RoutingError) as err:
-        routing.request_human(RoomStatus.closed, agents_online=1, reason="phrase")
+    with pytest.raises(room_states.RoutingError) as err:
+        room_states.request_human(RoomStatus.closed, agents_online=1, reason="phrase")
     assert err.value.status == 409
 
 
 @pytest.mark.parametrize("status", [RoomStatus.ai, RoomStatus.waiting])
 def test_an_agent_can_take_a_room_the_ai_or_the_queue_holds(status: RoomStatus) -> None:
-    assert routing.join(status).to is RoomStatus.agent
+    assert room_states.join(status).to is RoomStatus.agent
 
 
 @pytest.mark.parametrize(
     ("status", "code"), [(RoomStatus.agent, "already_taken"), (RoomStatus.closed, "room_closed")]
 )
 def test_a_taken_or_closed_room_cannot_be_joined(status: RoomStatus, code: str) -> None:
-    with pytest.raises(routing.RoutingError) as err:
-        routing.join(status)
+    with pytest.raises(room_states.RoutingError) as err:
+        room_states.join(status)
     assert (err.value.code, err.value.status) == (code, 409)
 
 
 def test_leaving_hands_the_room_back_to_the_ai() -> None:
-    step = routing.leave(RoomStatus.agent, room_agent_id=7, agent_id=7)
+    step = room_states.leave(RoomStatus.agent, room_agent_id=7, agent_id=7)
     assert (step.to, step.event, step.reason) == (RoomStatus.ai, EventKind.left, "agent_left")
 
 
 def test_only_the_rooms_agent_can_leave_it() -> None:
-    with pytest.raises(routing.RoutingError) as err:
-        routing.leave(RoomStatus.agent, room_agent_id=7, agent_id=8)
+    with pytest.raises(room_states.RoutingError) as err:
+        room_states.leave(RoomStatus.agent, room_agent_id=7, agent_id=8)
     assert err.value.status == 403
 
 
 def test_closing_twice_is_not_an_error() -> None:
-    assert routing.close(RoomStatus.agent, room_agent_id=7, agent_id=7) is not None
-    assert routing.close(RoomStatus.closed, room_agent_id=None, agent_id=None) is None
-    assert routing.close(RoomStatus.closed, room_agent_id=7, agent_id=8) is None
+    assert room_states.close(RoomStatus.agent, room_agent_id=7, agent_id=7) is not None
+    assert room_states.close(RoomStatus.closed, room_agent_id=None, agent_id=None) is None
+    assert room_states.close(RoomStatus.closed, room_agent_id=7, agent_id=8) is None
 
 
 @pytest.mark.parametrize(
@@ -79,12 +80,14 @@ def test_who_may_close_a_room(
     status: RoomStatus, room_agent_id: int | None, agent_id: int | None, admin: bool, allowed: bool
 ) -> None:
     if allowed:
-        step = routing.close(status, room_agent_id=room_agent_id, agent_id=agent_id, admin=admin)
+        step = room_states.close(
+            status, room_agent_id=room_agent_id, agent_id=agent_id, admin=admin
+        )
         assert step is not None and step.to is RoomStatus.closed
         assert step.reason == ("user" if agent_id is None else "agent")
         return
-    with pytest.raises(routing.RoutingError) as err:
-        routing.close(status, room_agent_id=room_agent_id, agent_id=agent_id, admin=admin)
+    with pytest.raises(room_states.RoutingError) as err:
+        room_states.close(status, room_agent_id=room_agent_id, agent_id=agent_id, admin=admin)
     assert (err.value.status, err.value.code) == (403, "not_your_room")
 
 
@@ -101,38 +104,38 @@ def test_who_may_close_a_room(
 def test_the_ai_answers_only_users_in_ai_rooms(
     status: RoomStatus, sender: Sender, replies: bool
 ) -> None:
-    assert routing.ai_should_reply(status, sender) is replies
+    assert room_states.ai_should_reply(status, sender) is replies
 
 
 def test_nobody_writes_into_a_closed_room() -> None:
     for sender in (Sender.user, Sender.agent, Sender.ai):
-        with pytest.raises(routing.RoutingError):
-            routing.check_send(RoomStatus.closed, sender, room_agent_id=None, agent_id=None)
+        with pytest.raises(room_states.RoutingError):
+            room_states.check_send(RoomStatus.closed, sender, room_agent_id=None, agent_id=None)
 
 
 def test_an_agent_writes_only_into_a_room_it_has_joined() -> None:
-    routing.check_send(RoomStatus.agent, Sender.agent, room_agent_id=1, agent_id=1)
-    with pytest.raises(routing.RoutingError) as err:
-        routing.check_send(RoomStatus.agent, Sender.agent, room_agent_id=1, agent_id=2)
+    room_states.check_send(RoomStatus.agent, Sender.agent, room_agent_id=1, agent_id=1)
+    with pytest.raises(room_states.RoutingError) as err:
+        room_states.check_send(RoomStatus.agent, Sender.agent, room_agent_id=1, agent_id=2)
     assert err.value.status == 403
-    with pytest.raises(routing.RoutingError):
-        routing.check_send(RoomStatus.ai, Sender.agent, room_agent_id=None, agent_id=2)
+    with pytest.raises(room_states.RoutingError):
+        room_states.check_send(RoomStatus.ai, Sender.agent, room_agent_id=None, agent_id=2)
 
 
 def test_an_ai_reply_is_refused_once_a_human_has_taken_over() -> None:
-    routing.check_send(RoomStatus.ai, Sender.ai, room_agent_id=None, agent_id=None)
+    room_states.check_send(RoomStatus.ai, Sender.ai, room_agent_id=None, agent_id=None)
     for status in (RoomStatus.waiting, RoomStatus.agent):
-        with pytest.raises(routing.RoutingError) as err:
-            routing.check_send(status, Sender.ai, room_agent_id=None, agent_id=None)
+        with pytest.raises(room_states.RoutingError) as err:
+            room_states.check_send(status, Sender.ai, room_agent_id=None, agent_id=None)
         assert err.value.code == "ai_preempted"
 
 
 def test_the_user_keeps_writing_while_waiting_and_with_an_agent() -> None:
     for status in (RoomStatus.ai, RoomStatus.waiting, RoomStatus.agent):
-        routing.check_send(status, Sender.user, room_agent_id=None, agent_id=None)
+        room_states.check_send(status, Sender.user, room_agent_id=None, agent_id=None)
 
 
 def test_notices_say_what_happened() -> None:
-    assert "#2" in routing.notice_handoff(2)
-    assert routing.notice_joined("Alice").startswith("Alice")
-    assert "AI" in routing.notice_left("Alice")
+    assert "#2" in room_states.notice_handoff(2)
+    assert room_states.notice_joined("Alice").startswith("Alice")
+    assert "AI" in room_states.notice_left("Alice")
