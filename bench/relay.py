@@ -67,7 +67,7 @@ async def database(kind: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite+aiosqlite:///{tmp}/relay.db"
         return
-    import asyncmy  # type: ignore[import-untyped]
+    import asyncmy
 
     name = f"tandem_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
