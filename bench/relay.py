@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from api.auth import hash_password  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import Database  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
 
@@ -61,19 +61,13 @@ class Step:
         return self.delivered / self.seconds
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def database(kind: str) -> AsyncIterator[str]:
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite+aiosqlite:///{tmp}/relay.db"
         return
-    import asyncmy  # type: ignore[import-untyped]
+    import asyncmy
 
     name = f"tandem_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")

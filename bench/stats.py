@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from db.engine import Database, create_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.sqltime import LocalWindow  # noqa: E402
 from db.stats import compute_stats  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 from tools.demo_data import generate  # noqa: E402
 
 MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
@@ -81,12 +81,6 @@ async def admin(statement: str) -> None:
             await conn.execute(sa.text(statement))
     finally:
         await engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_api(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -51,6 +51,7 @@ def require_service(name: str, port: int) -> None:
 
 
 def free_port() -> int:
+    """A port nothing listens on right now (the one place tests and bench/ get ports from)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import websockets
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.api.test_stats_http import around_today
 from tests.conftest import LiveServer, auth
@@ -39,16 +40,18 @@ def test_tandem_serve_logs_no_token(tmp_path: Path) -> None:
 async def test_the_websocket_token_rides_in_a_subprotocol(server: LiveServer) -> None:
     room_id, token = await server.new_room()
     async with websockets.connect(
-        f"{server.ws_url}/ws/rooms/{room_id}", subprotocols=["tandem", f"bearer.{token}"]
+        f"{server.ws_url}/ws/rooms/{room_id}",
+        subprotocols=[Subprotocol("tandem"), Subprotocol(f"bearer.{token}")],
     ) as ws:
         assert ws.subprotocol == "tandem"
-        assert (await ws.recv()).startswith('{"type":"room"')
+        assert (await ws.recv(decode=True)).startswith('{"type":"room"')
     _, agent_token = await server.add_agent("Alice")
     async with websockets.connect(
-        f"{server.ws_url}/ws/agent", subprotocols=["tandem", f"bearer.{agent_token}"]
+        f"{server.ws_url}/ws/agent",
+        subprotocols=[Subprotocol("tandem"), Subprotocol(f"bearer.{agent_token}")],
     ) as console:
         assert console.subprotocol == "tandem"
-        assert (await console.recv()).startswith('{"type":"queue"')
+        assert (await console.recv(decode=True)).startswith('{"type":"queue"')
 
 
 async def test_the_csv_neutralises_formulas(server: LiveServer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from sqlalchemy.pool import QueuePool
 from websockets.sync.client import connect
 
 from api.config import Settings
@@ -53,7 +54,8 @@ async def test_body_frame_and_resume_page_follow_the_settings(sqlite_url: str) -
 async def test_the_pool_size_reaches_the_engine(scratch_mariadb: ScratchMariaDB) -> None:
     url = scratch_mariadb.url(await scratch_mariadb.create())
     async for server in start_server(make_settings(url, db_pool_size=3)):
-        assert server.tandem.db.engine.pool.size() == 3  # type: ignore[attr-defined]
+        pool = server.tandem.db.engine.pool
+        assert isinstance(pool, QueuePool) and pool.size() == 3
 
 
 def test_tandem_serve_refuses_an_oversized_frame_before_reading_it(tmp_path: Path) -> None:

@@ -60,12 +60,12 @@ async def test_a_tool_call_hands_the_room_to_a_human(server: LiveServer, fake: F
     assert [m.sender.value for m in history] == ["user", "ai", "system"]
     assert "queue" in history[-1].text
     async with server.tandem.db.session() as session:
-        from sqlalchemy import select
+        from sqlmodel import col, select
 
         from db.models import RoomEvent
 
         events = (
-            await session.execute(select(RoomEvent).where(RoomEvent.room_id == room_id))
+            await session.execute(select(RoomEvent).where(col(RoomEvent.room_id) == room_id))
         ).scalars()
         assert [(e.kind.value, e.reason) for e in events] == [
             ("created", None),
