@@ -1,6 +1,7 @@
 """The default assistant when no OpenAI key is set: answers from the help articles in `kb/`.
 
-It never invents anything: either it quotes the best-matching article or it says it doesn't
+It never invents anything: either it quotes the passage of an article that best answers the
+question (naming the article, whose rest it sends when asked for "more") or it says it doesn't
 know and points to a person. It streams word groups so the chat looks the same as with a model.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
-from api.ai.retrieval import Hit, KnowledgeBase, Lookup, tokenize, word_set
+from api.ai.retrieval import Article, Hit, KnowledgeBase, Lookup, tokenize, word_set
 from api.language import detect_language
 
 NOT_SURE_PREFIX = "I'm not sure about that one"
@@ -58,8 +59,25 @@ PERSON_IN_YOUR_LANGUAGE = {
 """The answers come from English articles; a user writing in another language is told, in it,
 that a person can help in their language and how to reach one."""
 
-_LEAD_IN = "Here's what I found about *{title}*:"
-_LEAD_IN_RE = re.compile(r"^Here's what I found about \*(?P<title>[^*\n]+)\*:")
+_SOURCE = "From our help article *{title}*."
+_SOURCE_MORE = "From our help article *{title}*. Want the full article? Just ask."
+_REST_LEAD_IN = "Here's the rest of *{title}*:"
+_NOTHING_MORE = "That was all of *{title}*."
+_TITLE_RE = re.compile(
+    r"^(?:From our help article|Here's the rest of|That was all of|Here's what I found about)"
+    r" \*(?P<title>[^*\n]+)\*",
+    re.MULTILINE,
+)
+"""Where a reply names its article; the last form is how replies began before passages."""
+_OFFER_RE = re.compile(
+    r"^From our help article \*(?P<title>[^*\n]+)\*\. Want the full article\?", re.MULTILINE
+)
+_MORE_WORDS = word_set("more rest full whole entire complete article continue everything remaining")
+_MORE_FILLERS = word_set(
+    "yes yeah yep sure please pls show tell send give read see me the it of that this a an go on "
+    "can could i you want to just info information details one all please whole thanks"
+)
+_AFFIRM = word_set("yes yeah yep sure please pls")
 _RELATED_RATIO = 0.6
 """A runner-up this close to the top hit is worth a pointer: the question may be about it."""
 
@@ -90,9 +108,24 @@ def is_not_sure(text: str) -> bool:
 
 
 def answered_title(text: str) -> str | None:
-    """The article title an AI message answered from, read back from its lead-in."""
-    match = _LEAD_IN_RE.match(text)
+    """The article title an AI message answered from, read back from where it names it."""
+    match = _TITLE_RE.search(text)
     return match.group("title") if match else None
+
+
+def offered_title(text: str) -> str | None:
+    """The article whose rest an AI message offered to send."""
+    match = _OFFER_RE.search(text)
+    return match.group("title") if match else None
+
+
+def is_more_request(text: str, *, offered: bool) -> bool:
+    """ "more", "the rest", "show me the full article", or a plain "yes please" right after
+    an offer: a request for the rest of the article, not a new question."""
+    words = _CHAT_WORD_RE.findall(text.lower().replace("'", "").replace("’", ""))
+    if not words or len(words) > 8 or any(w not in _MORE_WORDS | _MORE_FILLERS for w in words):
+        return False
+    return any(w in _MORE_WORDS for w in words) or (offered and any(w in _AFFIRM for w in words))
 
 
 def small_talk(text: str) -> str | None:
@@ -155,6 +188,10 @@ def _last_user_text(history: Sequence[Turn]) -> str | None:
     return next((t.text for t in reversed(history) if t.sender == "user"), None)
 
 
+def _last_ai_text(history: Sequence[Turn]) -> str | None:
+    return next((t.text for t in reversed(history) if t.sender == "ai"), None)
+
+
 def _unsure_streak(history: Sequence[Turn]) -> bool:
     """Whether the AI's previous replies were all "not sure", enough that one more means
     the user needs a person."""
@@ -199,22 +236,31 @@ class OfflineAssistant(Assistant):
         return _Plan(f"{plan.text}\n\n{sentence}", plan.handoff) if sentence else plan
 
     def _plan_for(self, question: str, history: Sequence[Turn]) -> _Plan:
+        previous = _last_ai_text(history) or ""
+        offered = offered_title(previous)
+        if offered is not None and is_more_request(question, offered=True):
+            article = next((a for a in self._kb.articles if a.title == offered), None)
+            if article is not None:
+                return _Plan(_rest_text(article, previous))
         canned = small_talk(question)
         if canned is not None:
             return _Plan(canned)
         lookup = self._kb.lookup(question)
         if lookup.confident:
-            return _Plan(self._grounded_text(lookup, question))
+            return _Plan(self._grounded_text(lookup))
         if _unsure_streak(history):
             return _Plan(GIVE_UP_REPLY, handoff=True)
         return _Plan(NOT_SURE_REPLY)
 
-    def _grounded_text(self, lookup: Lookup, question: str) -> str:
-        top, *rest = lookup.hits
-        parts = [
-            _LEAD_IN.format(title=top.article.title),
-            *self._kb.passages(top.article, question),
-        ]
+    def _grounded_text(self, lookup: Lookup) -> str:
+        """The passage that answers first, then where it comes from and that there is more."""
+        best = lookup.best_passage
+        assert best is not None  # a confident lookup has passages
+        article = best.passage.article
+        source = _SOURCE_MORE if len(article.paragraphs()) > 1 else _SOURCE
+        parts = [best.passage.text, source.format(title=article.title)]
+        top = next(h for h in lookup.hits if h.article is article)
+        rest = [h for h in lookup.hits if h.article is not article]
         related = _related_title(top, rest)
         if related:
             parts.append(f"You might also find *{related}* useful.")
@@ -232,6 +278,15 @@ class OfflineAssistant(Assistant):
         titles = list(dict.fromkeys(t for t in map(answered_title, ai_texts) if t))
         unsure = sum(1 for t in ai_texts if is_not_sure(t))
         return _compose_brief(asked, titles, unsure)
+
+
+def _rest_text(article: Article, previous: str) -> str:
+    """The article's paragraphs the previous reply didn't show, in reading order."""
+    shown = " ".join(previous.split())
+    rest = [p for p in article.paragraphs() if " ".join(p.split()) not in shown]
+    if not rest:
+        return "\n\n".join([_NOTHING_MORE.format(title=article.title), OFFER_HUMAN])
+    return "\n\n".join([_REST_LEAD_IN.format(title=article.title), *rest, OFFER_HUMAN])
 
 
 def _is_substantive(text: str) -> bool:

@@ -120,6 +120,7 @@ async def test_failed_logins_back_off_per_account_and_address(server: LiveServer
             "/api/auth/token",
             data={"username": agent.email, "password": password},
             headers=visitor(address),
+            timeout=60,  # logins queue for the hashing pool; a loaded machine is slow
         )
 
     wrong = [await login("wrong-password", "203.0.113.9") for _ in range(5)]

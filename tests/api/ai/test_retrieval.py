@@ -83,6 +83,8 @@ OFF_TOPIC = [
 ]
 
 MIN_TOP1_ACCURACY = 0.90
+MIN_TUNING_PASSAGE_TOP1 = 0.72
+"""Below the 90 % target: see the README's AI section for where passage ranking stands."""
 MIN_CONFIDENT_SHARE = 0.85
 
 
@@ -143,7 +145,7 @@ def test_inflections_share_a_stem() -> None:
 
 
 def test_tokenize_drops_stopwords_and_punctuation() -> None:
-    assert tokenize("Where's MY order?!") == ["order"]
+    assert tokenize("Where's MY order?!") == ["where", "order"]  # "where" asks for tracking
     assert tokenize("what is it") == []
 
 
@@ -206,6 +208,35 @@ def test_passages_lead_with_the_paragraph_about_the_question(kb: KnowledgeBase) 
     paragraphs = kb.passages(article, "how much does express delivery cost")
     assert "€9.95" in paragraphs[0]
     assert sorted(paragraphs) == sorted(p.strip() for p in article.body.split("\n\n"))
+
+
+def test_lookup_ranks_passages_with_stable_ids(kb: KnowledgeBase) -> None:
+    lookup = kb.lookup("how much does express delivery cost")
+    best = lookup.best_passage
+    assert best is not None and best.passage.id == "shipping-times-costs#2"
+    assert "€9.95" in best.passage.text
+    assert lookup.best is not None and lookup.best.article is best.passage.article
+    ids = [p.id for p in kb.passage_list]
+    assert len(ids) == len(set(ids)) == sum(len(a.paragraphs()) for a in kb.articles)
+
+
+def test_typos_are_corrected_against_the_articles_words(kb: KnowledgeBase) -> None:
+    assert kb.lookup("forgot my pasword").best_passage is not None
+    best = kb.lookup("forgot my pasword").best_passage
+    assert best is not None and best.passage.article.slug == "password-reset"
+    assert not kb.lookup("who is the president of france").confident
+
+
+def test_tuning_set_top1_meets_its_floor() -> None:
+    """The labelled tuning set, judged as users see replies (bench/eval_passages.py). The
+    floor is what the current retrieval reaches, so a change can't quietly make it worse; the
+    target is 90 %."""
+    from bench.eval_passages import evaluate, summary
+
+    stats = summary(evaluate(["tuning"]))["tuning"]
+    assert stats["questions"] >= 120
+    assert stats["top1_rate"] >= MIN_TUNING_PASSAGE_TOP1, stats
+    assert stats["not_sure_rate"] == 1.0, stats
 
 
 # --- BM25 behaviour on hand-made articles -------------------------------------------------------
