@@ -270,6 +270,9 @@ stats_rollups = sa.Table(
     sa.Column("label", sa.String(32), primary_key=True),
     sa.Column("bucket", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("n", sa.BigInteger(), nullable=False),
+    # by_day / by_hour_of_week read one metric's 15-minute rows: without this they would
+    # read every key of every slot in the window.
+    sa.Index("ix_stats_rollups_metric_span_slot", "metric", "span", "slot"),
 )
 """Counters, sums, maxima and log-bucket counts of the conversations created in each slot."""
 

@@ -101,7 +101,8 @@ CREATE TABLE IF NOT EXISTS stats_rollups (
     label VARCHAR(32) NOT NULL,
     bucket INTEGER NOT NULL,
     n BIGINT NOT NULL,
-    PRIMARY KEY (span, slot, metric, label, bucket)
+    PRIMARY KEY (span, slot, metric, label, bucket),
+    KEY ix_stats_rollups_metric_span_slot (metric, span, slot)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS stats_room_folds (

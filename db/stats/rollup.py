@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from db import queries
 from db.engine import Database
 from db.models import MESSAGE_COUNTS, stats_rollups
-from db.rollups import ALPHA, DAY_SECONDS, SLOT_SECONDS, bucket_value, slot_of
+from db.rollups import ALPHA, DAY_SECONDS, DURATIONS, SLOT_SECONDS, bucket_value, slot_of
 from db.sqltime import LocalWindow, seconds
 from db.stats.report import range_info, ratio
 from db.stats.schema import (
@@ -37,6 +37,8 @@ from db.stats.schema import (
 )
 
 Totals = dict[tuple[str, str, int], int]
+Histograms = dict[tuple[str, str], list[tuple[int, int]]]
+"""(metric, label) → [(bucket, count)] in bucket order."""
 
 
 def _in_window(start: int, end: int) -> Any:
@@ -85,6 +87,11 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
         agent_ids = sorted(int(label) for (m, label, _) in totals if m == "chats" and label)
         names = await queries.agent_names(session, ids=agent_ids)
 
+    histograms: Histograms = defaultdict(list)
+    for (metric, label, bucket), n in sorted(totals.items()):
+        if metric in DURATIONS:
+            histograms[(metric, label)].append((bucket, n))
+
     def get(metric: str, label: str = "", bucket: int = 0) -> int:
         return totals.get((metric, label, bucket), 0)
 
@@ -121,8 +128,8 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
                 agent_id=agent_id,
                 name=names.get(agent_id, f"agent {agent_id}"),
                 chats=get("chats", label),
-                first_response_p50=_percentiles(totals, "first_response", label).p50,
-                handle_time_p50=_percentiles(totals, "handle_time", label).p50,
+                first_response_p50=_percentiles(totals, histograms, "first_response", label).p50,
+                handle_time_p50=_percentiles(totals, histograms, "handle_time", label).p50,
             )
         )
     return Stats(
@@ -150,16 +157,16 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             rate=ratio(get("rooms", "no_agent"), started),
             by_reason=no_agent_reasons,
         ),
-        wait_seconds=_percentiles(totals, "wait"),
+        wait_seconds=_percentiles(totals, histograms, "wait"),
         wait_histogram=[
             HistogramBucket(
                 label=label, min_seconds=low, max_seconds=high, count=get("wait_bucket", "", i)
             )
             for i, (label, low, high) in enumerate(WAIT_BUCKETS)
         ],
-        first_response_seconds=_percentiles(totals, "first_response"),
-        handle_time_seconds=_percentiles(totals, "handle_time"),
-        duration_seconds=_percentiles(totals, "duration"),
+        first_response_seconds=_percentiles(totals, histograms, "first_response"),
+        handle_time_seconds=_percentiles(totals, histograms, "handle_time"),
+        duration_seconds=_percentiles(totals, histograms, "duration"),
         messages=MessageCounts(
             total=sum(messages.values()),
             by_sender=messages,
@@ -183,12 +190,14 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
     )
 
 
-def _percentiles(totals: Totals, metric: str, label: str = "") -> Percentiles:
+def _percentiles(
+    totals: Totals, histograms: Histograms, metric: str, label: str = ""
+) -> Percentiles:
     count = totals.get((f"{metric}.n", label, 0), 0)
     if not count:
         return Percentiles(count=0, p50=None, p90=None, mean=None, max=None)
     top = totals.get((f"{metric}.max", label, 0), 0)
-    buckets = sorted((b, n) for (m, lb, b), n in totals.items() if m == metric and lb == label)
+    buckets = histograms.get((metric, label), [])
 
     def pick(percent: int) -> float | None:
         """Nearest rank ceil(p·n/100) in the merged histogram, read back (≤ the exact max)."""

@@ -42,6 +42,9 @@ def upgrade() -> None:
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",
     )
+    op.create_index(
+        "ix_stats_rollups_metric_span_slot", "stats_rollups", ["metric", "span", "slot"]
+    )
     op.create_table(
         "stats_room_folds",
         sa.Column("room_id", sa.String(length=32), nullable=False),
@@ -75,4 +78,5 @@ def downgrade() -> None:
     op.drop_table("stats_fold_state")
     op.drop_index("ix_stats_room_folds_slot", table_name="stats_room_folds")
     op.drop_table("stats_room_folds")
+    op.drop_index("ix_stats_rollups_metric_span_slot", table_name="stats_rollups")
     op.drop_table("stats_rollups")
