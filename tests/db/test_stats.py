@@ -19,6 +19,7 @@ Berlin's window ends; R7 only belongs to the UTC window; R8 to neither.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -567,3 +568,33 @@ async def test_the_stats_rebuild_command(
     sketched = (await compute_stats(loaded.db, window=BERLIN)).model_dump(mode="json")
     exact = (await compute_exact_stats(loaded.db, window=BERLIN)).model_dump(mode="json")
     assert_within_bound(sketched, exact)
+
+
+async def test_two_processes_folding_at_once_count_each_room_once(
+    loaded: Loaded, database_url: str
+) -> None:
+    """A chat written now (the sweep sees it), folded by two folders on two engines at once,
+    as two API processes would: the lease makes them take turns, the second finds nothing."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    chat = Chat("now1", now).say("user", str(now + timedelta(seconds=1))[:19])
+    chat.move("handoff", str(now + timedelta(seconds=2))[:19], "waiting", "button")
+    chat.move("joined", str(now + timedelta(seconds=12))[:19], "agent", "agent", loaded.bob)
+    async with loaded.db.write() as session:
+        await room_log.write_histories(session, histories=[chat.history()])
+    other = Database(database_url)
+    try:
+        done = await asyncio.gather(
+            rollups.RollupFolder(loaded.db).fold_now(), rollups.RollupFolder(other).fold_now()
+        )
+    finally:
+        await other.dispose()
+    assert sorted(done) == [0, 1]
+    today = now.date()
+    window = LocalWindow.of(today - timedelta(days=1), today + timedelta(days=1))
+    sketched = (await compute_stats(loaded.db, window=window)).model_dump(mode="json")
+    exact = (await compute_exact_stats(loaded.db, window=window)).model_dump(mode="json")
+    assert sketched["conversations"]["started"] == 1 and sketched["wait_seconds"]["count"] == 1
+    assert_within_bound(sketched, exact)
+    before = await rollup_rows(loaded.db)
+    assert await rollups.RollupFolder(loaded.db).fold_now() == 0
+    assert await rollup_rows(loaded.db) == before
