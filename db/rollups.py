@@ -11,8 +11,8 @@ is idempotent and a room that has not changed is skipped.
 `stats_rollups` holds, per (span, slot): counters, sums of microseconds, maxima, and for each
 duration a log-bucket histogram (DDSketch's mapping: bucket i holds (γ^(i-1), γ^i] µs,
 γ = (1+α)/(1−α), α = 0.02, and reads back as 2γ^i/(γ+1): within 2 % of every value in it).
-The same rows are kept at span 86400 (UTC days), so a long range reads its whole UTC days
-there and only its ragged ends from the 15-minute slots.
+The same rows are summed per UTC day and per 7- and 28-day block (`SPANS`), so a long range
+reads a few large blocks and only its ragged ends from the 15-minute slots.
 
 Concurrency: folds and rebuilds run in a transaction that first updates the `lease` row of
 `stats_fold_state`; its row lock (SQLite: the write lock) lets one folder at a time read the
@@ -53,7 +53,10 @@ SLOT_SECONDS = 900
 """15 minutes: every UTC offset in use (…, +5:30, +5:45, +12:45) is a multiple, so every
 local day and hour of every zone is a whole number of slots."""
 DAY_SECONDS = 86_400
-SPANS = (SLOT_SECONDS, DAY_SECONDS)
+SPANS = (SLOT_SECONDS, DAY_SECONDS, 7 * DAY_SECONDS, 28 * DAY_SECONDS)
+"""Each key is kept per 15-minute slot and summed per UTC day, 7 and 28 days (blocks aligned
+to 1970-01-01): a range reads the fewest, largest blocks that tile it."""
+BLOCK_SECONDS = SPANS[-1]
 
 ALPHA = 0.02
 """Relative error bound of a percentile read from the histograms."""
@@ -359,15 +362,15 @@ def _set_state(connection: sa.Connection, name: str, value: int) -> None:
 def rebuild(
     connection: sa.Connection, start: datetime | None = None, end: datetime | None = None
 ) -> int:
-    """Recompute the rollups of the rooms created in [start, end) (widened to whole UTC days;
-    None: unbounded) from the rooms and events. Takes the lease; the caller commits, so
-    readers see the old figures until then and the live fold waits for it."""
+    """Recompute the rollups of the rooms created in [start, end) (widened to whole 28-day
+    blocks, the largest span; None: unbounded) from the rooms and events. Takes the lease;
+    the caller commits, so readers see the old figures until then and the live fold waits."""
     take_lease(connection)
-    day_start = None if start is None else slot_of(start) - slot_of(start) % DAY_SECONDS
+    day_start = None if start is None else slot_of(start) - slot_of(start) % BLOCK_SECONDS
     day_end = None
     if end is not None:
         last = slot_of(end - timedelta(microseconds=1))
-        day_end = last - last % DAY_SECONDS + DAY_SECONDS
+        day_end = last - last % BLOCK_SECONDS + BLOCK_SECONDS
     rollup_where: list[Any] = []
     fold_where: list[Any] = []
     room_where: list[Any] = []

@@ -1,9 +1,10 @@
 """`GET /api/stats` from the rollups (`db/rollups.py`): a sum over the window's slots.
 
-The window's whole UTC days are read from the day rows (span 86400) and its ragged ends from
-the 15-minute rows, in one grouped statement; the per-slot conversation counts for `by_day`
-and `by_hour_of_week` in a second. The cost depends on the length of the window and the
-number of distinct (metric, label, bucket) keys, not on how many conversations it holds.
+The window is tiled by the largest aligned blocks the rows are kept for (28 days, 7 days, a
+UTC day, 15 minutes: `tiling`) and read in one grouped statement; the per-slot conversation
+counts for `by_day` and `by_hour_of_week` in a second. The cost depends on the length of the
+window and the number of distinct (metric, label, bucket) keys, not on how many conversations
+it holds.
 Counts, sums and means are exact; p50/p90 are read off the merged log-bucket histograms,
 within `ALPHA` (2 %) of the exact nearest-rank value.
 """
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from db import queries
 from db.engine import Database
 from db.models import MESSAGE_COUNTS, stats_rollups
-from db.rollups import ALPHA, DAY_SECONDS, DURATIONS, SLOT_SECONDS, bucket_value, slot_of
+from db.rollups import ALPHA, DURATIONS, SLOT_SECONDS, SPANS, bucket_value, slot_of
 from db.sqltime import LocalWindow, seconds
 from db.stats.report import range_info, ratio
 from db.stats.schema import (
@@ -41,21 +42,26 @@ Histograms = dict[tuple[str, str], list[tuple[int, int]]]
 """(metric, label) → [(bucket, count)] in bucket order."""
 
 
+def tiling(start: int, end: int) -> list[tuple[int, int, int]]:
+    """(span, first slot, end) ranges of the largest aligned blocks that tile [start, end)
+    (multiples of SLOT_SECONDS): slots up to the first UTC day, then days, weeks, 28-day
+    blocks as alignment allows, and down again at the end."""
+    pieces: list[tuple[int, int, int]] = []
+    position = start
+    while position < end:
+        span = next(s for s in reversed(SPANS) if position % s == 0 and position + s <= end)
+        if pieces and pieces[-1][0] == span and pieces[-1][2] == position:
+            pieces[-1] = (span, pieces[-1][1], position + span)
+        else:
+            pieces.append((span, position, position + span))
+        position += span
+    return pieces
+
+
 def _in_window(start: int, end: int) -> Any:
     r = stats_rollups.c
-    first_day = -(-start // DAY_SECONDS) * DAY_SECONDS
-    last_day = end // DAY_SECONDS * DAY_SECONDS
-    if first_day >= last_day:
-        return sa.and_(r.span == SLOT_SECONDS, r.slot >= start, r.slot < end)
     return sa.or_(
-        sa.and_(r.span == DAY_SECONDS, r.slot >= first_day, r.slot < last_day),
-        sa.and_(
-            r.span == SLOT_SECONDS,
-            sa.or_(
-                sa.and_(r.slot >= start, r.slot < first_day),
-                sa.and_(r.slot >= last_day, r.slot < end),
-            ),
-        ),
+        *[sa.and_(r.span == span, r.slot >= a, r.slot < b) for span, a, b in tiling(start, end)]
     )
 
 

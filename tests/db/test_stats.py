@@ -20,6 +20,7 @@ Berlin's window ends; R7 only belongs to the UTC window; R8 to neither.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +37,7 @@ from db.models import EventKind, RoomStatus, Sender
 from db.room_log import History, MessageDraft, Transition
 from db.sqltime import LocalWindow, OffsetSegment, offset_segments
 from db.stats import compute_exact_stats, compute_stats
+from db.stats.rollup import tiling
 from tests.conftest import migrate_to
 
 BERLIN = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "Europe/Berlin")
@@ -537,13 +539,10 @@ async def test_rebuild_repairs_a_range_and_leaves_the_rest(loaded: Loaded) -> No
     folded = await rollups.rebuild_rollups(
         loaded.db, at("2026-03-28 00:00:00"), at("2026-03-29 00:00:00")
     )
-    assert folded == 2  # r3 and r9 (r2 is created on the 27th in UTC)
+    assert folded == 10  # widened to the 28-day block 12 March – 8 April: all of them
     after = {row[:5]: row[5] for row in await rollup_rows(loaded.db)}
     expected = {row[:5]: row[5] for row in before}
-    day = (at("2026-03-28 00:00:00") - rollups.EPOCH).total_seconds()
-    for key, n in expected.items():
-        if day <= key[1] < day + 86_400:
-            assert after.get(key) == n, key
+    assert after == expected
     assert await rollups.rebuild_rollups(loaded.db) == 10
     assert await rollup_rows(loaded.db) == before
 
@@ -560,7 +559,7 @@ async def test_the_stats_rebuild_command(
     get_settings.cache_clear()
     try:
         first = await cli.stats_rebuild(first=date(2026, 3, 27), last=date(2026, 3, 30))
-        assert first == 9  # created 27–30 March UTC: all but r8 (26th)
+        assert first == 10  # 27–30 March UTC, widened to its 28-day block (12 Mar – 8 Apr)
         assert (await compute_stats(loaded.db, window=BERLIN)).conversations.started == 8
         assert await cli.stats_rebuild(first=None, last=None) == 10
     finally:
@@ -598,3 +597,20 @@ async def test_two_processes_folding_at_once_count_each_room_once(
     before = await rollup_rows(loaded.db)
     assert await rollups.RollupFolder(loaded.db).fold_now() == 0
     assert await rollup_rows(loaded.db) == before
+
+
+def test_a_window_is_tiled_by_the_largest_blocks() -> None:
+    day, week, block = 86_400, 7 * 86_400, 28 * 86_400
+    start = 733 * block - 5 * 3600 - 900  # 5 h 15 min before a 28-day block (and day) starts
+    end = start + 95 * day
+    pieces = tiling(start, end)
+    assert [(span, (b - a) // span) for span, a, b in pieces] == [
+        (900, 21),  # 5 h 15 min of slots up to midnight UTC
+        (block, 3),
+        (week, 1),
+        (day, 3),
+        (900, 75),  # 18 h 45 min into the last UTC day
+    ]
+    assert pieces[0][1] == start and pieces[-1][2] == end
+    assert all(p[2] == q[1] for p, q in itertools.pairwise(pieces))
+    assert all(a % span == 0 == b % span for span, a, b in pieces)
