@@ -7,6 +7,7 @@ tandem agent list
 tandem agent disable EMAIL        tokens void, open consoles closed within 15 s; no login
 tandem agent enable EMAIL         may log in again (old tokens stay void)
 tandem agent reset-password EMAIL --password-stdin    old tokens void
+tandem stats rebuild [--from YYYY-MM-DD] [--to YYYY-MM-DD]   recompute statistics rollups (UTC days)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from api.auth import hash_password_off_loop
@@ -24,6 +26,7 @@ from db import queries
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import Role
+from db.rollups import rebuild_rollups
 
 if TYPE_CHECKING:
     from tools.demo_data import DemoSummary
@@ -98,8 +101,10 @@ async def demo_data(*, conversations: int, days: int, seed: int | None, tz: str)
         summary = await generate(
             db, conversations=conversations, days=days, seed=seed, tz=tz, progress=progress
         )
+        folded = await rebuild_rollups(db)  # histories are in the past: the live fold skips them
     finally:
         await db.dispose()
+    print(f"Statistics rollups rebuilt ({folded} conversations).")
     rate = summary.messages / summary.seconds if summary.seconds else 0.0
     print(" " * 60, end="\r")
     print(
@@ -111,6 +116,16 @@ async def demo_data(*, conversations: int, days: int, seed: int | None, tz: str)
     for agent in summary.agents:
         password = agent.password or "(existed already: tandem agent reset-password EMAIL)"
         print(f"  {agent.email}\t{agent.name}\t{agent.role.value}\t{password}")
+
+
+async def stats_rebuild(*, first: date | None, last: date | None) -> int:
+    start = None if first is None else datetime.combine(first, time(), tzinfo=UTC)
+    end = None if last is None else datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+    db = await _with_db(get_settings().database_url)
+    try:
+        return await rebuild_rollups(db, start, end)
+    finally:
+        await db.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -189,6 +204,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo.add_argument("--seed", type=int, default=None, help="repeatable content")
     demo.add_argument("--tz", default="Europe/Berlin", help="whose business hours")
 
+    stats = commands.add_parser("stats", help="statistics maintenance").add_subparsers(
+        dest="stats_command", required=True
+    )
+    rebuild = stats.add_parser(
+        "rebuild",
+        help="recompute the rollups of conversations created in these UTC days (default: all); "
+        "safe while the API runs",
+    )
+    rebuild.add_argument("--from", dest="first", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    rebuild.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         _serve(args.host, args.port, args.workers)
@@ -208,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(
             demo_data(conversations=args.conversations, days=args.days, seed=args.seed, tz=args.tz)
         )
+    elif args.command == "stats" and args.stats_command == "rebuild":
+        if args.first and args.last and args.first > args.last:
+            raise SystemExit("--from must not be after --to.")
+        folded = asyncio.run(stats_rebuild(first=args.first, last=args.last))
+        print(f"Statistics rollups rebuilt: {folded} conversations folded.")
     elif args.command == "agent" and args.agent_command == "list":
         for agent_id, email, name, role in asyncio.run(list_agents()):
             print(f"{agent_id}\t{email}\t{name}\t{role}")

@@ -28,6 +28,7 @@ from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
 from db.queries import RoomNotFound
+from db.rollups import RollupFolder
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_max=settings.write_batch_max,
         )
         await service.start()
+        folder = RollupFolder(db)  # statistics rollups, folded in after commits
+        await folder.start()
         limits = Limits(settings)
         app.state.tandem = Tandem(
             settings=settings, db=db, hub=hub, presence=presence, rooms=service, limits=limits
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await folder.stop()
             await service.stop()
             await limits.aclose()
             await assistant.aclose()

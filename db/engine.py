@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -65,6 +65,9 @@ class Database:
         self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if is_sqlite(url) else None
+        self.after_commit: list[Callable[[], None]] = []
+        """Called (cheap, synchronous) after each `write()` commits: the statistics fold's
+        wake-up (db/rollups.py)."""
 
     @property
     def dialect(self) -> str:
@@ -77,11 +80,15 @@ class Database:
             yield session
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction that commits on exit and rolls back on error."""
+    async def write(self, *, notify: bool = True) -> AsyncIterator[AsyncSession]:
+        """One transaction that commits on exit and rolls back on error; then `after_commit`
+        (unless `notify` is False: the fold's own writes)."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self.sessionmaker() as session, session.begin():
             yield session
+        if notify:
+            for hook in self.after_commit:
+                hook()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -252,3 +252,45 @@ class RoomEvent(SQLModel, table=True):
     next_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """A join's first agent message before the stint ended (NULL: none yet)."""
+
+
+# ---------------------------------------------------------------- statistics rollups
+
+# Written only by the fold (db/rollups.py), after the chats' own transactions have committed;
+# GET /api/stats reads these instead of the rooms and events (docs/metrics.md, "Rollups").
+
+stats_rollups = sa.Table(
+    "stats_rollups",
+    SQLModel.metadata,
+    # span 900: a 15-minute UTC slot; 86400: a UTC day (the same figures, summed).
+    sa.Column("span", sa.Integer(), primary_key=True, autoincrement=False),
+    # slot: its start, in seconds since 1970-01-01 UTC.
+    sa.Column("slot", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("metric", sa.String(24), primary_key=True),
+    sa.Column("label", sa.String(32), primary_key=True),
+    sa.Column("bucket", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+    # by_day / by_hour_of_week read one metric's 15-minute rows: without this they would
+    # read every key of every slot in the window.
+    sa.Index("ix_stats_rollups_metric_span_slot", "metric", "span", "slot"),
+)
+"""Counters, sums, maxima and log-bucket counts of the conversations created in each slot."""
+
+stats_room_folds = sa.Table(
+    "stats_room_folds",
+    SQLModel.metadata,
+    sa.Column("room_id", sa.String(32), primary_key=True),
+    sa.Column("slot", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("last_seq", sa.Integer(), nullable=False),
+    sa.Column("last_event_id", sa.Integer(), nullable=False),
+    sa.Column("contribution", sa.Text(), nullable=False),
+)
+"""What each room has added to `stats_rollups` (JSON), and the room's state when it was folded."""
+
+stats_fold_state = sa.Table(
+    "stats_fold_state",
+    SQLModel.metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+)
+"""`lease` (its row lock serialises folders and rebuilds) and `swept_until` (µs since 1970)."""

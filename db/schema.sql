@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0003_agent_lockout, written out as plain DDL: same tables, columns, types, nullability,
+-- 0004_stats_rollups, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -92,6 +92,35 @@ CREATE TABLE IF NOT EXISTS room_events (
     FOREIGN KEY (agent_id) REFERENCES agents (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Statistics rollups (db/rollups.py). Loaded by hand they start empty: `tandem stats rebuild`
+-- fills them from rooms already there (the migration does this itself).
+CREATE TABLE IF NOT EXISTS stats_rollups (
+    span INTEGER NOT NULL,
+    slot BIGINT NOT NULL,
+    metric VARCHAR(24) NOT NULL,
+    label VARCHAR(32) NOT NULL,
+    bucket INTEGER NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (span, slot, metric, label, bucket),
+    KEY ix_stats_rollups_metric_span_slot (metric, span, slot)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS stats_room_folds (
+    room_id VARCHAR(32) NOT NULL,
+    slot BIGINT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_event_id INTEGER NOT NULL,
+    contribution TEXT NOT NULL,
+    PRIMARY KEY (room_id),
+    KEY ix_stats_room_folds_slot (slot)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS stats_fold_state (
+    name VARCHAR(32) NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Alembic's bookkeeping, as Alembic itself creates it (the database's default charset).
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
@@ -99,5 +128,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0003_agent_lockout' FROM DUAL
+SELECT '0004_stats_rollups' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -31,8 +31,11 @@ from db.stats.schema import (
 from db.stats.sql import OUTCOMES, Query, Raw, gather_raw
 
 
-async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
-    """Every metric of docs/metrics.md for the conversations started in `window`."""
+async def compute_exact_stats(db: Database, *, window: LocalWindow) -> Stats:
+    """Every metric of docs/metrics.md for the conversations started in `window`, computed
+    from the rooms and events themselves: exact nearest-rank percentiles, cost proportional
+    to the conversations in the window. `GET /api/stats` reads the rollups instead
+    (`db/stats/rollup.py`); this is the reference the tests hold them to."""
     q = Query(window=window, time=SqlTime(db.dialect))
     raw = await gather_raw(db, q)
     conversations = _conversations(raw.days)
@@ -44,7 +47,7 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             session, ids=[a for a in dists["handle_time"] if a is not None]
         )
     return Stats(
-        range=_range_info(window),
+        range=range_info(window),
         conversations=conversations,
         handoffs=_handoffs(raw, started),
         no_agent=_no_agent(raw, started),
@@ -72,6 +75,7 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
         agents=_agents(dists, names),
         by_day=_by_day(window, raw.days),
         by_hour_of_week=raw.grid,
+        percentile_relative_error=0.0,
     )
 
 
@@ -91,7 +95,7 @@ def _to_percentiles(row: Any | None, prefix: str = "") -> Percentiles:
     )
 
 
-def _ratio(part: int, whole: int) -> float | None:
+def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
@@ -102,7 +106,7 @@ def _as_date(value: Any) -> date:
 # ---------------------------------------------------------------- shaping
 
 
-def _range_info(window: LocalWindow) -> RangeInfo:
+def range_info(window: LocalWindow) -> RangeInfo:
     def iso(moment: Any) -> str:
         return str(moment.isoformat()).replace("+00:00", "Z")
 
@@ -129,8 +133,8 @@ def _conversations(days: list[Any]) -> Conversations:
         handed_off=human,
         served_by_agent=_day_total(days, "served"),
         closed=_day_total(days, "closed"),
-        containment_rate=_ratio(started - human, started),
-        handoff_rate=_ratio(human, started),
+        containment_rate=ratio(started - human, started),
+        handoff_rate=ratio(human, started),
     )
 
 
@@ -140,7 +144,7 @@ def _reason_list(raw: Raw, kind: EventKind, started: int) -> list[ReasonCount]:
             reason=str(row.reason),
             requests=int(row.requests),
             conversations=int(row.conversations),
-            rate=_ratio(int(row.conversations), started),
+            rate=ratio(int(row.conversations), started),
         )
         for row in raw.reasons
         if row.kind == kind.value
@@ -170,7 +174,7 @@ def _no_agent(raw: Raw, started: int) -> NoAgent:
     return NoAgent(
         requests=sum(r.requests for r in by_reason),
         conversations=rooms,
-        rate=_ratio(rooms, started),
+        rate=ratio(rooms, started),
         by_reason=by_reason,
     )
 

@@ -19,7 +19,8 @@ WAIT_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 
 
 class Percentiles(BaseModel):
-    """A duration distribution in seconds; p50/p90 are nearest-rank, all null when count is 0."""
+    """A duration distribution in seconds, all null when count is 0. p50/p90 are nearest-rank:
+    exact on the exact path, within `Stats.percentile_relative_error` from the rollups."""
 
     count: int
     p50: float | None
@@ -116,3 +117,6 @@ class Stats(BaseModel):
     by_day: list[DayVolume]
     by_hour_of_week: list[list[int]]
     """7 rows (0 = Monday) of 24 hourly conversation counts, local time."""
+    percentile_relative_error: float = 0.0
+    """Bound on the relative error of every p50/p90 (and agents' medians): 0.02 from the
+    rollups (`GET /api/stats`), 0 from the exact path."""

@@ -34,7 +34,15 @@ from db.migrate import current_revision, head_revision, upgrade, upgrade_url
 from tests.conftest import ScratchMariaDB, migrate_to
 
 SCHEMA_SQL = Path(db.__file__).resolve().parent / "schema.sql"
-TABLES = ("agents", "rooms", "messages", "room_events")
+TABLES = (
+    "agents",
+    "rooms",
+    "messages",
+    "room_events",
+    "stats_rollups",
+    "stats_room_folds",
+    "stats_fold_state",
+)
 ALL_TABLES = (*TABLES, "alembic_version")
 
 

@@ -19,6 +19,8 @@ Berlin's window ends; R7 only belongs to the UTC window; R8 to neither.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,14 +28,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
-from db import queries, room_log, transcripts
+from db import models, queries, rollups, room_log, tables, transcripts
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import EventKind, RoomStatus, Sender
 from db.room_log import History, MessageDraft, Transition
 from db.sqltime import LocalWindow, OffsetSegment, offset_segments
-from db.stats import compute_stats
+from db.stats import compute_exact_stats, compute_stats
+from db.stats.rollup import tiling
 from tests.conftest import migrate_to
 
 BERLIN = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "Europe/Berlin")
@@ -190,7 +194,8 @@ class Loaded:
 async def loaded(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Loaded]:
     """The dataset as the room service writes it today ("live"), or as it wrote it before
     revision 0002 (no spans, no message counters: dropped by migrating down), then migrated:
-    the statistics must not tell them apart."""
+    the statistics must not tell them apart. "live" rooms are folded into the rollups by the
+    fold (`fold_rooms`); "migrated" ones by migration 0004's backfill."""
     db = Database(database_url)
     await upgrade(db.engine)
     async with db.write() as session:
@@ -207,8 +212,17 @@ async def loaded(database_url: str, request: pytest.FixtureRequest) -> AsyncIter
     if request.param == "migrated":
         await migrate_to(db.engine, "0001_initial", down=True)
         await upgrade(db.engine)
+    else:
+        async with db.write() as session:
+            await session.run_sync(lambda s: fold_all(s.connection()))
     yield Loaded(db, alice.id, bob.id)
     await db.dispose()
+
+
+def fold_all(connection: sa.Connection, *, force: bool = False) -> int:
+    rooms = [row[0] for row in connection.execute(sa.select(tables.rooms_t.c.id))]
+    rollups.take_lease(connection)
+    return rollups.fold_rooms(connection, rooms, force=force)
 
 
 def percentiles(count: int, p50: float, p90: float, mean: float, top: float) -> dict[str, Any]:
@@ -216,7 +230,9 @@ def percentiles(count: int, p50: float, p90: float, mean: float, top: float) -> 
 
 
 async def test_every_metric_in_berlin_across_the_dst_switch(loaded: Loaded) -> None:
-    stats = (await compute_stats(loaded.db, window=BERLIN)).model_dump(mode="json", by_alias=True)
+    stats = (await compute_exact_stats(loaded.db, window=BERLIN)).model_dump(
+        mode="json", by_alias=True
+    )
 
     assert stats["range"] == {
         "from": "2026-03-27",
@@ -316,7 +332,7 @@ async def test_every_metric_in_berlin_across_the_dst_switch(loaded: Loaded) -> N
 
 
 async def test_the_same_days_in_utc_move_and_add_conversations(loaded: Loaded) -> None:
-    stats = await compute_stats(loaded.db, window=UTC_WEEK)
+    stats = await compute_exact_stats(loaded.db, window=UTC_WEEK)
     assert stats.conversations.started == 9  # r7 starts on Monday 22:30 UTC
     assert [(d.date.isoformat(), d.ai_only, d.human) for d in stats.by_day] == [
         ("2026-03-27", 1, 1),  # r2 is still Friday in UTC
@@ -331,7 +347,7 @@ async def test_the_same_days_in_utc_move_and_add_conversations(loaded: Loaded) -
 
 
 async def test_an_empty_range_has_zeros_and_no_percentiles(loaded: Loaded) -> None:
-    stats = await compute_stats(
+    stats = await compute_exact_stats(
         loaded.db, window=LocalWindow.of(date(2026, 1, 1), date(2026, 1, 2))
     )
     assert stats.conversations.started == 0
@@ -432,3 +448,169 @@ def test_offsets_follow_each_dst_switch() -> None:
     assert week.previous().first_day == date(2026, 3, 23)
     with pytest.raises(ValueError):
         LocalWindow.of(date(2026, 3, 2), date(2026, 3, 1))
+
+
+# ---------------------------------------------------------------- rollups against the exact path
+
+WINDOWS = {
+    "berlin": BERLIN,
+    "utc": UTC_WEEK,
+    "kolkata": LocalWindow.of(date(2026, 3, 26), date(2026, 3, 31), "Asia/Kolkata"),  # +5:30
+    "kathmandu": LocalWindow.of(date(2026, 3, 28), date(2026, 3, 29), "Asia/Kathmandu"),  # +5:45
+    "empty": LocalWindow.of(date(2026, 1, 1), date(2026, 1, 2)),
+    "long": LocalWindow.of(date(2026, 1, 1), date(2026, 6, 30), "America/New_York"),
+}
+
+PERCENTILE_FIELDS = {"p50", "p90", "first_response_p50", "handle_time_p50"}
+
+
+def assert_within_bound(sketched: Any, exact: Any, path: str = "") -> None:
+    """Equal everywhere, except percentiles: within the rollups' relative error of the exact."""
+    if isinstance(exact, dict):
+        assert sketched.keys() == exact.keys(), path
+        for key in exact:
+            if key == "percentile_relative_error":
+                continue
+            if key in PERCENTILE_FIELDS and exact[key] is not None:
+                assert sketched[key] == pytest.approx(exact[key], rel=rollups.ALPHA, abs=0.001), (
+                    f"{path}.{key}"
+                )
+            else:
+                assert_within_bound(sketched[key], exact[key], f"{path}.{key}")
+    elif isinstance(exact, list):
+        assert len(sketched) == len(exact), path
+        for i, (a, b) in enumerate(zip(sketched, exact, strict=True)):
+            assert_within_bound(a, b, f"{path}[{i}]")
+    else:
+        assert sketched == exact, path
+
+
+@pytest.mark.parametrize("name", list(WINDOWS))
+async def test_rollups_give_every_figure_of_the_exact_path(loaded: Loaded, name: str) -> None:
+    window = WINDOWS[name]
+    exact = (await compute_exact_stats(loaded.db, window=window)).model_dump(mode="json")
+    sketched = (await compute_stats(loaded.db, window=window)).model_dump(mode="json")
+    assert sketched["percentile_relative_error"] == rollups.ALPHA == 0.02
+    assert exact["percentile_relative_error"] == 0.0
+    assert_within_bound(sketched, exact)
+
+
+async def test_rollup_percentiles_on_the_hand_worked_numbers(loaded: Loaded) -> None:
+    stats = await compute_stats(loaded.db, window=BERLIN)
+    # waits 10, 30, 40, 45, 90.5: p50 40, p90 90.5 (the exact max caps the top bucket)
+    assert stats.wait_seconds.count == 5 and stats.wait_seconds.mean == 43.1
+    assert stats.wait_seconds.p50 == pytest.approx(40.0, rel=0.02)
+    assert stats.wait_seconds.p90 == pytest.approx(90.5, rel=0.02)
+    assert stats.wait_seconds.max == 90.5
+    assert stats.duration_seconds.p50 == pytest.approx(340.0, rel=0.02)
+    assert [a.chats for a in stats.agents] == [3, 3]
+
+
+async def rollup_rows(db: Database) -> list[tuple[Any, ...]]:
+    async with db.session() as session:
+        result = await session.execute(
+            sa.select(models.stats_rollups).order_by(*models.stats_rollups.primary_key.columns)
+        )
+        return [tuple(row) for row in result if row.n]
+
+
+async def test_folding_again_changes_nothing(loaded: Loaded) -> None:
+    before = await rollup_rows(loaded.db)
+    assert before
+    async with loaded.db.write() as session:
+        assert await session.run_sync(lambda s: fold_all(s.connection())) == 0  # unchanged
+        assert await session.run_sync(lambda s: fold_all(s.connection(), force=True)) == 10
+    assert await rollup_rows(loaded.db) == before
+    assert await rollups.rebuild_rollups(loaded.db) == 10
+    assert await rollup_rows(loaded.db) == before
+
+
+async def test_rebuild_repairs_a_range_and_leaves_the_rest(loaded: Loaded) -> None:
+    before = await rollup_rows(loaded.db)
+    async with loaded.db.write() as session:  # damage: a day lost, another counted twice
+        await session.execute(
+            sa.delete(models.stats_rollups).where(models.stats_rollups.c.metric == "rooms")
+        )
+        await session.execute(
+            sa.update(models.stats_rollups)
+            .where(models.stats_rollups.c.metric == "messages")
+            .values(n=models.stats_rollups.c.n * 2)
+        )
+    folded = await rollups.rebuild_rollups(
+        loaded.db, at("2026-03-28 00:00:00"), at("2026-03-29 00:00:00")
+    )
+    assert folded == 10  # widened to the 28-day block 12 March – 8 April: all of them
+    after = {row[:5]: row[5] for row in await rollup_rows(loaded.db)}
+    expected = {row[:5]: row[5] for row in before}
+    assert after == expected
+    assert await rollups.rebuild_rollups(loaded.db) == 10
+    assert await rollup_rows(loaded.db) == before
+
+
+async def test_the_stats_rebuild_command(
+    loaded: Loaded, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from api import cli
+    from api.config import get_settings
+
+    async with loaded.db.write() as session:
+        await session.execute(sa.delete(models.stats_rollups))
+    monkeypatch.setenv("TANDEM_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        first = await cli.stats_rebuild(first=date(2026, 3, 27), last=date(2026, 3, 30))
+        assert first == 10  # 27–30 March UTC, widened to its 28-day block (12 Mar – 8 Apr)
+        assert (await compute_stats(loaded.db, window=BERLIN)).conversations.started == 8
+        assert await cli.stats_rebuild(first=None, last=None) == 10
+    finally:
+        get_settings.cache_clear()
+    sketched = (await compute_stats(loaded.db, window=BERLIN)).model_dump(mode="json")
+    exact = (await compute_exact_stats(loaded.db, window=BERLIN)).model_dump(mode="json")
+    assert_within_bound(sketched, exact)
+
+
+async def test_two_processes_folding_at_once_count_each_room_once(
+    loaded: Loaded, database_url: str
+) -> None:
+    """A chat written now (the sweep sees it), folded by two folders on two engines at once,
+    as two API processes would: the lease makes them take turns, the second finds nothing."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    chat = Chat("now1", now).say("user", str(now + timedelta(seconds=1))[:19])
+    chat.move("handoff", str(now + timedelta(seconds=2))[:19], "waiting", "button")
+    chat.move("joined", str(now + timedelta(seconds=12))[:19], "agent", "agent", loaded.bob)
+    async with loaded.db.write() as session:
+        await room_log.write_histories(session, histories=[chat.history()])
+    other = Database(database_url)
+    try:
+        done = await asyncio.gather(
+            rollups.RollupFolder(loaded.db).fold_now(), rollups.RollupFolder(other).fold_now()
+        )
+    finally:
+        await other.dispose()
+    assert sorted(done) == [0, 1]
+    today = now.date()
+    window = LocalWindow.of(today - timedelta(days=1), today + timedelta(days=1))
+    sketched = (await compute_stats(loaded.db, window=window)).model_dump(mode="json")
+    exact = (await compute_exact_stats(loaded.db, window=window)).model_dump(mode="json")
+    assert sketched["conversations"]["started"] == 1 and sketched["wait_seconds"]["count"] == 1
+    assert_within_bound(sketched, exact)
+    before = await rollup_rows(loaded.db)
+    assert await rollups.RollupFolder(loaded.db).fold_now() == 0
+    assert await rollup_rows(loaded.db) == before
+
+
+def test_a_window_is_tiled_by_the_largest_blocks() -> None:
+    day, week, block = 86_400, 7 * 86_400, 28 * 86_400
+    start = 733 * block - 5 * 3600 - 900  # 5 h 15 min before a 28-day block (and day) starts
+    end = start + 95 * day
+    pieces = tiling(start, end)
+    assert [(span, (b - a) // span) for span, a, b in pieces] == [
+        (900, 21),  # 5 h 15 min of slots up to midnight UTC
+        (block, 3),
+        (week, 1),
+        (day, 3),
+        (900, 75),  # 18 h 45 min into the last UTC day
+    ]
+    assert pieces[0][1] == start and pieces[-1][2] == end
+    assert all(p[2] == q[1] for p, q in itertools.pairwise(pieces))
+    assert all(a % span == 0 == b % span for span, a, b in pieces)
