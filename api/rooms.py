@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import routing
@@ -44,6 +46,7 @@ from db.models import (
 )
 from db.queries import RoomNotFound
 from db.room_log import MessageDraft, Transition
+from db.tables import rooms_t
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,14 @@ class RoomService:
     async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
         async with self.db.session() as session:
             return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
+
+    async def last_seqs(self, room_ids: Collection[str]) -> dict[str, int]:
+        """Each room's newest seq, in one query (the sockets' backstop)."""
+        if not room_ids:
+            return {}
+        query = sa.select(rooms_t.c.id, rooms_t.c.last_seq).where(rooms_t.c.id.in_(room_ids))
+        async with self.db.session() as session:
+            return {row.id: row.last_seq for row in (await session.execute(query)).all()}
 
     async def queue(self) -> list[RoomPublic]:
         async with self.db.session() as session:

@@ -4,6 +4,8 @@ Modelled on encode/broadcaster: `subscribe()` is an async context manager that r
 bounded queue and always cleans up in `finally`. The backend is subscribed to a channel while
 at least one local subscriber wants it. A subscriber that falls `max_queue` events behind is
 marked overflowed (its iterator raises `SubscriberOverflow`) instead of slowing everyone else.
+When the broker connection drops and comes back, events published meanwhile are lost: every
+subscription is marked `missed`, and its socket catches up from the database.
 """
 
 from __future__ import annotations
@@ -21,13 +23,24 @@ class SubscriberOverflow(Exception):
 
 
 class Subscription:
-    __slots__ = ("_events", "_max", "_waiter", "overflowed")
+    __slots__ = ("_events", "_max", "_waiter", "missed", "overflowed")
 
     def __init__(self, max_queue: int) -> None:
         self._events: deque[Event] = deque()
         self._max = max_queue
         self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
+        self.missed = False
+        """Events may have been lost (the broker reconnected): catch up, then clear it."""
+
+    def mark_missed(self) -> None:
+        self.missed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def put(self, event: Event) -> None:
         if self.overflowed:
@@ -36,9 +49,22 @@ class Subscription:
             self.overflowed = True
         else:
             self._events.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
+
+    async def next(self, timeout: float) -> Event | None:
+        """The next event, or None after `timeout` seconds without one or once `missed`."""
+        if not self._events and not self.overflowed and not self.missed:
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, self._wake)  # only armed when idle
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+                timer.cancel()
+        if self.overflowed:
+            raise SubscriberOverflow()
+        return self._events.popleft() if self._events else None
 
     async def get(self) -> Event:
         while not self._events:
@@ -69,7 +95,7 @@ class Hub:
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
-        await self._backend.connect(self._deliver)
+        await self._backend.connect(self._deliver, self._reconnected)
 
     async def disconnect(self) -> None:
         await self._backend.disconnect()
@@ -113,6 +139,12 @@ class Hub:
                         del self._subscribers[channel]
                         with contextlib.suppress(Exception):
                             await asyncio.shield(self._backend.unsubscribe(channel))
+
+    def _reconnected(self) -> None:
+        """The broker connection came back: what was published meanwhile never arrived."""
+        for local in self._subscribers.values():
+            for subscription in local:
+                subscription.mark_missed()
 
     def _deliver(self, event: Event) -> None:
         for subscription in self._subscribers.get(event.channel, ()):

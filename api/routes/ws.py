@@ -1,7 +1,10 @@
 """WebSockets: one per room (user or agent), and one per agent console (queue + joined rooms).
 
-Each connection runs two loops: frames from the hub go out as they are (already JSON), frames
-from the client are handled one at a time. A bad frame gets an `error` frame and the
+Each connection runs two loops: frames from the hub go out as they are (already JSON) through
+the socket's `Cursor` (message frames deduped by seq, any gap filled from the database first,
+and every room re-checked against the database at least every 5 s and after a broker
+reconnect; a gap that cannot be filled closes the socket with 1012), frames from the client
+are handled one at a time. A bad frame gets an `error` frame and the
 connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`;
 a binary frame gets an `error` frame and, once what was read before it is answered, 1003.
 A watchdog per connection closes it with 1008 when its token expires or its agent is disabled
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -36,15 +40,15 @@ from api.frames import (
     QUEUE_CHANNEL,
     agent_channel,
     error_frame,
-    message_frame,
     queue_frame,
     room_channel,
     room_frame,
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
+from api.realtime.cursor import CHECK_SECONDS, CatchUpFailed, Cursor
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
-from db.models import SEQ_MAX, Agent, MessageCreate, Role
+from db.models import SEQ_MAX, Agent, MessageCreate, MessagePublic, Role
 from db.queries import RoomNotFound
 from db.text import check_storable
 
@@ -53,7 +57,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
 """Handles one frame; returns the task of work it started but did not wait for, if any."""
-RESUME_PAGE = 500
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
 CLOSE_LINGER_SECONDS = 0.1
@@ -89,12 +92,14 @@ async def room_socket(
     await accept(websocket)
     agent = principal.agent
 
+    cursor = _cursor(websocket, tandem, {room_id: room.last_seq})
+
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
             return await _send(tandem, room_id, frame, agent)
         if kind == "resume":
-            await _resume(websocket, tandem, room_id, frame.get("after", 0))
+            await cursor.resume(room_id, _after(frame))
         elif kind == "ping":
             await websocket.send_text('{"type":"pong"}')
         else:
@@ -104,7 +109,7 @@ async def room_socket(
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, tandem.hub.subscribe(room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
-        await _serve(websocket, subscription, handle, _watch(tandem, principal))
+        await _serve(websocket, subscription, cursor, handle, _watch(tandem, principal))
 
 
 @router.websocket("/ws/agent")
@@ -114,22 +119,22 @@ async def agent_socket(
     await accept(websocket)
     agent = principal.agent
     assert agent is not None and agent.id is not None
+    cursor = _cursor(websocket, tandem, {}, follow_agent=agent.id)
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
-            room_id = frame.get("room_id")
-            if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
-                raise FrameError("bad_frame", "A message frame on /ws/agent needs a 'room_id'.")
-            try:
-                check_storable(room_id)  # it goes into the write batch's room lookup
-            except ValueError as exc:
-                raise FrameError("bad_frame", f"'room_id' {exc}") from None
-            return await _send(tandem, room_id, frame, agent)
+            return await _send(tandem, _room_id(frame), frame, agent)
+        if kind == "resume":
+            room_id, after = _room_id(frame), _after(frame)
+            room = await tandem.rooms.get_room(room_id)  # RoomNotFound: a `not_found` error
+            held = room.agent is not None and room.agent.id == agent.id
+            await cursor.resume(room_id, after, follow=held)
+            return None
         if kind == "ping":
             await websocket.send_text('{"type":"pong"}')
             return None
-        raise FrameError("unknown_type", "Frame type must be 'message' or 'ping'.")
+        raise FrameError("unknown_type", "Frame type must be 'message', 'resume' or 'ping'.")
 
     channels = (agent_channel(agent.id), QUEUE_CHANNEL)
     presence = (
@@ -139,8 +144,40 @@ async def agent_socket(
     )
     slot = _socket_slot(tandem, agent_id=agent.id)
     async with slot, presence, tandem.hub.subscribe(*channels) as subscription:
+        # Read after subscribing: a message stored meanwhile comes live or as a filled gap.
+        for held in await tandem.rooms.agent_rooms(agent.id):
+            cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
-        await _serve(websocket, subscription, handle, _watch(tandem, principal))
+        await _serve(websocket, subscription, cursor, handle, _watch(tandem, principal))
+
+
+def _cursor(
+    websocket: WebSocket, tandem: Tandem, rooms: dict[str, int], *, follow_agent: int | None = None
+) -> Cursor:
+    async def fetch(room_id: str, after: int, limit: int) -> list[MessagePublic]:
+        return await tandem.rooms.messages(room_id, after=after, limit=limit)
+
+    return Cursor(
+        websocket.send_text, fetch, tandem.rooms.last_seqs, rooms, follow_agent=follow_agent
+    )
+
+
+def _room_id(frame: dict[str, Any]) -> str:
+    room_id = frame.get("room_id")
+    if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
+        raise FrameError("bad_frame", "This frame on /ws/agent needs a 'room_id'.")
+    try:
+        check_storable(room_id)  # it goes into the write batch's room lookup
+    except ValueError as exc:
+        raise FrameError("bad_frame", f"'room_id' {exc}") from None
+    return room_id
+
+
+def _after(frame: dict[str, Any]) -> int:
+    after = frame.get("after", 0)
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
+        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
+    return after
 
 
 def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
@@ -174,12 +211,13 @@ async def _watch(tandem: Tandem, principal: Principal) -> str:
 async def _serve(
     websocket: WebSocket,
     subscription: Subscription,
+    cursor: Cursor,
     handle: Handler,
     watch: Coroutine[Any, Any, str],
 ) -> None:
     """Run the outgoing and incoming loops until either ends or `watch` says the token is no
     longer good (close with 1008), then stop the others."""
-    outgoing = asyncio.create_task(_forward(websocket, subscription))
+    outgoing = asyncio.create_task(_forward(subscription, cursor))
     incoming = asyncio.create_task(_receive(websocket, handle))
     watchdog = asyncio.create_task(watch)
     done, pending = await asyncio.wait(
@@ -198,6 +236,10 @@ async def _serve(
         elif isinstance(exc, SubscriberOverflow):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
+        elif isinstance(exc, CatchUpFailed):
+            log.warning("socket could not catch up (%s): closing 1012", exc)
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1012_SERVICE_RESTART, "catching up failed: resume")
         elif isinstance(exc, BinaryFrame):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1003_UNSUPPORTED_DATA, "frames must be text")
@@ -205,9 +247,34 @@ async def _serve(
             raise exc
 
 
-async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
-    async for event in subscription:
-        await websocket.send_text(event.message)
+async def _forward(subscription: Subscription, cursor: Cursor) -> None:
+    """Send the hub's frames through the cursor (dedupe, gaps filled), and run its backstop
+    check at least every CHECK_SECONDS, and at once when the hub says events were lost."""
+    next_check = time.monotonic() + CHECK_SECONDS * random.uniform(0.5, 1.0)  # spread out
+    while True:
+        if subscription.missed:
+            subscription.missed = False
+            try:
+                await cursor.check()
+            except CatchUpFailed:
+                raise
+            except Exception as exc:
+                raise CatchUpFailed("the broker reconnected; the database did not answer") from exc
+            next_check = time.monotonic() + CHECK_SECONDS
+            continue
+        wait = next_check - time.monotonic()
+        if wait <= 0:
+            try:
+                await cursor.check()
+            except CatchUpFailed:
+                raise
+            except Exception:  # no gap known: the next round looks again
+                log.warning("socket backstop check failed", exc_info=True)
+            next_check = time.monotonic() + CHECK_SECONDS
+            continue
+        event = await subscription.next(wait)
+        if event is not None:
+            await cursor.deliver(event.message)
 
 
 async def _receive(websocket: WebSocket, handle: Handler) -> None:
@@ -321,15 +388,3 @@ def _message(frame: dict[str, Any]) -> MessageCreate:
         too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
         code = "too_long" if too_long else "bad_frame"
         raise FrameError(code, f"'{field}': {error['msg']}") from None
-
-
-async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
-        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
-    while True:
-        page = await tandem.rooms.messages(room_id, after=after, limit=RESUME_PAGE)
-        for message in page:
-            await websocket.send_text(message_frame(message))
-        if len(page) < RESUME_PAGE:
-            return
-        after = page[-1].seq
