@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
+    drain_seconds: float = 10.0
+    """On SIGTERM: how long AI replies in flight may take to finish before sockets close."""
 
     # ---- what one visitor may cost (api/limits.py); "N/period;M/period", limits' notation
     rate_limits: bool = True

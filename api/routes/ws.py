@@ -46,6 +46,7 @@ from api.frames import (
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
 from api.realtime.cursor import CHECK_SECONDS, CatchUpFailed, Cursor
+from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
 from db.models import SEQ_MAX, Agent, MessageCreate, MessagePublic, Role
@@ -90,6 +91,8 @@ async def room_socket(
     except RoomNotFound:
         raise await refuse(websocket, "room not found") from None
     await accept(websocket)
+    if await _closed_for_drain(websocket):
+        return
     agent = principal.agent
 
     cursor = _cursor(websocket, tandem, {room_id: room.last_seq})
@@ -117,6 +120,8 @@ async def agent_socket(
     websocket: WebSocket, principal: WsAgentPrincipal, tandem: TandemWsDep
 ) -> None:
     await accept(websocket)
+    if await _closed_for_drain(websocket):
+        return
     agent = principal.agent
     assert agent is not None and agent.id is not None
     cursor = _cursor(websocket, tandem, {}, follow_agent=agent.id)
@@ -149,6 +154,16 @@ async def agent_socket(
             cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
         await _serve(websocket, subscription, cursor, handle, _watch(tandem, principal))
+
+
+async def _closed_for_drain(websocket: WebSocket) -> bool:
+    """While the process drains, a new socket is closed with 1012 at once: reconnect elsewhere."""
+    drain: Drain | None = getattr(websocket.app.state, "drain", None)
+    if drain is None or not drain.draining:
+        return False
+    with contextlib.suppress(Exception):
+        await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
+    return True
 
 
 def _cursor(
@@ -215,14 +230,39 @@ async def _serve(
     handle: Handler,
     watch: Coroutine[Any, Any, str],
 ) -> None:
-    """Run the outgoing and incoming loops until either ends or `watch` says the token is no
-    longer good (close with 1008), then stop the others."""
+    """Run the outgoing and incoming loops until either ends, `watch` says the token is no
+    longer good (close with 1008) or the process drains (close with 1012), then stop the
+    others."""
+    drain: Drain | None = getattr(websocket.app.state, "drain", None)
+    if drain is None:
+        await _serve_until(websocket, subscription, cursor, handle, watch, None)
+        return
+    with drain.socket():
+        if drain.draining:  # stop accepting: clients reconnect to another process
+            watch.close()
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
+            return
+        await _serve_until(websocket, subscription, cursor, handle, watch, drain)
+
+
+async def _serve_until(
+    websocket: WebSocket,
+    subscription: Subscription,
+    cursor: Cursor,
+    handle: Handler,
+    watch: Coroutine[Any, Any, str],
+    drain: Drain | None,
+) -> None:
     outgoing = asyncio.create_task(_forward(subscription, cursor))
     incoming = asyncio.create_task(_receive(websocket, handle))
     watchdog = asyncio.create_task(watch)
-    done, pending = await asyncio.wait(
-        {outgoing, incoming, watchdog}, return_when=asyncio.FIRST_COMPLETED
-    )
+    tasks: set[asyncio.Task[Any]] = {outgoing, incoming, watchdog}
+    closing = None
+    if drain is not None:
+        closing = asyncio.create_task(drain.closing.wait())
+        tasks.add(closing)
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     if incoming in done and isinstance(incoming.exception(), BinaryFrame):
         await asyncio.wait({outgoing}, timeout=CLOSE_LINGER_SECONDS)
     for task in pending:
@@ -230,7 +270,10 @@ async def _serve(
     await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         exc = task.exception()
-        if task is watchdog and exc is None:
+        if task is closing:
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
+        elif task is watchdog and exc is None:
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1008_POLICY_VIOLATION, task.result())
         elif isinstance(exc, SubscriberOverflow):
