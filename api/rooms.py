@@ -113,11 +113,18 @@ class RoomService:
         async with self.db.session() as session:
             return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
 
-    async def last_seqs(self, room_ids: Collection[str]) -> dict[str, int]:
-        """Each room's newest seq, in one query (the sockets' backstop)."""
+    async def last_seqs(
+        self, room_ids: Collection[str], *, held_by: int | None = None
+    ) -> dict[str, int]:
+        """Each room's newest seq, in one query (the sockets' backstop); with `held_by`, only
+        the rooms that agent holds."""
         if not room_ids:
             return {}
         query = sa.select(rooms_t.c.id, rooms_t.c.last_seq).where(rooms_t.c.id.in_(room_ids))
+        if held_by is not None:
+            query = query.where(
+                rooms_t.c.agent_id == held_by, rooms_t.c.status == RoomStatus.agent.value
+            )
         async with self.db.session() as session:
             return {row.id: row.last_seq for row in (await session.execute(query)).all()}
 

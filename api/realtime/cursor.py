@@ -128,7 +128,12 @@ class Cursor:
         if not self.last:
             return
         async with asyncio.timeout(CATCH_UP_SECONDS):
-            newest = await self._last_seqs(list(self.last))
+            asked = dict(self.last)
+            newest = await self._last_seqs(list(asked))
+            if self._agent is not None:  # a console stops following rooms it no longer holds
+                for room_id, seq in asked.items():
+                    if room_id not in newest and self.last.get(room_id) == seq:
+                        del self.last[room_id]
             for room_id, seq in newest.items():
                 if seq > self.last.get(room_id, seq):
                     async with self._lock:

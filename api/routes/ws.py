@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -172,9 +172,10 @@ def _cursor(
     async def fetch(room_id: str, after: int, limit: int) -> list[MessagePublic]:
         return await tandem.rooms.messages(room_id, after=after, limit=limit)
 
-    return Cursor(
-        websocket.send_text, fetch, tandem.rooms.last_seqs, rooms, follow_agent=follow_agent
-    )
+    async def last_seqs(room_ids: Collection[str]) -> dict[str, int]:
+        return await tandem.rooms.last_seqs(room_ids, held_by=follow_agent)
+
+    return Cursor(websocket.send_text, fetch, last_seqs, rooms, follow_agent=follow_agent)
 
 
 def _room_id(frame: dict[str, Any]) -> str:
