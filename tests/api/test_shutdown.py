@@ -159,3 +159,61 @@ async def test_requests_get_503_with_retry_after_while_the_database_is_down(
                 assert int(response.headers["Retry-After"]) > 0
             ready = await server.http.get("/readyz")
             assert ready.status_code == 503
+
+
+@pytest.mark.mariadb
+async def test_sigkill_under_load_loses_no_acknowledged_message(mariadb_url: str) -> None:
+    """Kill -9 the API while 16 clients post: every 201 is stored once, seqs stay gapless."""
+    env = {
+        "TANDEM_DATABASE_URL": mariadb_url,
+        "TANDEM_JWT_SECRET": "test-secret-sigkill-0123456789abcdef",
+        "TANDEM_RATE_LIMITS": "off",
+    }
+    acked: dict[str, str] = {}  # client_id -> room_id
+    async with api_process(env) as (process, base), httpx.AsyncClient(base_url=base) as http:
+        rooms = [(await http.post("/api/rooms")).json() for _ in range(4)]
+
+        async def poster(n: int) -> None:
+            room = rooms[n % len(rooms)]
+            headers = auth(room["token"])
+            for i in range(10_000):
+                client_id = f"c{n}-{i}"
+                try:
+                    response = await http.post(
+                        f"/api/rooms/{room['room']['id']}/messages",
+                        json={"text": f"load {client_id}", "client_id": client_id},
+                        headers=headers,
+                        timeout=10,
+                    )
+                except httpx.TransportError:
+                    return  # the process is gone
+                if response.status_code == 201:
+                    acked[client_id] = room["room"]["id"]
+
+        posters = [asyncio.create_task(poster(n)) for n in range(16)]
+        await asyncio.sleep(2.0)
+        process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(asyncio.gather(*posters), timeout=30)
+    assert len(acked) > 50, "the load did not get going before the kill"
+
+    db = Database(mariadb_url)
+    try:
+        async with db.session() as session:
+            for room in rooms:
+                room_id = room["room"]["id"]
+                stored = await queries.list_messages(session, room_id=room_id, limit=500)
+                after = stored[-1].seq if stored else 0
+                while len(
+                    page := await queries.list_messages(
+                        session, room_id=room_id, after=after, limit=500
+                    )
+                ):
+                    stored += page
+                    after = page[-1].seq
+                assert [m.seq for m in stored] == list(range(1, len(stored) + 1))
+                ids = [m.client_id for m in stored if m.client_id is not None]
+                assert len(ids) == len(set(ids)), "a message stored twice"
+                want = {c for c, r in acked.items() if r == room_id}
+                assert want <= set(ids), f"acknowledged but not stored: {want - set(ids)}"
+    finally:
+        await db.dispose()
