@@ -98,6 +98,10 @@ class Cursor:
             await self._send(frame)
             return
         room_id, seq = position
+        if seq == self.last.get(room_id, -1) + 1 and not self._lock.locked():
+            self.last[room_id] = seq  # the usual case: next in line, nothing filling
+            await self._send(frame)
+            return
         async with self._lock:
             last = self.last.get(room_id)
             if last is None:

@@ -23,12 +23,13 @@ class SubscriberOverflow(Exception):
 
 
 class Subscription:
-    __slots__ = ("_events", "_max", "_waiter", "missed", "overflowed")
+    __slots__ = ("_events", "_max", "_timer", "_waiter", "missed", "overflowed")
 
     def __init__(self, max_queue: int) -> None:
         self._events: deque[Event] = deque()
         self._max = max_queue
         self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.overflowed = False
         self.missed = False
         """Events may have been lost (the broker reconnected): catch up, then clear it."""
@@ -51,20 +52,29 @@ class Subscription:
             self._events.append(event)
         self._wake()
 
-    async def next(self, timeout: float) -> Event | None:
-        """The next event, or None after `timeout` seconds without one or once `missed`."""
+    def wake_at(self, when: float) -> None:
+        """Make `next` return (None if nothing came) at loop time `when`: one timer per call,
+        not one per wait, so a busy socket arms no timers."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._wake)
+
+    async def next(self) -> Event | None:
+        """The next event, or None when woken without one (`wake_at`, or once `missed`)."""
         if not self._events and not self.overflowed and not self.missed:
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
-            timer = loop.call_later(timeout, self._wake)  # only armed when idle
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-                timer.cancel()
         if self.overflowed:
             raise SubscriberOverflow()
         return self._events.popleft() if self._events else None
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def get(self) -> Event:
         while not self._events:
@@ -129,6 +139,7 @@ class Hub:
                     self._subscribers[channel].add(subscription)
             yield subscription
         finally:
+            subscription.close()
             for channel in channels:
                 async with self._lock:
                     local = self._subscribers.get(channel)

@@ -294,7 +294,9 @@ async def _serve_until(
 async def _forward(subscription: Subscription, cursor: Cursor) -> None:
     """Send the hub's frames through the cursor (dedupe, gaps filled), and run its backstop
     check at least every CHECK_SECONDS, and at once when the hub says events were lost."""
-    next_check = time.monotonic() + CHECK_SECONDS * random.uniform(0.5, 1.0)  # spread out
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + CHECK_SECONDS * random.uniform(0.5, 1.0)  # spread out
+    subscription.wake_at(next_check)
     while True:
         if subscription.missed:
             subscription.missed = False
@@ -304,21 +306,24 @@ async def _forward(subscription: Subscription, cursor: Cursor) -> None:
                 raise
             except Exception as exc:
                 raise CatchUpFailed("the broker reconnected; the database did not answer") from exc
-            next_check = time.monotonic() + CHECK_SECONDS
+            next_check = loop.time() + CHECK_SECONDS
+            subscription.wake_at(next_check)
             continue
-        wait = next_check - time.monotonic()
-        if wait <= 0:
+        if loop.time() >= next_check:
             try:
                 await cursor.check()
             except CatchUpFailed:
                 raise
             except Exception:  # no gap known: the next round looks again
                 log.warning("socket backstop check failed", exc_info=True)
-            next_check = time.monotonic() + CHECK_SECONDS
+            next_check = loop.time() + CHECK_SECONDS
+            subscription.wake_at(next_check)
             continue
-        event = await subscription.next(wait)
+        event = await subscription.next()
         if event is not None:
             await cursor.deliver(event.message)
+        elif loop.time() < next_check:  # the timer fired a hair early (clock resolution)
+            subscription.wake_at(next_check)
 
 
 async def _receive(websocket: WebSocket, handle: Handler) -> None:
