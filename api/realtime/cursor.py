@@ -9,9 +9,11 @@ socket keeps the last seq it sent per room and, for each message frame from the 
 - seq > last + 1: the gap is read from the database and sent first.
 
 As a backstop, `check` compares the rooms' `last_seq` (one query for all of them) with what was
-sent and fills any gap: the socket runs it at least every `CHECK_SECONDS`, and at once when the
-hub says events were lost. A gap that cannot be read raises `CatchUpFailed`: the socket closes
-(1012) rather than go on with a hole.
+sent: the socket runs it at least every `CHECK_SECONDS`, and at once when the hub says events
+were lost (then it fills at once). A room found behind otherwise gets `CONFIRM_SECONDS` for its
+frames, still in flight under load, to arrive before `confirm` fills it from the database.
+A gap that cannot be read raises `CatchUpFailed`: the socket closes (1012) rather than go on
+with a hole.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from db.models import MessagePublic
 
 CHECK_SECONDS = 5.0
 """At most this long between two backstop checks of a socket's rooms."""
+CONFIRM_SECONDS = 1.0
+"""How long a room the backstop found behind may take to catch up live before it is filled."""
 CATCH_UP_SECONDS = 10.0
 """A catch-up that takes longer than this closes the socket instead."""
 PAGE = 500
@@ -88,6 +92,8 @@ class Cursor:
         self.last = dict(rooms)
         self._agent = follow_agent
         self._lock = asyncio.Lock()
+        self._suspects: dict[str, int] = {}
+        """Rooms the last check found behind: room → the last_seq it saw."""
 
     async def deliver(self, frame: str) -> None:
         """Send a frame from the hub, in order with what was sent before."""
@@ -127,10 +133,14 @@ class Cursor:
             elif follow:
                 self.last[room_id] = sent
 
-    async def check(self) -> None:
-        """The backstop: fill every room whose last_seq is past what was sent."""
+    async def check(self, *, at_once: bool = False) -> bool:
+        """The backstop: compare every room's last_seq with what was sent. A room behind is
+        filled at once (`at_once`: events were lost), or else becomes a suspect that `confirm`
+        fills if its frames have not arrived by then: under load, the newest messages are
+        usually still on their way, and reading them twice would be waste. Returns whether
+        there are suspects."""
         if not self.last:
-            return
+            return False
         async with asyncio.timeout(CATCH_UP_SECONDS):
             asked = dict(self.last)
             newest = await self._last_seqs(list(asked))
@@ -139,11 +149,27 @@ class Cursor:
                     if room_id not in newest and self.last.get(room_id) == seq:
                         del self.last[room_id]
             for room_id, seq in newest.items():
-                if seq > self.last.get(room_id, seq):
-                    async with self._lock:
-                        last = self.last.get(room_id)
-                        if last is not None and seq > last:
-                            await self._fill(room_id, last)
+                if seq <= self.last.get(room_id, seq):
+                    continue
+                if at_once:
+                    await self._fill_to(room_id, seq)
+                else:
+                    self._suspects[room_id] = seq
+        return bool(self._suspects)
+
+    async def confirm(self) -> None:
+        """Fill the suspects still behind what the database had when `check` looked."""
+        suspects, self._suspects = self._suspects, {}
+        for room_id, seq in suspects.items():
+            await self._fill_to(room_id, seq)
+
+    async def _fill_to(self, room_id: str, seq: int) -> None:
+        if seq <= self.last.get(room_id, seq):
+            return
+        async with self._lock:
+            last = self.last.get(room_id)
+            if last is not None and seq > last:
+                await self._fill(room_id, last)
 
     async def _fill(self, room_id: str, after: int) -> None:
         try:

@@ -45,7 +45,7 @@ from api.frames import (
     room_frame,
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
-from api.realtime.cursor import CHECK_SECONDS, CatchUpFailed, Cursor
+from api.realtime.cursor import CHECK_SECONDS, CONFIRM_SECONDS, CatchUpFailed, Cursor
 from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.routing import RoutingError
@@ -296,27 +296,32 @@ async def _forward(subscription: Subscription, cursor: Cursor) -> None:
     check at least every CHECK_SECONDS, and at once when the hub says events were lost."""
     loop = asyncio.get_running_loop()
     next_check = loop.time() + CHECK_SECONDS * random.uniform(0.5, 1.0)  # spread out
+    confirming = False
     subscription.wake_at(next_check)
     while True:
         if subscription.missed:
             subscription.missed = False
             try:
-                await cursor.check()
+                await cursor.check(at_once=True)
             except CatchUpFailed:
                 raise
             except Exception as exc:
                 raise CatchUpFailed("the broker reconnected; the database did not answer") from exc
-            next_check = loop.time() + CHECK_SECONDS
+            next_check, confirming = loop.time() + CHECK_SECONDS, False
             subscription.wake_at(next_check)
             continue
         if loop.time() >= next_check:
-            try:
-                await cursor.check()
-            except CatchUpFailed:
-                raise
-            except Exception:  # no gap known: the next round looks again
-                log.warning("socket backstop check failed", exc_info=True)
-            next_check = loop.time() + CHECK_SECONDS
+            if confirming:
+                await cursor.confirm()  # a gap still there after CONFIRM_SECONDS: filled
+                next_check, confirming = loop.time() + CHECK_SECONDS - CONFIRM_SECONDS, False
+            else:
+                try:
+                    confirming = await cursor.check()
+                except CatchUpFailed:
+                    raise
+                except Exception:  # no gap known: the next round looks again
+                    log.warning("socket backstop check failed", exc_info=True)
+                next_check = loop.time() + (CONFIRM_SECONDS if confirming else CHECK_SECONDS)
             subscription.wake_at(next_check)
             continue
         event = await subscription.next()
