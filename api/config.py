@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
+    drain_seconds: float = 10.0
+    """On SIGTERM: how long AI replies in flight may take to finish before sockets close."""
 
     # ---- operational limits: sizes and pools
     max_body_bytes: int = Field(default=64 * 1024, ge=1)

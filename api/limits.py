@@ -9,19 +9,38 @@ sockets open on this process: a crashed process must not leave counts behind in 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
 
 from api.config import Settings
 
+log = logging.getLogger(__name__)
+
 MAX_RETRY_AFTER = 15 * 60
 """No answer asks a client to wait longer than this, whatever the window (the login backoff cap)."""
+
+
+REDIS_TIMEOUT = 0.5
+"""Seconds a rate check may wait for Redis before it is skipped (see `_fail_open`)."""
+
+
+@contextlib.contextmanager
+def _fail_open() -> Iterator[None]:
+    """While the shared counters are unreachable (Redis down), requests go through unmetered:
+    a broker outage must not stop every chat; the limits come back with Redis."""
+    try:
+        yield
+    except StorageError:
+        log.warning("rate-limit storage unreachable: not limiting", exc_info=True)
 
 
 class RateLimited(Exception):
@@ -70,6 +89,9 @@ class Limits:
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=settings.rate_limit_key_prefix,
+                wrap_exceptions=True,
+                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
             )
         else:
             storage = MemoryStorage()
@@ -79,42 +101,47 @@ class Limits:
     # ------------------------------------------------------------ rates
 
     async def room_created(self, address: str) -> None:
-        await self._hit(self._rooms, "rooms", address, what="new chats from your address")
+        with _fail_open():
+            await self._hit(self._rooms, "rooms", address, what="new chats from your address")
 
     async def message(self, *, room_id: str | None = None, agent_id: int | None = None) -> None:
         """A user's messages count per room (its token), an agent's per agent."""
-        if agent_id is not None:
-            await self._hit(self._agent_messages, "agent-msg", str(agent_id), what="messages")
-        elif room_id is not None:
-            await self._hit(self._user_messages, "room-msg", room_id, what="messages")
+        with _fail_open():
+            if agent_id is not None:
+                await self._hit(self._agent_messages, "agent-msg", str(agent_id), what="messages")
+            elif room_id is not None:
+                await self._hit(self._user_messages, "room-msg", room_id, what="messages")
 
     async def check_login(self, *, account: str, address: str) -> None:
         """Before a password is checked: refuse while the account (from this address) or the
         address itself has failed too often. Only failures count, see `login_failed`."""
         if not self.enabled:
             return
-        waits = [
-            await self._wait(self._login_account, "login", account.lower(), address),
-            await self._wait(self._login_address, "login-addr", address),
-        ]
-        wait = max(waits)
-        if wait > 0:
-            raise RateLimited(wait, "Too many failed logins: wait before trying again.")
+        with _fail_open():
+            waits = [
+                await self._wait(self._login_account, "login", account.lower(), address),
+                await self._wait(self._login_address, "login-addr", address),
+            ]
+            wait = max(waits)
+            if wait > 0:
+                raise RateLimited(wait, "Too many failed logins: wait before trying again.")
 
     async def login_failed(self, *, account: str, address: str) -> None:
         if not self.enabled:
             return
-        for item in self._login_account:
-            await self._limiter.hit(item, "login", account.lower(), address)
-        for item in self._login_address:
-            await self._limiter.hit(item, "login-addr", address)
+        with _fail_open():
+            for item in self._login_account:
+                await self._limiter.hit(item, "login", account.lower(), address)
+            for item in self._login_address:
+                await self._limiter.hit(item, "login-addr", address)
 
     async def login_succeeded(self, *, account: str, address: str) -> None:
         """A right password forgives the account's failures from this address."""
         if not self.enabled:
             return
-        for item in self._login_account:
-            await self._limiter.clear(item, "login", account.lower(), address)
+        with _fail_open():
+            for item in self._login_account:
+                await self._limiter.clear(item, "login", account.lower(), address)
 
     async def _hit(self, items: Sequence[RateLimitItem], *key: str, what: str) -> None:
         if not self.enabled:

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,7 @@ from api.jwt_secret import resolve_jwt_secret
 from api.limits import Limits, RateLimited
 from api.logs import install as install_log_redaction
 from api.presence import Presence
+from api.realtime.drain import Drain
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
 from api.rooms import RoomService
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_ERRORS = 20
 """Validation errors listed in a 422 at most: enough to act on, never a body's worth."""
 MAX_ERROR_CHARS = 200
+DB_RETRY_AFTER_SECONDS = 5
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,9 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tandem = Tandem(
             settings=settings, db=db, hub=hub, presence=presence, rooms=service, limits=limits
         )
+        drain = app.state.drain = Drain()
+        drain.install(service.replies.idle, settings.drain_seconds)
         try:
             yield
         finally:
+            drain.uninstall()
             await folder.stop()
             await service.stop()
             await limits.aclose()
@@ -96,6 +102,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RoomNotFound)
     async def room_not_found(_: Request, exc: RoomNotFound) -> JSONResponse:
         return JSONResponse({"detail": "Room not found."}, status_code=404)
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        """The database is unreachable (or the pool has no connection to give): the request
+        may be retried, unlike a bug's 500."""
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "The database is unavailable; retry shortly.", "code": "unavailable"},
+            status_code=503,
+            headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -17,6 +18,8 @@ from datetime import datetime, timedelta
 from db import queries
 from db.engine import Database
 from db.models import utcnow
+
+log = logging.getLogger(__name__)
 
 _POLL_WRITE_EVERY = timedelta(seconds=5)
 
@@ -39,20 +42,25 @@ class Presence:
 
     @contextlib.asynccontextmanager
     async def connected(self, agent_id: int) -> AsyncIterator[None]:
-        """The agent is online for as long as this context is open."""
-        self._sockets[agent_id] += 1
+        """The agent is online for as long as this context is open. A heartbeat write that
+        fails is logged and the next one tries again; the context always ends its presence
+        (the count, and `ws_until` when it was the agent's last socket here)."""
         await self._set_socket_until(agent_id, utcnow() + self.window)
+        self._sockets[agent_id] += 1
         heartbeat = asyncio.create_task(self._heartbeat(agent_id))
         try:
             yield
         finally:
             heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(BaseException):
                 await heartbeat
             self._sockets[agent_id] -= 1
             if self._sockets[agent_id] <= 0:
                 del self._sockets[agent_id]
-                await asyncio.shield(self._set_socket_until(agent_id, None))
+                try:
+                    await asyncio.shield(self._set_socket_until(agent_id, None))
+                except Exception:  # ws_until runs out by itself within the window
+                    log.warning("could not clear agent %s's presence", agent_id, exc_info=True)
 
     async def online_count(self) -> int:
         async with self._db.session() as session:
@@ -61,7 +69,10 @@ class Presence:
     async def _heartbeat(self, agent_id: int) -> None:
         while True:
             await asyncio.sleep(self.window.total_seconds() / 3)
-            await self._set_socket_until(agent_id, utcnow() + self.window)
+            try:
+                await self._set_socket_until(agent_id, utcnow() + self.window)
+            except Exception:
+                log.warning("presence heartbeat for agent %s failed", agent_id, exc_info=True)
 
     async def _set_socket_until(self, agent_id: int, until: datetime | None) -> None:
         async with self._db.write() as session:

@@ -22,7 +22,7 @@ from api.ai.base import Assistant, HandoffRequest, ReplyRequest, Turn
 from api.frames import ai_cancelled_frame, delta_frame, message_frame, room_channel
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
-from api.writer import MessageWriter
+from api.writer import StoredMessage
 from db import queries
 from db.engine import Database
 from db.models import RoomStatus, Sender
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 AI_AUTHOR = "Tandem Assistant"
 HISTORY_WINDOW = 40
 
+Store = Callable[[MessageDraft], Awaitable[StoredMessage]]
+"""Stores (and publishes) a message: the room service's `store`."""
 HandOff = Callable[[str, str], Awaitable[list[str]]]
 """(room_id, reason) → the frames the handoff produced (system notice, room state)."""
 
@@ -72,13 +74,13 @@ class Replies:
         *,
         db: Database,
         hub: Hub,
-        writer: MessageWriter,
+        store: Store,
         assistant: Assistant,
         hand_off: HandOff,
     ) -> None:
         self._db = db
         self._hub = hub
-        self._writer = writer
+        self._store = store
         self.assistant = assistant
         self._hand_off = hand_off
         self._tail: dict[str, asyncio.Task[None]] = {}
@@ -167,7 +169,7 @@ class Replies:
         text = "".join(parts).strip()
         if text:
             draft = MessageDraft(room_id=run.room_id, sender=Sender.ai, author=AI_AUTHOR, text=text)
-            stored = await self._writer.store(draft)
+            stored = await self._store(draft)
             run.emit(message_frame(stored.message))
         if handoff is not None:
             for frame in await self._hand_off(run.room_id, handoff.reason):

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import room_states
@@ -28,6 +29,7 @@ from api.frames import (
 from api.handoff import wants_human
 from api.presence import Presence
 from api.realtime.hub import Hub
+from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log
@@ -45,6 +47,7 @@ from db.models import (
 )
 from db.queries import RoomNotFound
 from db.room_log import MessageDraft, Transition
+from db.tables import rooms_t
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +76,15 @@ class RoomService:
         self.db = db
         self.hub = hub
         self.presence = presence
-        self.writer = MessageWriter(db, on_stored=self._publish_stored, batch_max=batch_max)
+        self.writer = MessageWriter(db, batch_max=batch_max)
+        self.publisher = Publisher(hub)
         self.replies = Replies(
-            db=db, hub=hub, writer=self.writer, assistant=assistant, hand_off=self._ai_hand_off
+            db=db, hub=hub, store=self.store, assistant=assistant, hand_off=self._ai_hand_off
         )
         self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        self.publisher.start()
         await self.writer.start()
 
     async def stop(self) -> None:
@@ -88,6 +93,7 @@ class RoomService:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.writer.stop()
+        await self.publisher.stop()
 
     # ------------------------------------------------------------ reads
 
@@ -107,6 +113,21 @@ class RoomService:
     async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
         async with self.db.session() as session:
             return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
+
+    async def last_seqs(
+        self, room_ids: Collection[str], *, held_by: int | None = None
+    ) -> dict[str, int]:
+        """Each room's newest seq, in one query (the sockets' backstop); with `held_by`, only
+        the rooms that agent holds."""
+        if not room_ids:
+            return {}
+        query = sa.select(rooms_t.c.id, rooms_t.c.last_seq).where(rooms_t.c.id.in_(room_ids))
+        if held_by is not None:
+            query = query.where(
+                rooms_t.c.agent_id == held_by, rooms_t.c.status == RoomStatus.agent.value
+            )
+        async with self.db.session() as session:
+            return {row.id: row.last_seq for row in (await session.execute(query)).all()}
 
     async def queue(self) -> list[RoomPublic]:
         async with self.db.session() as session:
@@ -140,7 +161,7 @@ class RoomService:
                 client_id=client_id,
                 agent_id=agent.id,
             )
-        stored = await self.writer.store(draft)
+        stored = await self.store(draft)
         result = SendResult(stored.message)
         if stored.status is None or not room_states.ai_should_reply(stored.status, draft.sender):
             return result
@@ -150,14 +171,24 @@ class RoomService:
             result.reply = self.replies.start(room_id)
         return result
 
-    async def _publish_stored(self, stored: Sequence[StoredMessage]) -> None:
-        items: list[tuple[str, str]] = []
-        for item in stored:
-            frame = message_frame(item.message)
-            items.append((room_channel(item.message.room_id), frame))
-            if item.status is RoomStatus.agent and item.agent_id is not None:
-                items.append((agent_channel(item.agent_id), frame))
-        await self.hub.publish_many(items)
+    async def store(self, draft: MessageDraft) -> StoredMessage:
+        """Store a message and publish it. Committed is success: a failed publish is logged
+        and the sockets catch up from the database. Published from the future's callback, in
+        the order the writer's batches commit (seq order per room), even if the caller is
+        cancelled meanwhile."""
+        future = self.writer.submit(draft)
+        future.add_done_callback(self._publish_stored)
+        return await asyncio.shield(future)
+
+    def _publish_stored(self, future: asyncio.Future[StoredMessage]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        item = future.result()
+        frame = message_frame(item.message)
+        items = [(room_channel(item.message.room_id), frame)]
+        if item.status is RoomStatus.agent and item.agent_id is not None:
+            items.append((agent_channel(item.agent_id), frame))
+        self.publisher.push(items)
 
     # ------------------------------------------------------------ transitions
 
@@ -315,18 +346,26 @@ class RoomService:
         queue_changed: bool = False,
         agent_ids: tuple[int, ...] = (),
     ) -> list[str]:
-        """Push a transition's notice and new state to the room, its agents and the queue."""
-        frames = [message_frame(notice)]
+        """Push a transition's notice and new state to the room, its agents and the queue.
+
+        The notice goes to the publisher at once (the transition has just committed: in seq
+        order with the writer's messages); the room and queue frames follow."""
+        notice_frame = message_frame(notice)
+        frames = [notice_frame]
+        channels = [room_channel(room_id), *(agent_channel(a) for a in agent_ids)]
+        self.publisher.push((c, notice_frame) for c in channels)
+        items: list[tuple[str, str]] = []
         if room_changed:
             room = await self.get_room(room_id)
             frames.append(room_frame(room))
             if room.agent is not None and room.agent.id not in agent_ids:
-                agent_ids = (*agent_ids, room.agent.id)
-        items = [(room_channel(room_id), f) for f in frames]
-        items += [(agent_channel(a), f) for a in agent_ids for f in frames]
+                extra = agent_channel(room.agent.id)
+                items.append((extra, notice_frame))
+                channels.append(extra)
+            items += [(c, frames[1]) for c in channels]
         if queue_changed:
             items.append((QUEUE_CHANNEL, queue_frame(await self.queue())))
-        await self.hub.publish_many(items)
+        self.publisher.push(items)
         return frames
 
     async def _write_brief(self, room_id: str) -> None:
@@ -339,7 +378,7 @@ class RoomService:
             return
         async with self.db.write() as session:
             await queries.set_room_briefs(session, briefs={room_id: brief})
-        await self.hub.publish(QUEUE_CHANNEL, queue_frame(await self.queue()))
+        self.publisher.push([(QUEUE_CHANNEL, queue_frame(await self.queue()))])
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)

@@ -4,12 +4,16 @@ A message may only be delivered after it is durably stored, and a commit per mes
 throughput at the disk's commit rate, so throughput has to come from batching. Senders put a
 draft on a queue and await a future; the writer takes everything queued (up to `batch_max`) as
 one batch and stores it through the room log (`db/room_log.py`: one multi-row INSERT) in one
-transaction (group commit). Stored messages go to `on_stored` (which publishes them) before
-the senders' futures resolve. On MySQL/MariaDB a
-second batch may prepare while the first commits; `_Turn` keeps inserts and publishes in batch
-order. A batch the database refuses is stored again draft by draft, so one bad draft fails
-alone instead of taking everyone's messages with it. The database's durability settings are
-left as they are.
+transaction (group commit). The writer only stores: a sender's future resolves with its
+`StoredMessage` once the batch has committed, and publishing is the room service's job.
+
+On MySQL/MariaDB a second batch may prepare while the first commits; `_Turn` keeps inserts in
+batch order. Futures resolve in the order batches *commit*, not the order they were queued: a
+batch whose commit failed and was retried may commit after the next one, which then holds the
+lower seqs, and a caller that publishes as its future resolves (the room service does, from a
+done-callback) therefore publishes each room's messages in seq order. A batch the database
+refuses is stored again draft by draft, so one bad draft fails alone instead of taking
+everyone's messages with it. The database's durability settings are left as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -64,9 +68,6 @@ class StoredMessage:
     duplicate: bool = False
 
 
-OnStored = Callable[[Sequence[StoredMessage]], Awaitable[None]]
-
-
 def pipeline_depth(dialect: str) -> int:
     """Batches in flight at once. On MySQL/MariaDB the next batch prepares (and waits for the
     room locks) while the one before commits, so a commit's fsync no longer stalls everything
@@ -75,28 +76,22 @@ def pipeline_depth(dialect: str) -> int:
 
 
 class _Turn:
-    """A batch's place in line: its rows are inserted, and its frames published, only after
-    those of the batch before it, so one room's messages keep their order end to end."""
+    """A batch's place in line: its rows are inserted only after those of the batch before it
+    (which then holds its rooms' locks until it commits), so seqs follow the queue."""
 
-    __slots__ = ("inserted", "previous", "published")
+    __slots__ = ("inserted", "previous")
 
     def __init__(self, previous: _Turn | None) -> None:
         self.previous = previous
         self.inserted = asyncio.Event()
         """Set once the batch's rows are inserted (its room rows locked), before it commits."""
-        self.published = asyncio.Event()
 
     async def wait_for_previous_insert(self) -> None:
         if self.previous is not None:
             await self.previous.inserted.wait()
 
-    async def wait_for_previous_publish(self) -> None:
-        if self.previous is not None:
-            await self.previous.published.wait()
-
     def done(self) -> None:
         self.inserted.set()
-        self.published.set()
         self.previous = None  # no chain of finished batches kept alive
 
 
@@ -109,9 +104,8 @@ class _Pending:
 
 
 class MessageWriter:
-    def __init__(self, db: Database, *, on_stored: OnStored, batch_max: int = 500) -> None:
+    def __init__(self, db: Database, *, batch_max: int = 500) -> None:
         self._db = db
-        self._on_stored = on_stored
         self._batch_max = batch_max
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -130,16 +124,21 @@ class MessageWriter:
             await self._task
         self._task = None
 
-    async def store(self, draft: MessageDraft) -> StoredMessage:
-        """Durably store `draft` and return it with its seq, once watchers have been sent it.
+    def submit(self, draft: MessageDraft) -> asyncio.Future[StoredMessage]:
+        """Queue `draft` (before returning) and return the future of its storage.
 
-        Raises `RoutingError` (api/room_states.py), or `RoomNotFound`, when the room refuses
-        the draft."""
+        Futures resolve in commit order (see the module docstring): a done-callback added at
+        once sees each room's messages in seq order. The future fails with the routing error
+        (api/room_states.py), or `RoomNotFound`, when the room refuses the draft."""
         if self._task is None:
             raise RuntimeError("MessageWriter.start() was not called")
         pending = _Pending(draft)
         self._queue.put_nowait(pending)
-        return await pending.future
+        return pending.future
+
+    async def store(self, draft: MessageDraft) -> StoredMessage:
+        """Durably store `draft` and return it with its seq (committed)."""
+        return await self.submit(draft)
 
     async def _run(self) -> None:
         in_flight = asyncio.Semaphore(pipeline_depth(self._db.dialect))
@@ -179,11 +178,8 @@ class MessageWriter:
             # answer, and only the one the database refuses fails.
             results = [await self._store_alone(pending) for pending in batch]
         turn.inserted.set()
-        stored = [r for r in results if isinstance(r, StoredMessage) and not r.duplicate]
-        await turn.wait_for_previous_publish()
-        if stored:
-            await self._on_stored(stored)
-        turn.published.set()
+        # Committed: answer now, whatever batches before this one are still doing, so answers
+        # (and the publishes hanging on them) follow commit order, which is seq order per room.
         for pending, result in zip(batch, results, strict=True):
             if pending.future.done():  # the sender gave up waiting
                 continue

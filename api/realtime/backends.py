@@ -25,14 +25,20 @@ class Event:
 
 
 OnEvent = Callable[[Event], None]
+OnReconnect = Callable[[], None]
 
 
 class BrokerBackend(ABC):
     def __init__(self) -> None:
         self._on_event: OnEvent = lambda event: None
+        self._on_reconnect: OnReconnect = lambda: None
 
-    async def connect(self, on_event: OnEvent) -> None:
+    async def connect(self, on_event: OnEvent, on_reconnect: OnReconnect | None = None) -> None:
+        """`on_reconnect` is called when the connection to the broker came back after a loss
+        (events published meanwhile were lost)."""
         self._on_event = on_event
+        if on_reconnect is not None:
+            self._on_reconnect = on_reconnect
 
     async def disconnect(self) -> None:
         return None
@@ -78,10 +84,10 @@ class RedisBackend(BrokerBackend):
         self._has_channels = asyncio.Event()
         self._confirmations: dict[str, asyncio.Future[None]] = {}
 
-    async def connect(self, on_event: OnEvent) -> None:
+    async def connect(self, on_event: OnEvent, on_reconnect: OnReconnect | None = None) -> None:
         import redis.asyncio as redis
 
-        await super().connect(on_event)
+        await super().connect(on_event, on_reconnect)
         self._client = redis.Redis.from_url(self._url, decode_responses=True)
         self._pubsub = self._client.pubsub()
         self._reader = asyncio.create_task(self._read(), name="redis-hub-reader")
@@ -124,7 +130,9 @@ class RedisBackend(BrokerBackend):
         await self._client.ping()
 
     async def _read(self) -> None:
-        """Hand every message to the hub; survive a dropped connection (PubSub resubscribes)."""
+        """Hand every message to the hub; survive a dropped connection (PubSub reconnects and
+        resubscribes on the next read, and then the hub hears that events were lost)."""
+        lost = False
         while True:
             await self._has_channels.wait()
             try:
@@ -132,9 +140,15 @@ class RedisBackend(BrokerBackend):
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("Redis pub/sub read failed; retrying", exc_info=True)
+                if not lost:
+                    log.warning("Redis pub/sub read failed; reconnecting", exc_info=True)
+                lost = True
                 await asyncio.sleep(self._reconnect_delay)
                 continue
+            if lost:
+                lost = False
+                log.warning("Redis pub/sub reconnected; sockets catch up from the database")
+                self._on_reconnect()
             if message is None:
                 if not self._pubsub.subscribed:
                     self._has_channels.clear()

@@ -4,6 +4,8 @@ Modelled on encode/broadcaster: `subscribe()` is an async context manager that r
 bounded queue and always cleans up in `finally`. The backend is subscribed to a channel while
 at least one local subscriber wants it. A subscriber that falls `max_queue` events behind is
 marked overflowed (its iterator raises `SubscriberOverflow`) instead of slowing everyone else.
+When the broker connection drops and comes back, events published meanwhile are lost: every
+subscription is marked `missed`, and its socket catches up from the database.
 """
 
 from __future__ import annotations
@@ -21,13 +23,25 @@ class SubscriberOverflow(Exception):
 
 
 class Subscription:
-    __slots__ = ("_events", "_max", "_waiter", "overflowed")
+    __slots__ = ("_events", "_max", "_timer", "_waiter", "missed", "overflowed")
 
     def __init__(self, max_queue: int) -> None:
         self._events: deque[Event] = deque()
         self._max = max_queue
         self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.overflowed = False
+        self.missed = False
+        """Events may have been lost (the broker reconnected): catch up, then clear it."""
+
+    def mark_missed(self) -> None:
+        self.missed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def put(self, event: Event) -> None:
         if self.overflowed:
@@ -36,9 +50,31 @@ class Subscription:
             self.overflowed = True
         else:
             self._events.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
+
+    def wake_at(self, when: float) -> None:
+        """Make `next` return (None if nothing came) at loop time `when`: one timer per call,
+        not one per wait, so a busy socket arms no timers."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._wake)
+
+    async def next(self) -> Event | None:
+        """The next event, or None when woken without one (`wake_at`, or once `missed`)."""
+        if not self._events and not self.overflowed and not self.missed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.overflowed:
+            raise SubscriberOverflow()
+        return self._events.popleft() if self._events else None
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def get(self) -> Event:
         while not self._events:
@@ -69,7 +105,7 @@ class Hub:
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
-        await self._backend.connect(self._deliver)
+        await self._backend.connect(self._deliver, self._reconnected)
 
     async def disconnect(self) -> None:
         await self._backend.disconnect()
@@ -103,6 +139,7 @@ class Hub:
                     self._subscribers[channel].add(subscription)
             yield subscription
         finally:
+            subscription.close()
             for channel in channels:
                 async with self._lock:
                     local = self._subscribers.get(channel)
@@ -113,6 +150,12 @@ class Hub:
                         del self._subscribers[channel]
                         with contextlib.suppress(Exception):
                             await asyncio.shield(self._backend.unsubscribe(channel))
+
+    def _reconnected(self) -> None:
+        """The broker connection came back: what was published meanwhile never arrived."""
+        for local in self._subscribers.values():
+            for subscription in local:
+                subscription.mark_missed()
 
     def _deliver(self, event: Event) -> None:
         for subscription in self._subscribers.get(event.channel, ()):

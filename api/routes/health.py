@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import TandemDep
@@ -17,7 +17,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-async def readyz(tandem: TandemDep) -> dict[str, str] | JSONResponse:
+async def readyz(request: Request, tandem: TandemDep) -> dict[str, str] | JSONResponse:
+    drain = getattr(request.app.state, "drain", None)
+    if drain is not None and drain.draining:  # SIGTERM: send new clients elsewhere
+        return JSONResponse({"status": "draining"}, status_code=503)
     checks: dict[str, str] = {}
     try:
         async with tandem.db.session() as session:

@@ -1,7 +1,10 @@
 """WebSockets: one per room (user or agent), and one per agent console (queue + joined rooms).
 
-Each connection runs two loops: frames from the hub go out as they are (already JSON), frames
-from the client are handled one at a time. A bad frame gets an `error` frame and the
+Each connection runs two loops: frames from the hub go out as they are (already JSON) through
+the socket's `Cursor` (message frames deduped by seq, any gap filled from the database first,
+and every room re-checked against the database at least every 5 s and after a broker
+reconnect; a gap that cannot be filled closes the socket with 1012), frames from the client
+are handled one at a time. A bad frame gets an `error` frame and the
 connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`;
 a binary frame gets an `error` frame and, once what was read before it is answered, 1003.
 A watchdog per connection closes it with 1008 when its token expires or its agent is disabled
@@ -14,8 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -36,15 +40,16 @@ from api.frames import (
     QUEUE_CHANNEL,
     agent_channel,
     error_frame,
-    message_frame,
     queue_frame,
     room_channel,
     room_frame,
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
+from api.realtime.cursor import CHECK_SECONDS, CONFIRM_SECONDS, CatchUpFailed, Cursor
+from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.room_states import RoutingError
-from db.models import SEQ_MAX, Agent, MessageCreate, Role
+from db.models import SEQ_MAX, Agent, MessageCreate, MessagePublic, Role
 from db.queries import RoomNotFound
 from db.text import check_storable
 
@@ -86,14 +91,18 @@ async def room_socket(
     except RoomNotFound:
         raise await refuse(websocket, "room not found") from None
     await accept(websocket)
+    if await _closed_for_drain(websocket):
+        return
     agent = principal.agent
+
+    cursor = _cursor(websocket, tandem, {room_id: room.last_seq})
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
             return await _send(tandem, room_id, frame, agent)
         if kind == "resume":
-            await _resume(websocket, tandem, room_id, frame.get("after", 0))
+            await cursor.resume(room_id, _after(frame))
         elif kind == "ping":
             await websocket.send_text('{"type":"pong"}')
         else:
@@ -103,7 +112,7 @@ async def room_socket(
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, tandem.hub.subscribe(room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
-        await _serve(websocket, tandem, subscription, handle, _watch(tandem, principal))
+        await _serve(websocket, tandem, subscription, cursor, handle, _watch(tandem, principal))
 
 
 @router.websocket("/ws/agent")
@@ -111,24 +120,26 @@ async def agent_socket(
     websocket: WebSocket, principal: WsAgentPrincipal, tandem: TandemWsDep
 ) -> None:
     await accept(websocket)
+    if await _closed_for_drain(websocket):
+        return
     agent = principal.agent
     assert agent is not None and agent.id is not None
+    cursor = _cursor(websocket, tandem, {}, follow_agent=agent.id)
 
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
-            room_id = frame.get("room_id")
-            if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
-                raise FrameError("bad_frame", "A message frame on /ws/agent needs a 'room_id'.")
-            try:
-                check_storable(room_id)  # it goes into the write batch's room lookup
-            except ValueError as exc:
-                raise FrameError("bad_frame", f"'room_id' {exc}") from None
-            return await _send(tandem, room_id, frame, agent)
+            return await _send(tandem, _room_id(frame), frame, agent)
+        if kind == "resume":
+            room_id, after = _room_id(frame), _after(frame)
+            room = await tandem.rooms.get_room(room_id)  # RoomNotFound: a `not_found` error
+            held = room.agent is not None and room.agent.id == agent.id
+            await cursor.resume(room_id, after, follow=held)
+            return None
         if kind == "ping":
             await websocket.send_text('{"type":"pong"}')
             return None
-        raise FrameError("unknown_type", "Frame type must be 'message' or 'ping'.")
+        raise FrameError("unknown_type", "Frame type must be 'message', 'resume' or 'ping'.")
 
     channels = (agent_channel(agent.id), QUEUE_CHANNEL)
     presence = (
@@ -138,8 +149,58 @@ async def agent_socket(
     )
     slot = _socket_slot(tandem, agent_id=agent.id)
     async with slot, presence, tandem.hub.subscribe(*channels) as subscription:
+        # Read after subscribing: a message stored meanwhile comes live or as a filled gap.
+        for held in await tandem.rooms.agent_rooms(agent.id):
+            cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
-        await _serve(websocket, tandem, subscription, handle, _watch(tandem, principal))
+        await _serve(websocket, tandem, subscription, cursor, handle, _watch(tandem, principal))
+
+
+async def _closed_for_drain(websocket: WebSocket) -> bool:
+    """While the process drains, a new socket is closed with 1012 at once: reconnect elsewhere."""
+    drain: Drain | None = getattr(websocket.app.state, "drain", None)
+    if drain is None or not drain.draining:
+        return False
+    with contextlib.suppress(Exception):
+        await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
+    return True
+
+
+def _cursor(
+    websocket: WebSocket, tandem: Tandem, rooms: dict[str, int], *, follow_agent: int | None = None
+) -> Cursor:
+    async def fetch(room_id: str, after: int, limit: int) -> list[MessagePublic]:
+        return await tandem.rooms.messages(room_id, after=after, limit=limit)
+
+    async def last_seqs(room_ids: Collection[str]) -> dict[str, int]:
+        return await tandem.rooms.last_seqs(room_ids, held_by=follow_agent)
+
+    return Cursor(
+        websocket.send_text,
+        fetch,
+        last_seqs,
+        rooms,
+        follow_agent=follow_agent,
+        page=tandem.settings.resume_page,
+    )
+
+
+def _room_id(frame: dict[str, Any]) -> str:
+    room_id = frame.get("room_id")
+    if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
+        raise FrameError("bad_frame", "This frame on /ws/agent needs a 'room_id'.")
+    try:
+        check_storable(room_id)  # it goes into the write batch's room lookup
+    except ValueError as exc:
+        raise FrameError("bad_frame", f"'room_id' {exc}") from None
+    return room_id
+
+
+def _after(frame: dict[str, Any]) -> int:
+    after = frame.get("after", 0)
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
+        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
+    return after
 
 
 def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
@@ -174,19 +235,45 @@ async def _serve(
     websocket: WebSocket,
     tandem: Tandem,
     subscription: Subscription,
+    cursor: Cursor,
     handle: Handler,
     watch: Coroutine[Any, Any, str],
 ) -> None:
-    """Run the outgoing and incoming loops until either ends or `watch` says the token is no
-    longer good (close with 1008), then stop the others."""
-    outgoing = asyncio.create_task(_forward(websocket, subscription))
-    incoming = asyncio.create_task(
-        _receive(websocket, handle, max_frame=tandem.settings.max_frame_bytes)
-    )
+    """Run the outgoing and incoming loops until either ends, `watch` says the token is no
+    longer good (close with 1008) or the process drains (close with 1012), then stop the
+    others."""
+    drain: Drain | None = getattr(websocket.app.state, "drain", None)
+    max_frame = tandem.settings.max_frame_bytes
+    if drain is None:
+        await _serve_until(websocket, subscription, cursor, handle, watch, None, max_frame)
+        return
+    with drain.socket():
+        if drain.draining:  # stop accepting: clients reconnect to another process
+            watch.close()
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
+            return
+        await _serve_until(websocket, subscription, cursor, handle, watch, drain, max_frame)
+
+
+async def _serve_until(
+    websocket: WebSocket,
+    subscription: Subscription,
+    cursor: Cursor,
+    handle: Handler,
+    watch: Coroutine[Any, Any, str],
+    drain: Drain | None,
+    max_frame: int,
+) -> None:
+    outgoing = asyncio.create_task(_forward(subscription, cursor))
+    incoming = asyncio.create_task(_receive(websocket, handle, max_frame=max_frame))
     watchdog = asyncio.create_task(watch)
-    done, pending = await asyncio.wait(
-        {outgoing, incoming, watchdog}, return_when=asyncio.FIRST_COMPLETED
-    )
+    tasks: set[asyncio.Task[Any]] = {outgoing, incoming, watchdog}
+    closing = None
+    if drain is not None:
+        closing = asyncio.create_task(drain.closing.wait())
+        tasks.add(closing)
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     if incoming in done and isinstance(incoming.exception(), BinaryFrame):
         await asyncio.wait({outgoing}, timeout=CLOSE_LINGER_SECONDS)
     for task in pending:
@@ -194,12 +281,19 @@ async def _serve(
     await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         exc = task.exception()
-        if task is watchdog and exc is None:
+        if task is closing:
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
+        elif task is watchdog and exc is None:
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1008_POLICY_VIOLATION, task.result())
         elif isinstance(exc, SubscriberOverflow):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
+        elif isinstance(exc, CatchUpFailed):
+            log.warning("socket could not catch up (%s): closing 1012", exc)
+            with contextlib.suppress(Exception):
+                await websocket.close(status.WS_1012_SERVICE_RESTART, "catching up failed: resume")
         elif isinstance(exc, BinaryFrame):
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1003_UNSUPPORTED_DATA, "frames must be text")
@@ -207,9 +301,44 @@ async def _serve(
             raise exc
 
 
-async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
-    async for event in subscription:
-        await websocket.send_text(event.message)
+async def _forward(subscription: Subscription, cursor: Cursor) -> None:
+    """Send the hub's frames through the cursor (dedupe, gaps filled), and run its backstop
+    check at least every CHECK_SECONDS, and at once when the hub says events were lost."""
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + CHECK_SECONDS * random.uniform(0.5, 1.0)  # spread out
+    confirming = False
+    subscription.wake_at(next_check)
+    while True:
+        if subscription.missed:
+            subscription.missed = False
+            try:
+                await cursor.check(at_once=True)
+            except CatchUpFailed:
+                raise
+            except Exception as exc:
+                raise CatchUpFailed("the broker reconnected; the database did not answer") from exc
+            next_check, confirming = loop.time() + CHECK_SECONDS, False
+            subscription.wake_at(next_check)
+            continue
+        if loop.time() >= next_check:
+            if confirming:
+                await cursor.confirm()  # a gap still there after CONFIRM_SECONDS: filled
+                next_check, confirming = loop.time() + CHECK_SECONDS - CONFIRM_SECONDS, False
+            else:
+                try:
+                    confirming = await cursor.check()
+                except CatchUpFailed:
+                    raise
+                except Exception:  # no gap known: the next round looks again
+                    log.warning("socket backstop check failed", exc_info=True)
+                next_check = loop.time() + (CONFIRM_SECONDS if confirming else CHECK_SECONDS)
+            subscription.wake_at(next_check)
+            continue
+        event = await subscription.next()
+        if event is not None:
+            await cursor.deliver(event.message)
+        elif loop.time() < next_check:  # the timer fired a hair early (clock resolution)
+            subscription.wake_at(next_check)
 
 
 async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> None:
@@ -324,16 +453,3 @@ def _message(frame: dict[str, Any]) -> MessageCreate:
         too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
         code = "too_long" if too_long else "bad_frame"
         raise FrameError(code, f"'{field}': {error['msg']}") from None
-
-
-async def _resume(websocket: WebSocket, tandem: Tandem, room_id: str, after: object) -> None:
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
-        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
-    page_size = tandem.settings.resume_page
-    while True:
-        page = await tandem.rooms.messages(room_id, after=after, limit=page_size)
-        for message in page:
-            await websocket.send_text(message_frame(message))
-        if len(page) < page_size:
-            return
-        after = page[-1].seq

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from api.ai.base import Assistant, ReplyChunk, ReplyRequest
 from api.realtime.hub import Hub
 from api.replies import Replies, ReplyRun
-from api.writer import MessageWriter, StoredMessage
+from api.writer import MessageWriter
 from db import queries, room_log
 from db.engine import Database
 from db.migrate import upgrade
@@ -53,17 +53,16 @@ async def setup(sqlite_url: str) -> AsyncIterator[Setup]:
     db = Database(sqlite_url)
     await upgrade(db.engine)
 
-    async def on_stored(_: Sequence[StoredMessage]) -> None:
-        return None
-
     async def hand_off(room_id: str, reason: str) -> list[str]:
         raise AssertionError("no handoff expected")
 
-    writer = MessageWriter(db, on_stored=on_stored)
+    writer = MessageWriter(db)
     await writer.start()
     assistant = HeldAssistant()
     async with Hub() as hub:
-        replies = Replies(db=db, hub=hub, writer=writer, assistant=assistant, hand_off=hand_off)
+        replies = Replies(
+            db=db, hub=hub, store=writer.store, assistant=assistant, hand_off=hand_off
+        )
         try:
             yield Setup(db, replies, assistant)
         finally:

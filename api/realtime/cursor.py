@@ -1,0 +1,201 @@
+"""What one socket has sent of its rooms: never a repeat, never a silent gap.
+
+A publish can be lost (it failed after commit, the broker reconnected, the publishing process
+died between commit and publish), and a message can be published out of seq order. So every
+socket keeps the last seq it sent per room and, for each message frame from the hub:
+
+- seq ≤ last: already sent, dropped;
+- seq = last + 1: sent;
+- seq > last + 1: the gap is read from the database and sent first.
+
+As a backstop, `check` compares the rooms' `last_seq` (one query for all of them) with what was
+sent: the socket runs it at least every `CHECK_SECONDS`, and at once when the hub says events
+were lost (then it fills at once). A room found behind otherwise gets `CONFIRM_SECONDS` for its
+frames, still in flight under load, to arrive before `confirm` fills it from the database.
+A gap that cannot be read raises `CatchUpFailed`: the socket closes (1012) rather than go on
+with a hole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Collection, Sequence
+
+from api.frames import message_frame
+from db.models import MessagePublic
+
+CHECK_SECONDS = 5.0
+"""At most this long between two backstop checks of a socket's rooms."""
+CONFIRM_SECONDS = 1.0
+"""How long a room the backstop found behind may take to catch up live before it is filled."""
+CATCH_UP_SECONDS = 10.0
+"""A catch-up that takes longer than this closes the socket instead."""
+PAGE = 500
+
+Send = Callable[[str], Awaitable[None]]
+Fetch = Callable[[str, int, int], Awaitable[Sequence[MessagePublic]]]
+"""(room_id, after, limit) → the room's messages after `after`, in seq order."""
+LastSeqs = Callable[[Collection[str]], Awaitable[dict[str, int]]]
+
+_MESSAGE_PREFIX = '{"type":"message",'
+_ROOM_PREFIX = '{"type":"room",'
+_SEQ_KEY = ',"seq":'
+_ROOM_KEY = ',"room_id":"'
+
+
+class CatchUpFailed(Exception):
+    """A gap could not be filled from the database in time: close, the client resumes."""
+
+
+def message_position(frame: str) -> tuple[str, int] | None:
+    """(room_id, seq) of a `message` frame, found without parsing the whole frame; None for
+    other frames. In JSON text a quote inside a string is always escaped, so `,"seq":` can
+    only be the key."""
+    if not frame.startswith(_MESSAGE_PREFIX):
+        return None
+    at = frame.rfind(_SEQ_KEY)
+    if at < 0:
+        return _parsed_position(frame)
+    start = at + len(_SEQ_KEY)
+    end = frame.find(",", start)
+    room_at = frame.find(_ROOM_KEY, start)
+    if end < 0 or room_at != end:
+        return _parsed_position(frame)
+    room_start = room_at + len(_ROOM_KEY)
+    room_end = frame.find('"', room_start)
+    return frame[room_start:room_end], int(frame[start:end])
+
+
+def _parsed_position(frame: str) -> tuple[str, int] | None:
+    message = json.loads(frame).get("message") or {}
+    room_id, seq = message.get("room_id"), message.get("seq")
+    return (room_id, seq) if isinstance(room_id, str) and isinstance(seq, int) else None
+
+
+class Cursor:
+    """The last seq sent per room, for one socket. `follow_agent`: an agent console, which
+    follows the rooms it holds as `room` frames and message frames show them."""
+
+    def __init__(
+        self,
+        send: Send,
+        fetch: Fetch,
+        last_seqs: LastSeqs,
+        rooms: dict[str, int],
+        *,
+        follow_agent: int | None = None,
+        page: int = PAGE,
+    ) -> None:
+        self._page = page
+        self._send = send
+        self._fetch = fetch
+        self._last_seqs = last_seqs
+        self.last = dict(rooms)
+        self._agent = follow_agent
+        self._lock = asyncio.Lock()
+        self._suspects: dict[str, int] = {}
+        """Rooms the last check found behind: room → the last_seq it saw."""
+
+    async def deliver(self, frame: str) -> None:
+        """Send a frame from the hub, in order with what was sent before."""
+        position = message_position(frame)
+        if position is None:
+            if self._agent is not None and frame.startswith(_ROOM_PREFIX):
+                self._follow(frame)
+            await self._send(frame)
+            return
+        room_id, seq = position
+        if seq == self.last.get(room_id, -1) + 1 and not self._lock.locked():
+            self.last[room_id] = seq  # the usual case: next in line, nothing filling
+            await self._send(frame)
+            return
+        async with self._lock:
+            last = self.last.get(room_id)
+            if last is None:
+                if self._agent is not None:  # a room this console just started to hold
+                    self.last[room_id] = seq
+                await self._send(frame)
+                return
+            if seq <= last:
+                return
+            if seq > last + 1:
+                await self._fill(room_id, last)
+                if seq <= self.last[room_id]:
+                    return
+            self.last[room_id] = seq
+            await self._send(frame)
+
+    async def resume(self, room_id: str, after: int, *, follow: bool = True) -> None:
+        """Send every message after `after` (repeats are the client's to drop, by seq)."""
+        async with self._lock:
+            sent = await self._page_through(room_id, after)
+            if room_id in self.last:
+                self.last[room_id] = max(self.last[room_id], sent)
+            elif follow:
+                self.last[room_id] = sent
+
+    async def check(self, *, at_once: bool = False) -> bool:
+        """The backstop: compare every room's last_seq with what was sent. A room behind is
+        filled at once (`at_once`: events were lost), or else becomes a suspect that `confirm`
+        fills if its frames have not arrived by then: under load, the newest messages are
+        usually still on their way, and reading them twice would be waste. Returns whether
+        there are suspects."""
+        if not self.last:
+            return False
+        async with asyncio.timeout(CATCH_UP_SECONDS):
+            asked = dict(self.last)
+            newest = await self._last_seqs(list(asked))
+            if self._agent is not None:  # a console stops following rooms it no longer holds
+                for room_id, seq in asked.items():
+                    if room_id not in newest and self.last.get(room_id) == seq:
+                        del self.last[room_id]
+            for room_id, seq in newest.items():
+                if seq <= self.last.get(room_id, seq):
+                    continue
+                if at_once:
+                    await self._fill_to(room_id, seq)
+                else:
+                    self._suspects[room_id] = seq
+        return bool(self._suspects)
+
+    async def confirm(self) -> None:
+        """Fill the suspects still behind what the database had when `check` looked."""
+        suspects, self._suspects = self._suspects, {}
+        for room_id, seq in suspects.items():
+            await self._fill_to(room_id, seq)
+
+    async def _fill_to(self, room_id: str, seq: int) -> None:
+        if seq <= self.last.get(room_id, seq):
+            return
+        async with self._lock:
+            last = self.last.get(room_id)
+            if last is not None and seq > last:
+                await self._fill(room_id, last)
+
+    async def _fill(self, room_id: str, after: int) -> None:
+        try:
+            async with asyncio.timeout(CATCH_UP_SECONDS):
+                self.last[room_id] = await self._page_through(room_id, after)
+        except Exception as exc:
+            raise CatchUpFailed(f"room {room_id}: messages after {after}") from exc
+
+    async def _page_through(self, room_id: str, after: int) -> int:
+        """Send the room's messages after `after`; returns the last seq sent (or `after`)."""
+        while True:
+            page = await self._fetch(room_id, after, self._page)
+            for message in page:
+                await self._send(message_frame(message))
+            if page:
+                after = page[-1].seq
+            if len(page) < self._page:
+                return after
+
+    def _follow(self, frame: str) -> None:
+        room = json.loads(frame)["room"]
+        holder = (room.get("agent") or {}).get("id")
+        room_id = room["id"]
+        if room["status"] == "agent" and holder == self._agent:
+            self.last.setdefault(room_id, room.get("last_seq", 0))
+        else:
+            self.last.pop(room_id, None)
