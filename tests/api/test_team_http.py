@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import websockets
 
+from api.ai.base import ReplyChunk, ReplyRequest
 from tests.api.test_authz_http import held_by
 from tests.api.test_ws import next_frame, of_type
 from tests.conftest import LiveServer, auth
@@ -205,3 +208,37 @@ async def test_transcript_json_has_the_notes_marked(server: LiveServer) -> None:
     # Placed by time: after the join notice, before the user's "thanks".
     seqs = {m["text"]: m["seq"] for m in body["messages"]}
     assert body["notes"][0]["after_seq"] == seqs["thanks"] - 1
+
+
+async def test_the_ai_never_sees_a_note(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin notes a chat the AI holds; the AI's next reply is asked for with messages only."""
+    _, admin_token = await server.add_agent("Ada", role="admin")
+    room_id, room_token = await server.new_room()
+    assistant = server.tandem.rooms.replies.assistant
+    asked: list[ReplyRequest] = []
+    original = assistant.reply
+
+    def recording(request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
+        asked.append(request)
+        return original(request)
+
+    monkeypatch.setattr(assistant, "reply", recording)
+    added = await server.http.post(
+        f"/api/rooms/{room_id}/notes",
+        json={"text": "zebra-secret internal"},
+        headers=auth(admin_token),
+    )
+    assert added.status_code == 201
+    streamed = await server.http.post(
+        f"/api/rooms/{room_id}/messages",
+        params={"stream": "true"},
+        json={"text": "what are your opening hours?"},
+        headers=auth(room_token),
+    )
+    frames = [json.loads(line) for line in streamed.text.splitlines() if line.strip()]
+    assert any(f["type"] == "message" and f["message"]["sender"] == "ai" for f in frames)
+    assert all(f["type"] != "note" for f in frames) and "zebra" not in streamed.text
+    assert asked and all("zebra" not in turn.text for r in asked for turn in r.history)
+    assert [turn.text for turn in asked[0].history][-1] == "what are your opening hours?"
