@@ -139,6 +139,8 @@ def _require_roles(*roles: Role) -> object:
 ChatAgent = Annotated[Agent, _require_roles(Role.agent, Role.admin)]
 """An agent who may take and answer chats (analysts only read)."""
 StatsReader = Annotated[Agent, _require_roles(Role.analyst, Role.admin)]
+Admin = Annotated[Agent, _require_roles(Role.admin)]
+"""An admin: manages what the whole team shares (saved replies)."""
 
 
 async def get_room_principal(room_id: str, tandem: TandemDep, token: TokenDep) -> Principal:

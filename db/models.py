@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import StringConstraints
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -294,3 +295,69 @@ stats_fold_state = sa.Table(
     sa.Column("n", sa.BigInteger(), nullable=False),
 )
 """`lease` (its row lock serialises folders and rebuilds) and `swept_until` (µs since 1970)."""
+
+
+# ---------------------------------------------------------------- team tools
+
+# Saved replies and private notes are not messages: their own tables and ids, never a room
+# seq, never counted in `last_seq` or the per-sender counters, never on a room's channel.
+
+SHORTCUT_PATTERN = r"^[a-z0-9_-]{1,32}$"
+REPLY_TEXT_MAX = 4000
+NOTE_TEXT_MAX = 4000
+
+
+class SavedReply(SQLModel, table=True):
+    """A canned answer agents insert with `/shortcut`; `{agent_name}` is filled on insert."""
+
+    __tablename__ = "saved_replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    shortcut: str = Field(max_length=32, unique=True, index=True)
+    title: str = Field(max_length=100)
+    text: str = Field(max_length=REPLY_TEXT_MAX, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SavedReplyWrite(SQLModel):
+    """The body of POST and PUT /api/replies."""
+
+    shortcut: Annotated[str, StringConstraints(pattern=SHORTCUT_PATTERN, max_length=32)]
+    """Lower-case letters, digits, `_` and `-`, 1 to 32 of them: typed as `/shortcut`."""
+    title: StorableText = Field(min_length=1, max_length=100)
+    text: StorableText = Field(min_length=1, max_length=REPLY_TEXT_MAX)
+
+
+class SavedReplyPublic(SQLModel):
+    id: int
+    shortcut: str
+    title: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Note(SQLModel, table=True):
+    """A private note an agent leaves on a room for the agents: never shown to its user."""
+
+    __tablename__ = "notes"
+    __table_args__ = (sa.Index("ix_notes_room_created", "room_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(max_length=32, foreign_key="rooms.id")
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    text: str = Field(max_length=NOTE_TEXT_MAX, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class NoteCreate(SQLModel):
+    text: StorableText = Field(min_length=1, max_length=NOTE_TEXT_MAX)
+
+
+class NotePublic(SQLModel):
+    id: int
+    room_id: str
+    agent: AgentRef
+    text: str
+    created_at: datetime

@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0004_stats_rollups, written out as plain DDL: same tables, columns, types, nullability,
+-- 0005_team_tools, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -121,6 +121,31 @@ CREATE TABLE IF NOT EXISTS stats_fold_state (
     PRIMARY KEY (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Team tools: saved replies and private notes (not messages: no seq, not in the counters).
+CREATE TABLE IF NOT EXISTS saved_replies (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    shortcut VARCHAR(32) NOT NULL,
+    title VARCHAR(100) NOT NULL,
+    text TEXT NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY ix_saved_replies_shortcut (shortcut)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    room_id VARCHAR(32) NOT NULL,
+    agent_id INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (id),
+    KEY ix_notes_agent_id (agent_id),
+    KEY ix_notes_room_created (room_id, created_at),
+    FOREIGN KEY (room_id) REFERENCES rooms (id),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Alembic's bookkeeping, as Alembic itself creates it (the database's default charset).
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
@@ -128,5 +153,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0004_stats_rollups' FROM DUAL
+SELECT '0005_team_tools' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

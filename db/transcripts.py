@@ -10,16 +10,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import MESSAGE_COUNTS, AgentRef, EventKind, MessagePublic, RoomStatus, Sender
+from db.models import (
+    MESSAGE_COUNTS,
+    AgentRef,
+    EventKind,
+    MessagePublic,
+    NotePublic,
+    RoomStatus,
+    Sender,
+)
 from db.queries import agent_names
 from db.sqltime import LocalWindow, SqlTime, seconds
 from db.tables import MESSAGE_COLUMNS, events_t, message_from_row, messages_t, rooms_t
+from db.team import list_notes
 
 SENDERS = tuple(s.value for s in Sender)
 SNIPPET_CHARS = 160
@@ -256,10 +265,43 @@ class TranscriptEvent(BaseModel):
     created_at: datetime
 
 
+class TranscriptNote(BaseModel):
+    """A private note, marked as one: not a message (no seq); `after_seq` places it by time,
+    after the message with that seq (0: before the first)."""
+
+    kind: Literal["note"] = "note"
+    id: int
+    agent: AgentRef
+    text: str
+    created_at: datetime
+    after_seq: int
+
+
 class Transcript(BaseModel):
     room: TranscriptRoom
     messages: list[MessagePublic]
     events: list[TranscriptEvent]
+    notes: list[TranscriptNote] = []
+    """The agents' private notes, oldest first."""
+
+
+def place_notes(
+    messages: Sequence[MessagePublic], notes: Sequence[NotePublic]
+) -> list[TranscriptNote]:
+    """Each note with the seq of the last message written before (or with) it."""
+    placed = []
+    for note in notes:
+        after = max((m.seq for m in messages if m.created_at <= note.created_at), default=0)
+        placed.append(
+            TranscriptNote(
+                id=note.id,
+                agent=note.agent,
+                text=note.text,
+                created_at=note.created_at,
+                after_seq=after,
+            )
+        )
+    return placed
 
 
 def _agent(agent_id: int | None, names: dict[int, str]) -> AgentRef | None:
@@ -283,7 +325,8 @@ async def took_part(session: AsyncSession, *, room_id: str, agent_id: int) -> bo
 
 
 async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | None:
-    """The room, every message in seq order and every event in order: the whole record."""
+    """The room, every message in seq order, every event in order and the agents' private
+    notes, placed by time: the whole record."""
     room = (await session.execute(sa.select(rooms_t).where(rooms_t.c.id == room_id))).first()
     if room is None:
         return None
@@ -303,6 +346,8 @@ async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | Non
     ).all()
     ids: Sequence[int] = [i for i in {room.agent_id, *(e.agent_id for e in events)} if i]
     names = await agent_names(session, ids=ids)
+    public = [message_from_row(m) for m in messages]
+    notes = await list_notes(session, room_id=room_id)
     return Transcript(
         room=TranscriptRoom(
             id=room.id,
@@ -312,7 +357,8 @@ async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | Non
             closed_at=room.closed_at,
             brief=room.brief,
         ),
-        messages=[message_from_row(m) for m in messages],
+        messages=public,
+        notes=place_notes(public, notes),
         events=[
             TranscriptEvent(
                 kind=EventKind(e.kind),

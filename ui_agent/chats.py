@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import streamlit as st
 
-from ui_agent import console
+from ui_agent import console, team
 from ui_agent.feedback import flash, guard
 from ui_common import view
 from ui_common.client import ApiError
@@ -33,9 +33,34 @@ def on_pick() -> None:
 
 
 def on_reply(room_id: str) -> None:
+    """Send the reply; a `/shortcut` alone sends that saved reply, `{agent_name}` filled."""
     text = str(st.session_state.get(f"reply-{room_id}") or "").strip()
+    if not text:
+        return
+    try:
+        text = team.expand(text, team.saved_replies(), team.agent_name())
+    except ValueError as exc:
+        console.state().flash = ("warning", str(exc))
+        return
+    guard(lambda: console.reply(room_id, text))
+
+
+def on_saved_reply(room_id: str) -> None:
+    """The picker: put the chosen saved reply, filled, into the reply box to edit and send."""
+    key = f"saved-{room_id}"
+    chosen = st.session_state.get(key)
+    for reply in team.saved_replies():
+        if reply.shortcut == chosen:
+            st.session_state[f"reply-{room_id}"] = team.fill(reply.text, team.agent_name())
+    st.session_state[key] = None
+
+
+def on_note(room_id: str) -> None:
+    key = f"note-{room_id}"
+    text = str(st.session_state.get(key) or "").strip()
     if text:
-        guard(lambda: console.reply(room_id, text))
+        guard(lambda: team.add_note(room_id, text))
+    st.session_state[key] = ""
 
 
 def on_leave(room_id: str) -> None:
@@ -121,8 +146,21 @@ def chat_pane(room_id: str) -> None:
     if room is not None and room.brief:
         with st.expander("Brief from the AI assistant", icon=":material/summarize:"):
             st.markdown(escape_markdown(room.brief))
-    view.render_transcript(console.history(room_id))
+    for item in team.timeline(console.history(room_id), team.notes(room_id)):
+        if isinstance(item, team.Note):
+            team.render_note(item)
+        else:
+            view.render_message(item)
     console.mark_read(room_id)
+    if mine:
+        st.text_input(
+            "Add a private note",
+            key=f"note-{room_id}",
+            on_change=on_note,
+            args=(room_id,),
+            placeholder="Only agents see notes; press Enter to add",
+            max_chars=4000,
+        )
     with st.bottom:
         flash()
         if not mine:
@@ -130,7 +168,20 @@ def chat_pane(room_id: str) -> None:
             note.info("This chat is closed.", icon=":material/check_circle:")
             dismiss.button("Dismiss", on_click=on_dismiss, width="stretch")
             return
-        _, leave, resolve = st.columns([5, 2, 1.4], vertical_alignment="center")
+        pick, leave, resolve = st.columns([5, 2, 1.4], vertical_alignment="center")
+        replies = {r.shortcut: r for r in team.saved_replies()}
+        if replies:
+            pick.selectbox(
+                "Saved reply",
+                list(replies),
+                index=None,
+                key=f"saved-{room_id}",
+                format_func=lambda shortcut: f"/{shortcut} · {replies[shortcut].title}",
+                on_change=on_saved_reply,
+                args=(room_id,),
+                placeholder="Insert a saved reply (or type /shortcut)",
+                label_visibility="collapsed",
+            )
         leave.button(
             "Leave chat",
             icon=":material/smart_toy:",

@@ -185,6 +185,40 @@ class TandemClient:
             params = {**params, "from": params.pop("from_")}
         return params
 
+    # ------------------------------------------------------------ team tools
+
+    def saved_replies(self) -> list[dict[str, Any]]:
+        """`[{"id","shortcut","title","text",...}]` by shortcut (agents and admins)."""
+        replies: list[dict[str, Any]] = self.get("/api/replies")["replies"]
+        return replies
+
+    def create_saved_reply(self, shortcut: str, title: str, text: str) -> dict[str, Any]:
+        """Admins only; ApiError 409 when the shortcut is taken."""
+        body = {"shortcut": shortcut, "title": title, "text": text}
+        created: dict[str, Any] = self.request("POST", "/api/replies", json=body)
+        return created
+
+    def update_saved_reply(
+        self, reply_id: int, shortcut: str, title: str, text: str
+    ) -> dict[str, Any]:
+        body = {"shortcut": shortcut, "title": title, "text": text}
+        updated: dict[str, Any] = self.request("PUT", f"/api/replies/{reply_id}", json=body)
+        return updated
+
+    def delete_saved_reply(self, reply_id: int) -> None:
+        self.request("DELETE", f"/api/replies/{reply_id}")
+
+    def notes(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's private notes, oldest first: `{"id","room_id","agent","text",...}`."""
+        notes: list[dict[str, Any]] = self.get(f"/api/rooms/{room_id}/notes")["notes"]
+        return notes
+
+    def add_note(self, room_id: str, text: str) -> dict[str, Any]:
+        note: dict[str, Any] = self.request(
+            "POST", f"/api/rooms/{room_id}/notes", json={"text": text}
+        )
+        return note
+
 
 def _detail(response: httpx.Response) -> str:
     try:

@@ -42,6 +42,8 @@ TABLES = (
     "stats_rollups",
     "stats_room_folds",
     "stats_fold_state",
+    "saved_replies",
+    "notes",
 )
 ALL_TABLES = (*TABLES, "alembic_version")
 
@@ -372,6 +374,31 @@ async def test_0003_keeps_existing_agents_enabled_and_goes_down_again(database_u
         columns = await agent_columns(engine)
         assert "disabled" not in columns and "token_version" not in columns
         assert "ws_until" in columns
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0005
+
+
+async def table_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+
+
+async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate_to(engine, "0004_stats_rollups")
+        assert not {"saved_replies", "notes"} & await table_names(engine)
+        await upgrade(engine)
+        assert {"saved_replies", "notes"} <= await table_names(engine)
+        assert await metadata_diff(engine) == []
+
+        await migrate_to(engine, "0004_stats_rollups", down=True)
+        assert not {"saved_replies", "notes"} & await table_names(engine)
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]
     finally:
