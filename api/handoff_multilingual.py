@@ -18,13 +18,13 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from api.handoff_words import (
+from api.handoff_words import PROTECTED
+from api.handoff_words_intl import (
     MULTI_CONCEPTS,
     MULTI_OTHER_AFTER,
     MULTI_OTHER_BEFORE,
     MULTI_PHRASES,
     MULTI_TOPIC_WORDS,
-    PROTECTED,
 )
 
 _WORD = re.compile(r"[a-z0-9]+")
