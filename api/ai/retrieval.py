@@ -14,24 +14,64 @@ the offline assistant streams its first token within a few milliseconds, also wi
 from __future__ import annotations
 
 import heapq
-import math
-import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-K1 = 1.5
-"""How fast repeated terms saturate: the second mention of a word counts less than the first."""
-B = 0.75
-"""How much a long article is penalised: long articles mention many words by chance."""
+from api.ai.articles import Article, Passage, article_files, parse_article
+from api.ai.bm25 import K1, B, Bm25Index
+from api.ai.search_terms import (
+    COST_QUESTION_RE,
+    COST_TERM,
+    STOPWORDS,
+    SYNONYMS,
+    TIME_QUESTION_RE,
+    TIME_TERM,
+    answer_types,
+    content_words,
+    query_terms,
+    stem,
+    synonyms_of_stem,
+    tokenize,
+    word_set,
+)
+
+# The article, BM25 and term helpers live in their own modules; the names callers and tests
+# have always imported from here stay importable from here.
+__all__ = [
+    "ANSWER_TYPE_WEIGHT",
+    "BODY_WEIGHT",
+    "COST_TERM",
+    "K1",
+    "LEAD_BONUS",
+    "MIN_COVERAGE",
+    "MIN_STRENGTH",
+    "PASSAGE_WEIGHT",
+    "STOPWORDS",
+    "SYNONYM_WEIGHT",
+    "TAGS_WEIGHT",
+    "TIME_TERM",
+    "TITLE_WEIGHT",
+    "UNMATCHED_TAGS_TO_LEAD",
+    "Article",
+    "B",
+    "Hit",
+    "KnowledgeBase",
+    "Lookup",
+    "Passage",
+    "PassageHit",
+    "parse_article",
+    "query_terms",
+    "stem",
+    "tokenize",
+    "word_set",
+]
+
 TITLE_WEIGHT = 3.0
 TAGS_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
@@ -53,154 +93,7 @@ MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
 
-
-def word_set(text: str) -> frozenset[str]:
-    """Long word lists read better as one string than as a quoted literal per word."""
-    return frozenset(text.split())
-
-
 _PACKAGE = __name__.rpartition(".")[0]
-_WORD_RE = re.compile(r"[^\W_]+")
-_POSSESSIVE_RE = re.compile(r"['’]s\b")
-_APOSTROPHES = str.maketrans("", "", "'’")
-_TAGS_PREFIX = "tags:"
-_PARAGRAPH_RE = re.compile(r"\n\s*\n")
-
-STOPWORDS = word_set(
-    """
-    a about above after again ago all also am an and any anyone anything are arent as at be
-    been being before below both but by can cannot cant could couldnt did didnt do does doesnt
-    doing done dont down during each eight else even ever every few five for four from further
-    get gets getting got had hadnt has hasnt have havent having he hello her here hers herself
-    hey hi him himself his how however i id if ill im in into is isnt it its itself ive just
-    know let lets like me might mine more most much must my myself need needs nine no nor not
-    now of off ok okay on once one only or other our ours ourselves out over own please pls
-    really right said same say says seven shall she should shouldnt six so some someone something
-    still such tell ten than thank thanks that thats the their theirs them themselves then there
-    theres these they thing things this those three through to told too two under until up us
-    very want wanted wants was wasnt way we were werent what whats when which while
-    who whom whose why will with wont would wouldnt yes yet you youd youll your youre yours
-    yourself wanna gonna like lol pls plz ya
-    """
-)
-"""Words that say nothing about which article answers: pronouns, auxiliaries, chat fillers.
-"where" is not one of them: "where is my order" asks for tracking, and tags say so."""
-
-_IRREGULAR = {
-    "paid": "pay",
-    "bought": "buy",
-    "sent": "send",
-    "broke": "break",
-    "broken": "break",
-    "shrank": "shrink",
-    "shrunk": "shrink",
-    "came": "come",
-    "lost": "lose",
-    "delivery": "deliver",
-    "deliveries": "deliver",
-    "delivered": "deliver",
-    "wheres": "where",
-}
-
-_SYNONYMS: dict[str, str] = {
-    # what customers call the thing they ordered
-    "package": "parcel",
-    "parcel": "package",
-    "stuff": "order parcel",
-    "shipment": "parcel order",
-    "purchase": "order",
-    "purchased": "order buy",
-    # money coming back
-    "money": "refund",
-    "reimburse": "refund",
-    "reimbursed": "refund",
-    "repay": "refund",
-    "credited": "refund",
-    # money going out
-    "charged": "charge pay",
-    "installments": "instalments",
-    "dollars": "currency",
-    "pounds": "currency",
-    "currency": "euros",
-    # things that arrive wrong
-    "smashed": "damaged broken",
-    "shattered": "damaged broken",
-    "cracked": "damaged broken",
-    "dented": "damaged",
-    "incorrect": "wrong",
-    # the account
-    "login": "sign",
-    "signin": "sign",
-    "signup": "register",
-    "register": "create account",
-    "close": "delete",
-    "erase": "delete",
-    "remove": "delete",
-    # products
-    "plates": "ceramics",
-    "bowls": "ceramics",
-    "jumper": "sweater",
-    "sweater": "wool",
-    "sneakers": "shoes",
-    "trainers": "shoes",
-    "boots": "shoes",
-    # places and people
-    "store": "shop",
-    "shop": "store",
-    "human": "person agent",
-    "person": "agent",
-    "someone": "person",
-    # mail
-    "emails": "newsletter",
-    "mails": "email",
-    # time words
-    "restocked": "restock",
-    "christmas": "december",
-    "label": "return",
-}
-"""Everyday words mapped to the words the articles use; applied to queries only."""
-
-_TIME_QUESTION_RE = re.compile(
-    r"\bhow (long|soon|quickly|fast|many (days|weeks|hours|minutes))\b|\bwhen\b|\btime limit\b"
-    r"|\bwhat time\b|\buntil when\b|\bexpire\b|\bvalid\b"
-)
-_TIME_ANSWER_RE = re.compile(
-    r"\d+\s*(?:[–-]\s*\d+\s*)?(?:business |working |calendar )?(?:days?|hours?|minutes?|weeks?"
-    r"|months?|years?)\b|\bsame day\b|\bnext (?:business )?day\b|\bimmediately\b"
-    r"|\bstraight away\b|\bright away\b"
-)
-_COST_QUESTION_RE = re.compile(r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharges?\b")
-_COST_ANSWER_RE = re.compile(r"€\s?\d|\bfree\b")
-TIME_TERM = "~duration"
-COST_TERM = "~price"
-"""Answer-type terms: never produced by tokenising words, so they only match each other."""
-
-_stemmer = snowballstemmer.stemmer("english")
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    slug: str
-    title: str
-    tags: tuple[str, ...]
-    body: str
-
-    def paragraphs(self) -> list[str]:
-        """The body's blank-line separated paragraphs: the passages of this article."""
-        return [p.strip() for p in _PARAGRAPH_RE.split(self.body) if p.strip()]
-
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    article: Article
-    index: int
-    """0-based position in the article."""
-    text: str
-
-    @property
-    def id(self) -> str:
-        """`slug#n` with n 1-based: stable as long as the article's paragraphs are."""
-        return f"{self.article.slug}#{self.index + 1}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,50 +135,6 @@ class Lookup:
         return self.passages[0] if self.passages else None
 
 
-@lru_cache(maxsize=65_536)
-def stem(word: str) -> str:
-    """Snowball's English stemmer after a few irregular forms, so "shipping", "shipped" and
-    "ships" meet, and so do "paid" and "pay"; both sides of the match go through it."""
-    return str(_stemmer.stemWord(_IRREGULAR.get(word, word)))
-
-
-def _words(text: str) -> list[str]:
-    text = _POSSESSIVE_RE.sub("", text.lower())
-    return _WORD_RE.findall(text.translate(_APOSTROPHES))
-
-
-def _content_words(text: str) -> list[str]:
-    """One-letter leftovers of "3-D" or "e-gift" are noise, and so are stopwords."""
-    return [w for w in _words(text) if len(w) > 1 and w not in STOPWORDS]
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, stopword-free stems."""
-    return [stem(w) for w in _content_words(text)]
-
-
-def query_terms(text: str) -> list[str]:
-    """Distinct terms in first-seen order: repeating a word in a chat line adds no meaning."""
-    return list(dict.fromkeys(tokenize(text)))
-
-
-def parse_article(slug: str, text: str) -> Article:
-    """`# Title`, an optional `tags:` line, then the body."""
-    lines = text.strip().splitlines()
-    if not lines or not lines[0].startswith("# "):
-        raise ValueError(f"kb article {slug!r} must start with a '# Title' line")
-    title = lines[0][2:].strip()
-    rest = lines[1:]
-    while rest and not rest[0].strip():
-        rest = rest[1:]
-    tags: tuple[str, ...] = ()
-    if rest and rest[0].lower().startswith(_TAGS_PREFIX):
-        raw = rest[0][len(_TAGS_PREFIX) :].split(",")
-        tags = tuple(t.strip() for t in raw if t.strip())
-        rest = rest[1:]
-    return Article(slug=slug, title=title, tags=tags, body="\n".join(rest).strip())
-
-
 def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
     """Term frequencies with field weights folded in (a simple BM25F)."""
     tf: dict[str, float] = {}
@@ -293,15 +142,6 @@ def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
         for term in tokenize(text):
             tf[term] = tf.get(term, 0.0) + weight
     return tf
-
-
-def _answer_types(text: str) -> dict[str, float]:
-    found = {}
-    if _TIME_ANSWER_RE.search(text):
-        found[TIME_TERM] = 1.0
-    if _COST_ANSWER_RE.search(text):
-        found[COST_TERM] = 1.0
-    return found
 
 
 def _tags_by_passage(article: Article, paragraphs: Sequence[str]) -> list[list[str]]:
@@ -322,39 +162,6 @@ def _tags_by_passage(article: Article, paragraphs: Sequence[str]) -> list[list[s
     return assigned
 
 
-def _idf(n_docs: int, df: int) -> float:
-    """Okapi IDF with +1 inside the log (as Lucene), so a term in every document stays >= 0."""
-    return math.log((n_docs - df + 0.5) / (df + 0.5) + 1.0)
-
-
-class _Index:
-    """BM25 postings whose entries already hold each term's finished score share."""
-
-    def __init__(self, docs: Sequence[dict[str, float]]) -> None:
-        n_docs = len(docs)
-        self.idf = {t: _idf(n_docs, df) for t, df in Counter(t for d in docs for t in d).items()}
-        self.unknown_idf = _idf(n_docs, 0)
-        lengths = [sum(d.values()) for d in docs]
-        avg_len = (sum(lengths) / len(lengths)) if lengths else 1.0
-        self.postings: dict[str, dict[int, float]] = {}
-        for doc, terms in enumerate(docs):
-            norm = K1 * (1.0 - B + B * lengths[doc] / (avg_len or 1.0))
-            for term, tf in terms.items():
-                share = self.idf[term] * tf * (K1 + 1.0) / (tf + norm)
-                self.postings.setdefault(term, {})[doc] = share
-
-    def scores(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for term, weight in query:
-            for doc, share in self.postings.get(term, {}).items():
-                out[doc] = out.get(doc, 0.0) + weight * share
-        return out
-
-
-def _article_files(root: Traversable) -> list[Traversable]:
-    return sorted((f for f in root.iterdir() if f.name.endswith(".md")), key=lambda f: f.name)
-
-
 class KnowledgeBase:
     """Articles, their passages, and an article index and a passage index over them."""
 
@@ -372,12 +179,12 @@ class KnowledgeBase:
                 own.append(len(passages))
                 passages.append(Passage(article, index, text))
                 doc = _weighted(((text, BODY_WEIGHT), (" ".join(tags), TAGS_WEIGHT)))
-                doc.update(_answer_types(text))
+                doc.update(answer_types(text))
                 passage_docs.append(doc)
             self._article_passages.append(own)
         self._passages = tuple(passages)
         self._passage_article = [doc for doc, own in enumerate(self._article_passages) for _ in own]
-        self._articles_index = _Index(
+        self._articles_index = Bm25Index(
             [
                 _weighted(
                     (
@@ -389,12 +196,12 @@ class KnowledgeBase:
                 for a in self._articles
             ]
         )
-        self._passages_index = _Index(passage_docs)
+        self._passages_index = Bm25Index(passage_docs)
         self._vocabulary = sorted(
-            {w for a in self._articles for w in _content_words(f"{a.title} {' '.join(a.tags)}")}
-            | {w for a in self._articles for w in _content_words(a.body)}
+            {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
+            | {w for a in self._articles for w in content_words(a.body)}
         )
-        self._known = frozenset(self._vocabulary) | frozenset(_SYNONYMS)
+        self._known = frozenset(self._vocabulary) | frozenset(SYNONYMS)
         self._by_initial: dict[str, list[str]] = {}
         for word in self._vocabulary:
             self._by_initial.setdefault(word[0], []).append(word)
@@ -404,7 +211,7 @@ class KnowledgeBase:
     def load(cls, directory: Path | None = None) -> KnowledgeBase:
         """None reads the `kb/` shipped inside the package, also from an installed wheel."""
         root: Traversable = resources.files(_PACKAGE) / "kb" if directory is None else directory
-        files = _article_files(root)
+        files = article_files(root)
         return cls([parse_article(f.name.removesuffix(".md"), f.read_text("utf-8")) for f in files])
 
     @classmethod
@@ -432,7 +239,7 @@ class KnowledgeBase:
         most common synonym, not as a word we know nothing about."""
         if term in self._articles_index.idf:
             return self.idf(term)
-        known = [self.idf(stem(s)) for s in _synonyms_of_stem(term)]
+        known = [self.idf(stem(s)) for s in synonyms_of_stem(term)]
         known = [w for w in known if w < self._articles_index.unknown_idf]
         return min(known) if known else self.idf(term)
 
@@ -457,17 +264,17 @@ class KnowledgeBase:
     def _query(self, text: str) -> tuple[list[str], list[tuple[str, float]]]:
         """The query's own terms (for the confidence rule) and the weighted terms searched:
         its own, their synonyms, and the answer type it asks for."""
-        words = [self._correct(w) for w in _content_words(text)]
+        words = [self._correct(w) for w in content_words(text)]
         own = list(dict.fromkeys(stem(w) for w in words))
         weighted: dict[str, float] = dict.fromkeys(own, 1.0)
         for word in words:
-            for extra in _SYNONYMS.get(word, "").split():
+            for extra in SYNONYMS.get(word, "").split():
                 term = stem(extra)
                 weighted[term] = max(weighted.get(term, 0.0), SYNONYM_WEIGHT)
         lowered = text.lower()
-        if own and _TIME_QUESTION_RE.search(lowered):
+        if own and TIME_QUESTION_RE.search(lowered):
             weighted[TIME_TERM] = ANSWER_TYPE_WEIGHT
-        if own and _COST_QUESTION_RE.search(lowered):
+        if own and COST_QUESTION_RE.search(lowered):
             weighted[COST_TERM] = ANSWER_TYPE_WEIGHT
         return own, list(weighted.items())
 
@@ -505,7 +312,7 @@ class KnowledgeBase:
             weight
             for t, weight in weights.items()
             if top_doc in postings.get(t, {})
-            or any(top_doc in postings.get(stem(s), {}) for s in _synonyms_of_stem(t))
+            or any(top_doc in postings.get(stem(s), {}) for s in synonyms_of_stem(t))
         )
         return Lookup(
             hits=tuple(hits),
@@ -532,15 +339,3 @@ class KnowledgeBase:
             return paragraphs
         best = self._passages[own[0]].index
         return [paragraphs[best], *paragraphs[:best], *paragraphs[best + 1 :]]
-
-
-@lru_cache(maxsize=1)
-def _synonym_stems() -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = {}
-    for word, extras in _SYNONYMS.items():
-        out.setdefault(stem(word), []).extend(extras.split())
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def _synonyms_of_stem(term: str) -> tuple[str, ...]:
-    return _synonym_stems().get(term, ())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -23,7 +22,6 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
-from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnected
 
 from api.deps import (
@@ -49,9 +47,15 @@ from api.realtime.cursor import CHECK_SECONDS, CONFIRM_SECONDS, CatchUpFailed, C
 from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.room_states import RoutingError
-from db.models import SEQ_MAX, Agent, MessageCreate, MessagePublic, Role
+from api.routes.ws_frames import (
+    FrameError,
+    frame_after,
+    frame_message,
+    frame_room_id,
+    parse_frame,
+)
+from db.models import Agent, MessagePublic, Role
 from db.queries import RoomNotFound
-from db.text import check_storable
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -69,13 +73,6 @@ WATCH_SECONDS = 4.0
 with AGENT_CACHE_SECONDS (10) a disabled agent's sockets close within 15 s."""
 Outcome = asyncio.Task[Any] | str | None
 """What `_acknowledge` answers next: a message being stored, an error frame, or None: stop."""
-
-
-class FrameError(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 class BinaryFrame(Exception):
@@ -102,7 +99,7 @@ async def room_socket(
         if kind == "message":
             return await _send(tandem, room_id, frame, agent)
         if kind == "resume":
-            await cursor.resume(room_id, _after(frame))
+            await cursor.resume(room_id, frame_after(frame))
         elif kind == "ping":
             await websocket.send_text('{"type":"pong"}')
         else:
@@ -129,9 +126,9 @@ async def agent_socket(
     async def handle(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
         kind = frame.get("type")
         if kind == "message":
-            return await _send(tandem, _room_id(frame), frame, agent)
+            return await _send(tandem, frame_room_id(frame), frame, agent)
         if kind == "resume":
-            room_id, after = _room_id(frame), _after(frame)
+            room_id, after = frame_room_id(frame), frame_after(frame)
             room = await tandem.rooms.get_room(room_id)  # RoomNotFound: a `not_found` error
             held = room.agent is not None and room.agent.id == agent.id
             await cursor.resume(room_id, after, follow=held)
@@ -183,24 +180,6 @@ def _cursor(
         follow_agent=follow_agent,
         page=tandem.settings.resume_page,
     )
-
-
-def _room_id(frame: dict[str, Any]) -> str:
-    room_id = frame.get("room_id")
-    if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
-        raise FrameError("bad_frame", "This frame on /ws/agent needs a 'room_id'.")
-    try:
-        check_storable(room_id)  # it goes into the write batch's room lookup
-    except ValueError as exc:
-        raise FrameError("bad_frame", f"'room_id' {exc}") from None
-    return room_id
-
-
-def _after(frame: dict[str, Any]) -> int:
-    after = frame.get("after", 0)
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
-        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
-    return after
 
 
 def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
@@ -363,7 +342,7 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
                 await acknowledging
                 raise BinaryFrame()
             try:
-                started = await handle(_parse(raw, max_frame))
+                started = await handle(parse_frame(raw, max_frame))
             except (WebSocketDisconnect, WebSocketDisconnected):
                 raise
             except Exception as exc:
@@ -404,25 +383,12 @@ def _error_text(exc: Exception) -> str:
     return error_frame("internal", "That failed on our side; retry.")
 
 
-def _parse(raw: str, max_frame: int) -> dict[str, Any]:
-    if len(raw) > max_frame:
-        limit = f"{max_frame // 1024} KiB" if max_frame % 1024 == 0 else f"{max_frame} bytes"
-        raise FrameError("too_large", f"Frames are limited to {limit}.")
-    try:
-        frame = json.loads(raw)
-    except ValueError:
-        raise FrameError("bad_json", "Frames must be JSON objects.") from None
-    if not isinstance(frame, dict):
-        raise FrameError("bad_frame", "Frames must be JSON objects with a 'type'.")
-    return frame
-
-
 async def _send(
     tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agent | None
 ) -> asyncio.Task[Any]:
     """Check the frame and the sender's rate now; store it in a task that is queued before
     this returns (only a valid message counts against the rate)."""
-    body = _message(frame)
+    body = frame_message(frame)
     text = body.text.strip()
     if not text:
         raise FrameError("bad_frame", "A message frame needs a non-empty 'text' string.")
@@ -440,16 +406,3 @@ async def _send(
     return asyncio.create_task(
         tandem.rooms.send(room_id, text=text, client_id=client_id, agent=agent)
     )
-
-
-def _message(frame: dict[str, Any]) -> MessageCreate:
-    """The frame's text and client_id, checked by the same model as the HTTP body."""
-    fields = {key: frame[key] for key in ("text", "client_id") if key in frame}
-    try:
-        return MessageCreate.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(part) for part in error["loc"])
-        too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
-        code = "too_long" if too_long else "bad_frame"
-        raise FrameError(code, f"'{field}': {error['msg']}") from None

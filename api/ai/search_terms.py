@@ -1,0 +1,182 @@
+"""How text becomes search terms: stopwords dropped, Snowball stems, synonyms, answer types.
+
+Kept apart from the index (`api.ai.bm25`) and the ranking (`api.ai.retrieval`) because both
+the articles and the queries go through exactly these functions: a change here moves both
+sides of every match at once. The handoff vocabularies borrow `word_set` from here too.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+
+def word_set(text: str) -> frozenset[str]:
+    """Long word lists read better as one string than as a quoted literal per word."""
+    return frozenset(text.split())
+
+
+_WORD_RE = re.compile(r"[^\W_]+")
+_POSSESSIVE_RE = re.compile(r"['’]s\b")
+_APOSTROPHES = str.maketrans("", "", "'’")
+
+STOPWORDS = word_set(
+    """
+    a about above after again ago all also am an and any anyone anything are arent as at be
+    been being before below both but by can cannot cant could couldnt did didnt do does doesnt
+    doing done dont down during each eight else even ever every few five for four from further
+    get gets getting got had hadnt has hasnt have havent having he hello her here hers herself
+    hey hi him himself his how however i id if ill im in into is isnt it its itself ive just
+    know let lets like me might mine more most much must my myself need needs nine no nor not
+    now of off ok okay on once one only or other our ours ourselves out over own please pls
+    really right said same say says seven shall she should shouldnt six so some someone something
+    still such tell ten than thank thanks that thats the their theirs them themselves then there
+    theres these they thing things this those three through to told too two under until up us
+    very want wanted wants was wasnt way we were werent what whats when which while
+    who whom whose why will with wont would wouldnt yes yet you youd youll your youre yours
+    yourself wanna gonna like lol pls plz ya
+    """
+)
+"""Words that say nothing about which article answers: pronouns, auxiliaries, chat fillers.
+"where" is not one of them: "where is my order" asks for tracking, and tags say so."""
+
+_IRREGULAR = {
+    "paid": "pay",
+    "bought": "buy",
+    "sent": "send",
+    "broke": "break",
+    "broken": "break",
+    "shrank": "shrink",
+    "shrunk": "shrink",
+    "came": "come",
+    "lost": "lose",
+    "delivery": "deliver",
+    "deliveries": "deliver",
+    "delivered": "deliver",
+    "wheres": "where",
+}
+
+SYNONYMS: dict[str, str] = {
+    # what customers call the thing they ordered
+    "package": "parcel",
+    "parcel": "package",
+    "stuff": "order parcel",
+    "shipment": "parcel order",
+    "purchase": "order",
+    "purchased": "order buy",
+    # money coming back
+    "money": "refund",
+    "reimburse": "refund",
+    "reimbursed": "refund",
+    "repay": "refund",
+    "credited": "refund",
+    # money going out
+    "charged": "charge pay",
+    "installments": "instalments",
+    "dollars": "currency",
+    "pounds": "currency",
+    "currency": "euros",
+    # things that arrive wrong
+    "smashed": "damaged broken",
+    "shattered": "damaged broken",
+    "cracked": "damaged broken",
+    "dented": "damaged",
+    "incorrect": "wrong",
+    # the account
+    "login": "sign",
+    "signin": "sign",
+    "signup": "register",
+    "register": "create account",
+    "close": "delete",
+    "erase": "delete",
+    "remove": "delete",
+    # products
+    "plates": "ceramics",
+    "bowls": "ceramics",
+    "jumper": "sweater",
+    "sweater": "wool",
+    "sneakers": "shoes",
+    "trainers": "shoes",
+    "boots": "shoes",
+    # places and people
+    "store": "shop",
+    "shop": "store",
+    "human": "person agent",
+    "person": "agent",
+    "someone": "person",
+    # mail
+    "emails": "newsletter",
+    "mails": "email",
+    # time words
+    "restocked": "restock",
+    "christmas": "december",
+    "label": "return",
+}
+"""Everyday words mapped to the words the articles use; applied to queries only."""
+
+TIME_QUESTION_RE = re.compile(
+    r"\bhow (long|soon|quickly|fast|many (days|weeks|hours|minutes))\b|\bwhen\b|\btime limit\b"
+    r"|\bwhat time\b|\buntil when\b|\bexpire\b|\bvalid\b"
+)
+_TIME_ANSWER_RE = re.compile(
+    r"\d+\s*(?:[–-]\s*\d+\s*)?(?:business |working |calendar )?(?:days?|hours?|minutes?|weeks?"
+    r"|months?|years?)\b|\bsame day\b|\bnext (?:business )?day\b|\bimmediately\b"
+    r"|\bstraight away\b|\bright away\b"
+)
+COST_QUESTION_RE = re.compile(r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharges?\b")
+_COST_ANSWER_RE = re.compile(r"€\s?\d|\bfree\b")
+TIME_TERM = "~duration"
+COST_TERM = "~price"
+"""Answer-type terms: never produced by tokenising words, so they only match each other."""
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """Snowball's English stemmer after a few irregular forms, so "shipping", "shipped" and
+    "ships" meet, and so do "paid" and "pay"; both sides of the match go through it."""
+    return str(_stemmer.stemWord(_IRREGULAR.get(word, word)))
+
+
+def _words(text: str) -> list[str]:
+    text = _POSSESSIVE_RE.sub("", text.lower())
+    return _WORD_RE.findall(text.translate(_APOSTROPHES))
+
+
+def content_words(text: str) -> list[str]:
+    """One-letter leftovers of "3-D" or "e-gift" are noise, and so are stopwords."""
+    return [w for w in _words(text) if len(w) > 1 and w not in STOPWORDS]
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased, stopword-free stems."""
+    return [stem(w) for w in content_words(text)]
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct terms in first-seen order: repeating a word in a chat line adds no meaning."""
+    return list(dict.fromkeys(tokenize(text)))
+
+
+def answer_types(text: str) -> dict[str, float]:
+    found = {}
+    if _TIME_ANSWER_RE.search(text):
+        found[TIME_TERM] = 1.0
+    if _COST_ANSWER_RE.search(text):
+        found[COST_TERM] = 1.0
+    return found
+
+
+@lru_cache(maxsize=1)
+def _synonym_stems() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for word, extras in SYNONYMS.items():
+        out.setdefault(stem(word), []).extend(extras.split())
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def synonyms_of_stem(term: str) -> tuple[str, ...]:
+    return _synonym_stems().get(term, ())

@@ -1,0 +1,67 @@
+"""Reading a client's WebSocket frame: size, JSON shape, and the fields a frame type needs.
+
+Kept apart from the socket loops in `api.routes.ws` because these checks are pure (no socket,
+no database): each returns the checked value or raises `FrameError`, which the loop answers
+with an `error` frame while the connection goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from db.models import SEQ_MAX, MessageCreate
+from db.text import check_storable
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def frame_room_id(frame: dict[str, Any]) -> str:
+    room_id = frame.get("room_id")
+    if not isinstance(room_id, str) or not 0 < len(room_id) <= 32:
+        raise FrameError("bad_frame", "This frame on /ws/agent needs a 'room_id'.")
+    try:
+        check_storable(room_id)  # it goes into the write batch's room lookup
+    except ValueError as exc:
+        raise FrameError("bad_frame", f"'room_id' {exc}") from None
+    return room_id
+
+
+def frame_after(frame: dict[str, Any]) -> int:
+    after = frame.get("after", 0)
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= SEQ_MAX:
+        raise FrameError("bad_frame", f"'after' must be a whole number from 0 to {SEQ_MAX}.")
+    return after
+
+
+def parse_frame(raw: str, max_frame: int) -> dict[str, Any]:
+    if len(raw) > max_frame:
+        limit = f"{max_frame // 1024} KiB" if max_frame % 1024 == 0 else f"{max_frame} bytes"
+        raise FrameError("too_large", f"Frames are limited to {limit}.")
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        raise FrameError("bad_json", "Frames must be JSON objects.") from None
+    if not isinstance(frame, dict):
+        raise FrameError("bad_frame", "Frames must be JSON objects with a 'type'.")
+    return frame
+
+
+def frame_message(frame: dict[str, Any]) -> MessageCreate:
+    """The frame's text and client_id, checked by the same model as the HTTP body."""
+    fields = {key: frame[key] for key in ("text", "client_id") if key in frame}
+    try:
+        return MessageCreate.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
+        code = "too_long" if too_long else "bad_frame"
+        raise FrameError(code, f"'{field}': {error['msg']}") from None
