@@ -23,7 +23,7 @@ from api.presence import Presence
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
 from api.rooms import RoomService
-from api.routes import auth, health, rooms, stats, ws
+from api.routes import auth, config, health, rooms, stats, ws
 from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
     install_log_redaction()
-    for module in (auth, rooms, health, ws, stats):
+    for module in (auth, rooms, health, ws, stats, config):
         app.include_router(module.router)
 
     @app.exception_handler(RoutingError)
