@@ -61,18 +61,22 @@ def sidebar_queue() -> None:
         if not s.queue:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
-            with st.container(border=True):
-                st.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
-                about = room.brief or console.first_words(room.id) or "(no message yet)"
-                st.caption(escape_markdown(_clip(about, 160)))
-                st.button(
-                    "Take",
-                    key=f"take-{room.id}",
-                    type="primary",
-                    icon=":material/login:",
-                    on_click=on_take,
-                    args=(room.id,),
-                )
+            # Compact: one line who and how long, one line what about; Take beside them.
+            about = room.brief or console.first_words(room.id) or "(no message yet)"
+            what, take = st.columns([5, 2], vertical_alignment="center", gap="small")
+            what.markdown(
+                f"**#{room.queue_position}** · {console.wait_label(room)}  \n"
+                f":small[:gray[{escape_markdown(_clip(about, 70))}]]",
+                help=escape_markdown(_clip(about, 400)),
+            )
+            take.button(
+                "Take",
+                key=f"take-{room.id}",
+                type="primary",
+                on_click=on_take,
+                args=(room.id,),
+                width="stretch",
+            )
         if len(s.queue) > QUEUE_SHOWN:
             st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
 
@@ -122,6 +126,7 @@ def chat_pane(room_id: str) -> None:
         with st.expander("Brief from the AI assistant", icon=":material/summarize:"):
             st.markdown(escape_markdown(room.brief))
     view.render_transcript(console.history(room_id))
+    view.follow_newest(f"{room_id}:{view.last_seq(console.history(room_id))}")
     console.mark_read(room_id)
     with st.bottom:
         flash()
@@ -184,6 +189,6 @@ def render() -> None:
             console.reset(("warning", "Your session expired; log in again."))
             st.rerun()
         s.flash = ("error", exc.detail)
-    except httpx.HTTPError as exc:
-        s.flash = ("error", console.describe(exc))
+    except httpx.HTTPError:
+        s.offline = True  # the connection indicator says it; the poll clears it
     _layout()
