@@ -61,22 +61,19 @@ def sidebar_queue() -> None:
         if not s.queue:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
-            # Compact: one line who and how long, one line what about; Take beside them.
+            # Compact: one line with the position, the wait and Take; one with what it is about.
             about = room.brief or console.first_words(room.id) or "(no message yet)"
-            what, take = st.columns([5, 2], vertical_alignment="center", gap="small")
-            what.markdown(
-                f"**#{room.queue_position}** · {console.wait_label(room)}  \n"
-                f":small[:gray[{escape_markdown(_clip(about, 70))}]]",
-                help=escape_markdown(_clip(about, 400)),
-            )
+            line, take = st.columns([3, 1.4], vertical_alignment="center", gap="small")
+            line.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
             take.button(
                 "Take",
                 key=f"take-{room.id}",
                 type="primary",
                 on_click=on_take,
                 args=(room.id,),
-                width="stretch",
+                width="content",
             )
+            st.caption(escape_markdown(_clip(about, 34)), help=escape_markdown(_clip(about, 400)))
         if len(s.queue) > QUEUE_SHOWN:
             st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
 

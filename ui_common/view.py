@@ -65,16 +65,15 @@ def render_bubble(
 ) -> None:
     """One line of the chat; a person's text is shown as typed, the AI's as safe Markdown.
     `at`: when it was sent, shown small in the browser's local time."""
-    when = local_time(at) if at is not None else None
     if sender == "system":
-        st.caption(f":material/info: {escape_markdown(text)}", help=when)
+        st.caption(f":material/info: {escape_markdown(text)}")
         return
     with st.chat_message(bubble_name(sender, author), avatar=AVATARS.get(sender)):
         if sender == "agent":
             st.caption(escape_markdown(author or "Agent"))
         st.markdown(ai_markdown(text) if sender == "ai" else person_text(text))
-        if when:
-            st.caption(when, help=at.isoformat() if at else None)
+        if at is not None:
+            st.caption(local_time(at))
 
 
 def render_message(message: Message) -> None:
