@@ -64,6 +64,8 @@ def streamlit_command(app: Path, port: int, host: str = "127.0.0.1") -> list[str
       own GC still runs. (bench/ui_idle.py measures it; figures in README, Idle cost.)
     - No file watcher: `watchdog` is not a dependency, and without it Streamlit polls files.
     - No developer toolbar (Deploy, Rerun): the people using these apps are not developers.
+    - Only the primary colour is themed: with no `theme.base` forced, light or dark follows
+      the visitor's system. The tab icon is a local file (`page_icon`), nothing fetched.
     """
     return [
         sys.executable, "-m", "streamlit", "run", str(app),

@@ -15,11 +15,12 @@ import streamlit as st
 
 from ui_agent import console
 from ui_agent.feedback import flash
+from ui_common import view
 from ui_common.client import ApiError
 from ui_common.models import Agent
 from ui_common.safe_text import escape_markdown
 
-st.set_page_config(page_title="Tandem console", page_icon=":material/support_agent:", layout="wide")
+st.set_page_config(page_title="Tandem console", page_icon=str(view.FAVICON), layout="wide")
 
 HERE = Path(__file__).parent
 
@@ -65,22 +66,32 @@ def sidebar_account(me: Agent) -> None:
 
 @st.fragment(run_every=console.POLL_SECONDS)
 def live_updates(on_chats: bool) -> None:
-    """Draws nothing: the heartbeat poll, and a page rerun only when something changed.
+    """The heartbeat poll, and a page rerun only when something changed; draws only the
+    connection indicator, which shows while the API is unreachable and goes with the first
+    good poll.
 
-    On the Stats page it only keeps the agent online: redrawing charts is not worth it."""
+    On the Stats page it only keeps the agent online (an analyst's only checks the API is
+    there): redrawing charts is not worth it."""
     s = console.state()
+    changed = False
     try:
-        if not on_chats:
+        if on_chats:
+            changed = console.poll()
+        elif s.me is not None and s.me.can_chat:
             s.api.queue()
-            return
-        changed = console.poll()
+        else:
+            s.api.ping()
     except ApiError as exc:
         if exc.status == 401:
             console.reset(("warning", "Your session expired; log in again."))
             st.rerun()
-        return
     except httpx.HTTPError:
-        return  # a blip: the next tick retries
+        s.offline = True
+        view.connection_banner(True)
+        return
+    if s.offline:
+        s.offline = False
+        changed = True  # back: redraw everything from the API
     if changed:
         st.rerun()
 
@@ -100,8 +111,10 @@ def main() -> None:
     current = st.navigation(pages)
     sidebar_account(s.me)
     current.run()
-    if s.me.can_chat:
-        live_updates(current is chats)
+    # After the page ran (its sync is what the count reads); `st.navigation` titles the tab
+    # with the page's title otherwise.
+    st.set_page_config(page_title=console.tab_title())
+    live_updates(current is chats)
 
 
 main()

@@ -86,18 +86,19 @@ def sidebar_queue() -> None:
         if not s.queue:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
-            with st.container(border=True):
-                st.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
-                about = room.brief or console.first_words(room.id) or "(no message yet)"
-                st.caption(escape_markdown(_clip(about, 160)))
-                st.button(
-                    "Take",
-                    key=f"take-{room.id}",
-                    type="primary",
-                    icon=":material/login:",
-                    on_click=on_take,
-                    args=(room.id,),
-                )
+            # Compact: one line with the position, the wait and Take; one with what it is about.
+            about = room.brief or console.first_words(room.id) or "(no message yet)"
+            line, take = st.columns([3, 1.4], vertical_alignment="center", gap="small")
+            line.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
+            take.button(
+                "Take",
+                key=f"take-{room.id}",
+                type="primary",
+                on_click=on_take,
+                args=(room.id,),
+                width="content",
+            )
+            st.caption(escape_markdown(_clip(about, 34)), help=escape_markdown(_clip(about, 400)))
         if len(s.queue) > QUEUE_SHOWN:
             st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
 
@@ -151,6 +152,7 @@ def chat_pane(room_id: str) -> None:
             team.render_note(item)
         else:
             view.render_message(item)
+    view.follow_newest(f"{room_id}:{view.last_seq(console.history(room_id))}")
     console.mark_read(room_id)
     if mine:
         st.text_input(
@@ -235,6 +237,6 @@ def render() -> None:
             console.reset(("warning", "Your session expired; log in again."))
             st.rerun()
         s.flash = ("error", exc.detail)
-    except httpx.HTTPError as exc:
-        s.flash = ("error", console.describe(exc))
+    except httpx.HTTPError:
+        s.offline = True  # the connection indicator says it; the poll clears it
     _layout()

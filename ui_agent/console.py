@@ -54,6 +54,8 @@ class ConsoleState:
     selected: str | None = None
     """The chat shown in the main pane."""
     flash: Flash | None = None
+    offline: bool = False
+    """The last call to the API failed to connect: the connection indicator shows."""
 
     @property
     def api(self) -> TandemClient:
@@ -197,6 +199,20 @@ def unread(room_id: str) -> int:
     s = state()
     seen = s.seen.get(room_id, 0)
     return sum(1 for m in history(room_id) if m.seq > seen and m.sender == "user")
+
+
+def attention() -> int:
+    """What the tab title counts: requests waiting, plus customers' messages not yet on screen
+    (in held chats other than the one shown)."""
+    s = state()
+    if s.me is None or not s.me.can_chat:
+        return 0
+    return len(s.queue) + sum(unread(r) for r in open_chats() if r != s.selected)
+
+
+def tab_title(base: str = "Tandem console") -> str:
+    count = attention()
+    return f"({count}) {base}" if count else base
 
 
 def mark_read(room_id: str) -> None:

@@ -13,6 +13,15 @@ import pandas as pd
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 AI_COLOR = "#7c9cbf"
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
+"""Counts are whole: no 0.5 ticks, no 0.000000 on an empty axis."""
+
+
+def count_scale(top: float) -> alt.Scale:
+    """From 0, and at least to 1, so an all-zero chart keeps a sane axis."""
+    return alt.Scale(domain=[0, max(1, top)], nice=True)
+
+
 HUMAN_COLOR = "#e4875d"
 
 
@@ -30,7 +39,15 @@ def daily_volume(stats: dict[str, Any]) -> alt.Chart:
         .encode(
             # UTC time unit: the dates are calendar days already, the browser must not shift them
             x=alt.X("utcyearmonthdate(date):T", title=None, axis=alt.Axis(format="%b %d")),
-            y=alt.Y("conversations:Q", stack="zero", title="Conversations"),
+            y=alt.Y(
+                "conversations:Q",
+                stack="zero",
+                title="Conversations",
+                axis=COUNT_AXIS,
+                scale=count_scale(
+                    max((d["ai_only"] + d["human"] for d in stats["by_day"]), default=0)
+                ),
+            ),
             color=alt.Color(
                 "kind:N",
                 title=None,
@@ -61,7 +78,12 @@ def wait_histogram(stats: dict[str, Any]) -> alt.Chart:
         .mark_bar(color=HUMAN_COLOR)
         .encode(
             x=alt.X("wait:N", sort=[b["label"] for b in buckets], title=None),
-            y=alt.Y("handoffs:Q", title="Answered handoffs"),
+            y=alt.Y(
+                "handoffs:Q",
+                title="Answered handoffs",
+                axis=COUNT_AXIS,
+                scale=count_scale(max((b["count"] for b in buckets), default=0)),
+            ),
             tooltip=["wait:N", "handoffs:Q"],
         )
     )
@@ -83,7 +105,13 @@ def hour_heatmap(stats: dict[str, Any]) -> alt.Chart:
         .encode(
             x=alt.X("hour:O", title="Hour"),
             y=alt.Y("weekday:O", sort=list(WEEKDAYS), title=None),
-            color=alt.Color("conversations:Q", scale=alt.Scale(scheme="oranges"), title=None),
+            # From 0: an empty or flat grid is the palest colour, not one solid block.
+            color=alt.Color(
+                "conversations:Q",
+                scale=alt.Scale(scheme="oranges", domain=[0, max(1, max(map(max, grid)))]),
+                title=None,
+                legend=alt.Legend(format="d", tickMinStep=1),
+            ),
             tooltip=["weekday:O", "hour:O", "conversations:Q"],
         )
     )
@@ -103,7 +131,7 @@ def handoff_reasons(stats: dict[str, Any]) -> alt.Chart:
         .mark_bar(color=HUMAN_COLOR)
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None),
-            x=alt.X("conversations:Q", title="Conversations"),
+            x=alt.X("conversations:Q", title="Conversations", axis=COUNT_AXIS),
             tooltip=["reason:N", "conversations:Q"],
         )
     )

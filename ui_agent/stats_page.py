@@ -9,11 +9,14 @@ only lays it out. The metrics are defined in docs/metrics.md.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import pandas as pd
@@ -22,7 +25,7 @@ import streamlit as st
 from ui_agent import stats_charts
 from ui_common import view
 from ui_common.client import ApiError, TandemClient
-from ui_common.models import Message
+from ui_common.models import Message, parse_time
 
 TIMEZONES = (
     "UTC",
@@ -66,17 +69,18 @@ class Period:
 
 
 def duration(seconds: float | None) -> str:
-    """'42 s', '3 min 5 s', '2 h 10 min'; '–' when there is nothing to measure."""
+    """'42 s', '6 min 0 s', '2 h 10 min'; '–' when there is nothing to measure. Minutes always
+    carry their seconds and hours their minutes, so neighbouring tiles read alike."""
     if seconds is None:
         return "–"
-    whole = round(seconds)
+    whole = round(abs(seconds))
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:
         minutes, rest = divmod(whole, 60)
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+        return f"{minutes} min {rest} s"
     hours, rest = divmod(whole // 60, 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return f"{hours} h {rest} min"
 
 
 def percent(rate: float | None) -> str:
@@ -87,20 +91,37 @@ def _signed(value: float, unit: str, digits: int = 0) -> str:
     return f"{value:+,.{digits}f}{unit}"
 
 
+NO_CHANGE = "no change"
+"""A delta of nothing: shown grey and without an arrow (`delta_props`)."""
+
+
 def count_delta(now: int, before: int) -> str | None:
-    return f"{now - before:+,}" if before else None
+    if not before:
+        return None
+    return f"{now - before:+,}" if now != before else NO_CHANGE
 
 
 def rate_delta(now: float | None, before: float | None) -> str | None:
     if now is None or before is None:
         return None
-    return _signed((now - before) * 100, " pp", 1)
+    change = _signed((now - before) * 100, " pp", 1)
+    return NO_CHANGE if change in ("+0.0 pp", "-0.0 pp") else change
 
 
 def seconds_delta(now: float | None, before: float | None) -> str | None:
     if now is None or before is None:
         return None
-    return _signed(now - before, " s")
+    change = round(now - before)
+    if change == 0:
+        return NO_CHANGE
+    return ("+" if change > 0 else "−") + duration(change)
+
+
+def delta_props(delta: str | None, colour: str = "normal") -> dict[str, Any]:
+    """`st.metric` keywords for a delta: "no change" is neutral (grey, no arrow)."""
+    if delta == NO_CHANGE:
+        return {"delta": delta, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": delta, "delta_color": colour}
 
 
 # ---------------------------------------------------------------- data
@@ -118,6 +139,17 @@ def _fetch(client: TandemClient, period: Period) -> dict[str, Any]:
     return data
 
 
+def zone_choices(browser: str | None) -> list[str]:
+    """The time zones offered, the browser's first (the default) when it is a known one."""
+    try:
+        known = bool(browser) and ZoneInfo(str(browser)) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        known = False
+    if not known or browser is None:
+        return list(TIMEZONES)
+    return [browser, *(z for z in TIMEZONES if z != browser)]
+
+
 def _period_controls() -> Period | None:
     today = date.today()
     days, zone, refresh = st.columns([3, 2, 1], vertical_alignment="bottom")
@@ -127,7 +159,8 @@ def _period_controls() -> Period | None:
         key="stats_days",
         format="YYYY-MM-DD",
     )
-    tz = zone.selectbox("Time zone", TIMEZONES, key="stats_tz")
+    zones = zone_choices(st.context.timezone)
+    tz = zone.selectbox("Time zone", zones, key="stats_tz", help="Your browser's, by default")
     if refresh.button("Refresh", icon=":material/refresh:", key="stats_refresh"):
         st.session_state.pop("stats_cache", None)
     if not isinstance(picked, tuple) or len(picked) != 2:
@@ -146,14 +179,14 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
     row[0].metric(
         "Conversations",
         f"{c['started']:,}",
-        count_delta(c["started"], p["started"]),
+        **delta_props(count_delta(c["started"], p["started"])),
         delta_description=vs,
         border=True,
     )
     row[1].metric(
         "Resolved by the AI alone",
         percent(c["containment_rate"]),
-        rate_delta(c["containment_rate"], p["containment_rate"]),
+        **delta_props(rate_delta(c["containment_rate"], p["containment_rate"])),
         help="Conversations with no handoff and no agent join (containment).",
         delta_description=vs,
         border=True,
@@ -161,8 +194,7 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
     row[2].metric(
         "Handed to a human",
         percent(c["handoff_rate"]),
-        rate_delta(c["handoff_rate"], p["handoff_rate"]),
-        delta_color="inverse",
+        **delta_props(rate_delta(c["handoff_rate"], p["handoff_rate"]), "inverse"),
         help="Conversations with a handoff or an agent join.",
         delta_description=vs,
         border=True,
@@ -170,8 +202,9 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
     row[3].metric(
         "No agent online",
         f"{now['no_agent']['requests']:,}",
-        count_delta(now["no_agent"]["requests"], before["no_agent"]["requests"]),
-        delta_color="inverse",
+        **delta_props(
+            count_delta(now["no_agent"]["requests"], before["no_agent"]["requests"]), "inverse"
+        ),
         help="Requests for a human while nobody was online.",
         delta_description=vs,
         border=True,
@@ -186,8 +219,7 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
         column.metric(
             label,
             duration(now[key]["p50"]),
-            seconds_delta(now[key]["p50"], before[key]["p50"]),
-            delta_color=colour,  # type: ignore[arg-type]
+            **delta_props(seconds_delta(now[key]["p50"], before[key]["p50"]), colour),
             help=f"p90: {duration(now[key]['p90'])} · {now[key]['count']:,} measured",
             delta_description=vs,
             border=True,
@@ -203,6 +235,13 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
 
 
 def _charts(stats: dict[str, Any]) -> None:
+    if not stats["conversations"]["started"]:
+        st.info(
+            "No conversation started in this period: nothing to chart yet. Pick a longer "
+            "period, or come back once visitors have chatted.",
+            icon=":material/bar_chart_off:",
+        )
+        return
     st.altair_chart(stats_charts.daily_volume(stats), width="stretch")
     left, right = st.columns(2)
     with left:
@@ -264,14 +303,38 @@ def _exports(client: TandemClient, period: Period) -> None:
     )
 
 
-def _minute(iso: str) -> str:
-    """'2026-11-23T18:53:55.539827Z' → '2026-11-23 18:53 UTC'."""
-    return iso[:16].replace("T", " ") + " UTC"
+def _minute(iso: str, tz: str = "UTC") -> str:
+    """'2026-11-23T18:53:55.539827Z' → '2026-11-23 19:53 Europe/Berlin' (in `tz`)."""
+    moment = parse_time(iso).astimezone(ZoneInfo(tz))
+    return f"{moment:%Y-%m-%d %H:%M} {tz}"
 
 
-def _hit_label(hit: dict[str, Any]) -> str:
-    started = _minute(hit["created_at"])
+def highlight(text: str, term: str) -> str:
+    """HTML: `text` escaped, then each occurrence of `term` (any case) in <mark>. Escaping
+    first means nothing in the text can become markup; the term is matched in the escaped
+    text, so an `&` or `<` in it still finds its escaped form."""
+    escaped = html.escape(text)
+    needle = html.escape(term.strip())
+    if not needle:
+        return escaped
+    return re.sub(re.escape(needle), lambda m: f"<mark>{m.group(0)}</mark>", escaped, flags=re.I)
+
+
+def _hit_label(hit: dict[str, Any], tz: str = "UTC") -> str:
+    started = _minute(hit["created_at"], tz)
     return f"{started} · {hit['status']} · {hit['matches']} × — {hit['snippet']}"
+
+
+def _hit_list(hits: list[dict[str, Any]], term: str, tz: str) -> None:
+    """The results as a list: when, state, how often, and the snippet with the term marked."""
+    rows = "".join(
+        "<li style='margin-bottom:0.35rem'>"
+        f"<small style='opacity:.7'>{html.escape(_minute(hit['created_at'], tz))} · "
+        f"{html.escape(str(hit['status']))} · {int(hit['matches'])} ×</small><br>"
+        f"{highlight(str(hit['snippet']), term)}</li>"
+        for hit in hits
+    )
+    st.html(f"<ol style='padding-left:1.4rem;margin:0'>{rows}</ol>")
 
 
 def _transcripts(client: TandemClient, period: Period) -> None:
@@ -290,26 +353,27 @@ def _transcripts(client: TandemClient, period: Period) -> None:
         return
     more = " (more matched: narrow the search)" if found["truncated"] else ""
     st.caption(f"{len(hits)} conversations{more}")
+    _hit_list(list(hits.values()), text, period.tz)
     room_id = st.selectbox(
         "Open a transcript",
         list(hits),
         index=None,
-        format_func=lambda r: _hit_label(hits[r]),
+        format_func=lambda r: _hit_label(hits[r], period.tz),
         placeholder="Pick a conversation",
         key="stats_pick",
     )
     if room_id is not None:
-        _transcript(client, str(room_id))
+        _transcript(client, str(room_id), period.tz)
 
 
-def _transcript(client: TandemClient, room_id: str) -> None:
+def _transcript(client: TandemClient, room_id: str, tz: str = "UTC") -> None:
     record = client.transcript(room_id)
     room = record["room"]
     agent = room["agent"]["name"] if room.get("agent") else "no agent"
     with st.container(border=True):
         st.markdown(f"**Conversation {room_id[:8]}** · {room['status']} · {agent}")
-        closed = f" · closed {_minute(room['closed_at'])}" if room.get("closed_at") else ""
-        st.caption(f"Started {_minute(room['created_at'])}{closed}")
+        closed = f" · closed {_minute(room['closed_at'], tz)}" if room.get("closed_at") else ""
+        st.caption(f"Started {_minute(room['created_at'], tz)}{closed}")
         view.render_transcript([Message.from_json(m) for m in record["messages"]])
         st.download_button(
             "Transcript as JSON",

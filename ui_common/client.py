@@ -36,6 +36,18 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class PublicConfig:
+    """`GET /api/config`."""
+
+    max_message_chars: int
+    version: str
+
+
+DEFAULT_CONFIG = PublicConfig(max_message_chars=4000, version="unknown")
+"""What the apps assume while the API cannot be asked (its default limit)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     room_id: str
     token: str
@@ -79,6 +91,16 @@ class TandemClient:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def config(self) -> PublicConfig:
+        body = self.get("/api/config")
+        return PublicConfig(
+            max_message_chars=int(body["max_message_chars"]), version=str(body["version"])
+        )
+
+    def ping(self) -> None:
+        """Raises httpx.HTTPError when the API does not answer (the connection indicator)."""
+        self._http.get("/healthz", timeout=2).raise_for_status()
 
     # ------------------------------------------------------------ users
 

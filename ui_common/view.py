@@ -6,12 +6,19 @@ so both apps show the same conversation the same way.
 
 from __future__ import annotations
 
+import html
+import json
 from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
 from ui_common.models import Message, Sender
 from ui_common.safe_text import ai_markdown, escape_markdown
+
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"
+"""Both apps' tab icon: a local file, so the browser fetches nothing from a third party."""
 
 AVATARS: dict[Sender, str] = {
     "user": ":material/person:",
@@ -29,19 +36,48 @@ def bubble_name(sender: Sender, author: str | None = None) -> str:
     return author or "agent"
 
 
-def render_bubble(sender: Sender, text: str, author: str | None = None) -> None:
-    """One line of the chat; a person's text is shown as typed, the AI's as safe Markdown."""
+def browser_zone() -> ZoneInfo:
+    """The browser's time zone (`st.context.timezone`), UTC when unknown (tests, old browsers)."""
+    name = st.context.timezone
+    try:
+        return ZoneInfo(name) if isinstance(name, str) and name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(
+    moment: datetime, *, zone: ZoneInfo | None = None, now: datetime | None = None
+) -> str:
+    """'14:03' today in the browser's zone, else 'Nov 28, 14:03'."""
+    zone = zone or browser_zone()
+    local = moment.astimezone(zone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%b %d, %H:%M")
+
+
+def person_text(text: str) -> str:
+    """A person's text as typed: escaped, and its line breaks (Shift+Enter) kept as breaks."""
+    return escape_markdown(text).replace("\n", "  \n")
+
+
+def render_bubble(
+    sender: Sender, text: str, author: str | None = None, at: datetime | None = None
+) -> None:
+    """One line of the chat; a person's text is shown as typed, the AI's as safe Markdown.
+    `at`: when it was sent, shown small in the browser's local time."""
     if sender == "system":
         st.caption(f":material/info: {escape_markdown(text)}")
         return
     with st.chat_message(bubble_name(sender, author), avatar=AVATARS.get(sender)):
         if sender == "agent":
             st.caption(escape_markdown(author or "Agent"))
-        st.markdown(ai_markdown(text) if sender == "ai" else escape_markdown(text))
+        st.markdown(ai_markdown(text) if sender == "ai" else person_text(text))
+        if at is not None:
+            st.caption(local_time(at))
 
 
 def render_message(message: Message) -> None:
-    render_bubble(message.sender, message.text, message.author)
+    render_bubble(message.sender, message.text, message.author, message.created_at)
 
 
 def render_transcript(messages: list[Message]) -> None:
@@ -74,3 +110,45 @@ def ago(moment: datetime, *, now: datetime | None = None) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+# ---------------------------------------------------------------- browser-side touches
+# Streamlit has no scroll or title API: these small scripts run in the page (st.html with
+# JavaScript). Only our own constants and JSON-encoded values go into them, never user text.
+
+_FOLLOW_JS = """<script>
+(() => {
+  const key = %s;
+  const down = () => {
+    for (const el of document.querySelectorAll(
+      '[data-testid="stMain"], [data-testid="stAppScrollToBottomContainer"], section.main'
+    )) { el.scrollTop = el.scrollHeight; }
+    window.scrollTo(0, document.body.scrollHeight);
+  };
+  for (const ms of [0, 120, 400, 900]) setTimeout(down, ms);
+  void key;
+})();
+</script>"""
+
+
+def follow_newest(key: str) -> None:
+    """Scroll the page to its bottom (the newest message) whenever `key` changes: pass what
+    identifies the newest thing on screen (room and last seq). An unchanged key leaves the
+    element as it is, so a redraw for anything else does not move the reader."""
+    st.html(_FOLLOW_JS % json.dumps(key), unsafe_allow_javascript=True, width="content")
+
+
+OFFLINE_TEXT = "Connection lost — reconnecting…"
+
+
+def connection_banner(offline: bool) -> None:
+    """Pinned at the top of the window while the last poll found the API unreachable; drawn by
+    the polling fragment, so the next successful poll clears it."""
+    if not offline:
+        return
+    st.html(
+        '<div role="status" data-tandem="offline" style="position:fixed;top:3.6rem;left:50%;'
+        "transform:translateX(-50%);z-index:999999;padding:0.45rem 1rem;border-radius:0.5rem;"
+        'background:#b45309;color:#fff;font-size:0.9rem;box-shadow:0 2px 8px rgba(0,0,0,.25)">'
+        f"{html.escape(OFFLINE_TEXT)}</div>"
+    )

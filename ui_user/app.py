@@ -14,7 +14,7 @@ from ui_common.client import ApiError
 from ui_common.safe_text import ai_markdown
 from ui_user import chat
 
-st.set_page_config(page_title="Tandem support", page_icon=":material/support_agent:")
+st.set_page_config(page_title="Tandem support", page_icon=str(view.FAVICON))
 
 STATUS_STYLE = {
     "ai": (st.info, ":material/smart_toy:"),
@@ -86,38 +86,93 @@ def controls() -> str | None:
             )
         with end:
             st.button("End chat", on_click=on_end_chat, disabled=s.room_id is None, width="stretch")
-        return st.chat_input("Type your message")
+        # The browser stops typing at the API's limit and shows a counter near it.
+        return st.chat_input("Type your message", max_chars=chat.config().max_message_chars)
 
 
-def send(text: str) -> None:
-    """Show the user's message, stream the AI's answer into a bubble, then redraw."""
+def on_retry(client_id: str) -> None:
+    chat.state().retry = client_id
+
+
+def on_discard(client_id: str) -> None:
     s = chat.state()
+    s.unsent = [u for u in s.unsent if u.client_id != client_id]
+
+
+def render_unsent() -> None:
+    """Messages the API did not take, kept with what went wrong and a way to send them again."""
+    for unsent in chat.state().unsent:
+        with st.chat_message("user", avatar=view.AVATARS["user"]):
+            st.markdown(view.person_text(unsent.text))
+            st.caption(f":material/error: Not sent — {unsent.why}")
+            retry, discard, _ = st.columns([1, 1, 3])
+            retry.button(
+                "Retry",
+                key=f"retry-{unsent.client_id}",
+                icon=":material/refresh:",
+                on_click=on_retry,
+                args=(unsent.client_id,),
+            )
+            discard.button(
+                "Discard", key=f"discard-{unsent.client_id}", on_click=on_discard,
+                args=(unsent.client_id,),
+            )  # fmt: skip
+
+
+def send(text: str, client_id: str | None = None) -> None:
+    """Show the user's message, stream the AI's answer into a bubble, then redraw.
+
+    When the API does not take it, the text stays on screen as an unsent bubble with its
+    `client_id`: Retry sends it again under the same id, so it can never be stored twice."""
+    s = chat.state()
+    client_id = client_id or chat.new_client_id()
     try:
         room_id = s.room_id or chat.start_room()
         view.render_bubble("user", text)
-        reply = chat.Reply(s.client, room_id, text)
+        reply = chat.Reply(s.client, room_id, text, client_id)
         if reply.starts_with_text():
             with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
                 st.write_stream(ai_markdown(delta) for delta in reply.deltas())
         s.messages = view.merge(s.messages, reply.messages)
+        s.offline = False
         if reply.asked_for_person:
             s.person_requested(reply.room or s.client.room(room_id))
         elif reply.room is not None:
             s.set_room(reply.room)
     except ApiError as exc:
-        s.flash = exc.detail
+        s.unsent.append(chat.Unsent(client_id, text, exc.detail))
     except httpx.HTTPError:
-        s.flash = "The chat service is unreachable; try again in a moment."
+        s.offline = True
+        s.unsent.append(chat.Unsent(client_id, text, "the chat service is unreachable"))
+    chat.drop_delivered()
     st.rerun()
+
+
+def resend() -> None:
+    s = chat.state()
+    client_id, s.retry = s.retry, None
+    unsent = next((u for u in s.unsent if u.client_id == client_id), None)
+    if unsent is not None:
+        s.unsent.remove(unsent)
+        send(unsent.text, unsent.client_id)
 
 
 @st.fragment(run_every=chat.POLL_SECONDS)
 def live_updates() -> None:
-    """Draws nothing: asks for news and reruns the page only when there is some."""
+    """Asks for news and reruns the page only when there is some; draws only the connection
+    indicator, which shows while the API is unreachable and goes with the first good poll."""
+    s = chat.state()
     try:
-        changed = chat.poll()
-    except (ApiError, httpx.HTTPError):
-        return  # a blip: the next tick retries, the page stays as it is
+        changed = chat.heartbeat()
+    except ApiError:
+        changed = False  # it answered: connected; the next tick retries
+    except httpx.HTTPError:
+        s.offline = True
+        view.connection_banner(True)
+        return
+    if s.offline:
+        s.offline = False
+        st.rerun()  # back: redraw everything from the API
     if changed:
         st.rerun()
 
@@ -127,19 +182,25 @@ def main() -> None:
     chat.adopt_url_session()
     try:
         chat.sync()
-    except (ApiError, httpx.HTTPError):
-        s.flash = "The chat service is unreachable; retrying…"
+    except ApiError as exc:
+        s.flash = exc.detail
+    except httpx.HTTPError:
+        s.offline = True
+    chat.drop_delivered()
     st.title("Tandem support", anchor=False)
     if s.messages:
         view.render_transcript(s.messages)
     else:
         with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
             st.markdown(GREETING)
+    render_unsent()
+    view.follow_newest(f"{s.room_id}:{view.last_seq(s.messages)}:{len(s.unsent)}")
     prompt = controls()
-    if prompt and prompt.strip():
+    if s.retry:
+        resend()
+    elif prompt and prompt.strip():
         send(prompt.strip())
-    if chat.is_open(s):
-        live_updates()
+    live_updates()
 
 
 main()

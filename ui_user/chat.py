@@ -12,18 +12,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import streamlit as st
 
 from ui_common import view
-from ui_common.client import ApiError, Session, TandemClient
+from ui_common.client import DEFAULT_CONFIG, ApiError, PublicConfig, Session, TandemClient
 from ui_common.models import Message, Room
 
 POLL_SECONDS = 1.0
 """How often an open chat asks for new messages: about how long an agent's reply takes to show."""
 WAITING_ROOM_EVERY = 3.0
 """While queued, how often to re-read the room for the queue position (no message says it)."""
+PING_EVERY = 2.0
+"""With no open chat to poll, how often to check the API is there (the connection indicator)."""
 GONE = (401, 403, 404)
 STATE_KEY = "chat"
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A message the API did not take: kept on screen with its `client_id`, so a retry that
+    reaches a server which did store it returns the stored one instead of a duplicate."""
+
+    client_id: str
+    text: str
+    why: str
 
 
 @dataclass
@@ -41,6 +54,13 @@ class ChatState:
     room_read_at: float = 0.0
     flash: str | None = None
     """An error to show once, above the controls."""
+    unsent: list[Unsent] = field(default_factory=list)
+    retry: str | None = None
+    """The `client_id` of an unsent message whose Retry was clicked (sent by the next run)."""
+    offline: bool = False
+    """The last call to the API failed to connect: the connection indicator shows."""
+    pinged_at: float = 0.0
+    config: PublicConfig | None = None
 
     def set_room(self, room: Room) -> None:
         self.room = room
@@ -61,6 +81,24 @@ def state() -> ChatState:
         s = ChatState(client=TandemClient(forwarded_for=st.context.ip_address))
         st.session_state[STATE_KEY] = s
     return s
+
+
+def config() -> PublicConfig:
+    """`GET /api/config` once per session; the API's default limit while it cannot be asked."""
+    s = state()
+    if s.config is None:
+        try:
+            s.config = s.client.config()
+        except (ApiError, httpx.HTTPError):
+            return DEFAULT_CONFIG
+    return s.config
+
+
+def drop_delivered() -> None:
+    """An unsent message that the API stored after all (its reply was lost) is no longer unsent."""
+    s = state()
+    delivered = {m.client_id for m in s.messages if m.client_id}
+    s.unsent = [u for u in s.unsent if u.client_id not in delivered]
 
 
 def adopt_url_session() -> None:
@@ -157,6 +195,22 @@ def status_line(s: ChatState) -> tuple[str, str]:
     return "ai", "AI assistant"
 
 
+def new_client_id() -> str:
+    return uuid.uuid4().hex
+
+
+def heartbeat() -> bool:
+    """The timed check of the fragment: poll the open chat, or ping now and then without one.
+    True when the page should redraw. Raises what the client raises."""
+    s = state()
+    if is_open(s):
+        return poll()
+    if time.monotonic() - s.pinged_at >= PING_EVERY or s.offline:
+        s.client.ping()
+        s.pinged_at = time.monotonic()
+    return False
+
+
 class Reply:
     """Streams one sent message's frames: `deltas()` feeds `st.write_stream`, the rest is kept.
 
@@ -165,8 +219,11 @@ class Reply:
     `ai.cancelled` no AI message is stored, so the redraw that follows drops the partial text.
     """
 
-    def __init__(self, client: TandemClient, room_id: str, text: str) -> None:
-        self._frames = client.send_streaming(room_id, text, client_id=uuid.uuid4().hex)
+    def __init__(
+        self, client: TandemClient, room_id: str, text: str, client_id: str | None = None
+    ) -> None:
+        self.client_id = client_id or new_client_id()
+        self._frames = client.send_streaming(room_id, text, client_id=self.client_id)
         self._first: str | None = None
         self.messages: list[Message] = []
         self.room: Room | None = None

@@ -113,26 +113,39 @@ def api_env(db_path: Path, *, rate_limits: bool = True) -> dict[str, str]:
     return env
 
 
-def start_api(tmp: Path, *, rate_limits: bool = True) -> ApiProcess:
-    env = api_env(tmp / "tandem.db", rate_limits=rate_limits)
-    port = free_port()
-    log = tmp / "api.log"
-    with log.open("wb") as out:
+def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`tandem serve`, as `tandem up` runs it (same uvicorn options); answering on return."""
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            # `tandem serve`, as `tandem up` runs it (same uvicorn options)
             [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/healthz", timeout=30, process=process)
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=30, process=process)
     except (RuntimeError, TimeoutError) as exc:
         stop(process)
         raise RuntimeError(f"{exc}\n--- API log ---\n{_log_tail(log)}") from None
+    return process
+
+
+def start_api(tmp: Path, *, rate_limits: bool = True) -> ApiProcess:
+    env = api_env(tmp / "tandem.db", rate_limits=rate_limits)
+    port = free_port()
+    log = tmp / "api.log"
+    process = _serve(env, port, log)
+    url = f"http://127.0.0.1:{port}"
     return ApiProcess(url=url, env={**env, "TANDEM_API_URL": url}, process=process, log=log)
+
+
+def restart_api(api: ApiProcess) -> None:
+    """The same API again (same port, database and signing key) after `stop(api.process)`:
+    what the apps see across a deploy or a crash. Tokens issued before stay valid."""
+    port = int(api.url.rsplit(":", 1)[1])
+    env = {k: v for k, v in api.env.items() if k != "TANDEM_API_URL"}
+    api.process = _serve(env, port, api.log)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -14,7 +14,17 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui.apptest import ROOT, TIMEOUT, alerts, captions, no_exception
 from tests.ui.conftest import Agent, ApiProcess
-from ui_agent.stats_page import duration, percent
+from ui_agent.stats_page import (
+    NO_CHANGE,
+    count_delta,
+    delta_props,
+    duration,
+    highlight,
+    percent,
+    rate_delta,
+    seconds_delta,
+    zone_choices,
+)
 from ui_common.client import TandemClient
 
 STATS_APP = str(ROOT / "ui_agent" / "stats_app.py")
@@ -149,3 +159,54 @@ def test_the_period_before_is_the_delta(demo: ApiProcess, use_api: ApiProcess) -
     tile = metrics(at)["Conversations"]
     assert tile.value == str(n)
     assert tile.delta == f"{n - b:+,}"
+
+
+def test_an_empty_period_says_so_instead_of_empty_charts(
+    demo: ApiProcess, use_api: ApiProcess
+) -> None:
+    client = demo.client()
+    at = page(demo, client.login(ANALYST, demo.agents[ANALYST].password))
+    before_any = date.today() - timedelta(days=200)  # the demo chats are from the last 10 days
+    at.date_input(key="stats_days").set_value((before_any, before_any + timedelta(days=6))).run()
+    no_exception(at)
+    assert metrics(at)["Conversations"].value == "0"
+    assert not at.get("vega_lite_chart")  # no 0.000000 axes, no solid heatmap
+    assert any(a.startswith("No conversation started in this period") for a in alerts(at))
+
+
+def test_search_results_list_marks_the_term_safely(demo: ApiProcess, use_api: ApiProcess) -> None:
+    client = demo.client()
+    at = page(demo, client.login(ANALYST, demo.agents[ANALYST].password))
+    at.text_input(key="stats_q").input("tracking").run()
+    no_exception(at)
+    (listing,) = [h for h in at.get("html") if "<ol" in h.proto.body]
+    assert "<mark>tracking</mark>" in listing.proto.body.lower()
+    assert " UTC · " in listing.proto.body  # each hit has its time, in the page's zone
+
+
+def test_highlight_escapes_first_then_marks() -> None:
+    assert highlight("<b>Refund</b> & refund", "refund") == (
+        "&lt;b&gt;<mark>Refund</mark>&lt;/b&gt; &amp; <mark>refund</mark>"
+    )
+    assert highlight("a & b", "&") == "a <mark>&amp;</mark> b"
+    assert highlight("<img src=x onerror=alert(1)>", "img") == (
+        "&lt;<mark>img</mark> src=x onerror=alert(1)&gt;"
+    )
+
+
+def test_edges_of_the_numbers() -> None:
+    assert duration(360) == "6 min 0 s"
+    assert duration(3600) == "1 h 0 min"
+    assert count_delta(5, 5) == NO_CHANGE
+    assert delta_props(NO_CHANGE) == {
+        "delta": NO_CHANGE,
+        "delta_color": "off",
+        "delta_arrow": "off",
+    }
+    assert seconds_delta(100.0, 100.2) == NO_CHANGE
+    assert seconds_delta(400.0, 40.0) == "+6 min 0 s"
+    assert rate_delta(0.5, 0.5) == NO_CHANGE
+    assert zone_choices("Asia/Kathmandu")[0] == "Asia/Kathmandu"
+    assert zone_choices("Europe/Berlin").count("Europe/Berlin") == 1
+    assert zone_choices(None)[0] == "UTC"
+    assert zone_choices("Not/AZone")[0] == "UTC"

@@ -84,3 +84,16 @@ def test_the_apps_share_ui_common_and_never_import_each_other() -> None:
     assert "ui_agent" not in _imported("ui_user")
     assert "ui_user" not in _imported("ui_agent")
     assert not {"ui_user", "ui_agent", "api", "db"} & _imported("ui_common")
+
+
+def test_times_in_the_browsers_zone_and_line_breaks_kept() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    assert view.local_time(NOW, zone=berlin, now=NOW) == "19:53"  # today: the time only
+    assert view.local_time(NOW, zone=berlin, now=NOW.replace(day=25)) == "Nov 23, 19:53"
+    assert view.person_text("one\ntwo *three*") == "one  \ntwo \\*three\\*"
+
+
+def test_the_favicon_is_a_local_file() -> None:
+    assert view.FAVICON.is_file() and view.FAVICON.read_bytes()[:4] == b"\x89PNG"

@@ -152,3 +152,36 @@ def test_no_agent_online_a_typed_request_says_so_too(
     assert status(at) == "No agents are online right now; the assistant will keep helping"
     at.run()  # a poll keeps saying so
     assert status(at) == "No agents are online right now; the assistant will keep helping"
+
+
+def test_a_failed_send_keeps_the_text_and_retry_sends_it_once(
+    use_api: ApiProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("TANDEM_API_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    at = app(USER_APP).run()
+    no_exception(at)
+    at.chat_input[0].set_value("Where is my parcel?\nOrder 48213.").run()
+    no_exception(at)
+    assert ("user", "Where is my parcel?  \nOrder 48213.") in bubbles(at)  # a hard line break
+    assert any(c.startswith("Not sent") for c in captions(at)), captions(at)
+    unsent = at.session_state["chat"].unsent
+    assert [u.text for u in unsent] == ["Where is my parcel?\nOrder 48213."]
+    assert at.session_state["chat"].offline
+
+    # The API is back (the session's client now reaches it): Retry sends it, once.
+    at.session_state["chat"].client = TandemClient(use_api.url)
+    button(at, "Retry").click().run()
+    no_exception(at)
+    assert not at.session_state["chat"].unsent
+    mine = [m for m in at.session_state["chat"].messages if m.sender == "user"]
+    assert [(m.text, m.client_id) for m in mine] == [(unsent[0].text, unsent[0].client_id)]
+    assert not any(c.startswith("Not sent") for c in captions(at))
+    assert not at.session_state["chat"].offline
+
+
+def test_the_chat_box_takes_its_limit_from_the_api(use_api: ApiProcess) -> None:
+    at = app(USER_APP).run()
+    no_exception(at)
+    assert at.chat_input[0].max_chars == use_api.client().config().max_message_chars

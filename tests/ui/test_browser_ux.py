@@ -1,0 +1,215 @@
+"""What a person notices, in a real browser (Debian's chromium via Playwright): the chat follows
+the newest message, the tab title counts what waits, a dashboard with nothing to show says so,
+and across an API restart the connection indicator comes and goes while typed text survives.
+
+Every wait is bounded; the indicator's 3-second promise is checked with a margin for a loaded
+machine (a poll tick, then the redraw).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.ui.conftest import restart_api, stop
+from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, running_stack
+from ui_common.view import OFFLINE_TEXT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+BOOT_MS = 30_000
+LIVE_MS = 8_000
+AI_MS = 15_000
+INDICATOR_MS = 3_000 + 2_000  # the promise (3 s) plus a margin for a loaded 2-core machine
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if chromium_path() is None:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("TANDEM_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason}, and TANDEM_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(reason)
+    with running_stack(tmp_path_factory.mktemp("ux")) as live:
+        live.api.add_agent("Alice")
+        live.api.add_agent("Ada", "admin")
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Browser]:
+    from playwright.sync_api import expect, sync_playwright
+
+    # Streamlit reruns take longer on a loaded machine; a promise with its own bound (the
+    # indicator) passes its timeout explicitly.
+    expect.set_options(timeout=LIVE_MS)
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def new_page(browser: Browser, height: int = 720) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": height}).new_page()
+    page.set_default_timeout(LIVE_MS)
+    return page
+
+
+def log_in(page: Page, stack: Stack, name: str) -> None:
+    from playwright.sync_api import expect
+
+    agent = stack.api.agents[name]
+    page.goto(stack.agent.url)
+    expect(page.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
+    page.get_by_role("textbox", name="Email").fill(agent.email)
+    page.get_by_role("textbox", name="Password").fill(agent.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text(agent.name)).to_be_visible()
+
+
+def open_user_chat(page: Page, stack: Stack) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(stack.user.url)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=BOOT_MS)
+
+
+def ask(page: Page, text: str, answered: int) -> None:
+    """Send `text`, the `answered`-th question of a fresh chat, and wait for its answer: then
+    the chat holds exactly 2 × `answered` bubbles (a count read mid-redraw could be stale)."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+    bubbles = page.get_by_test_id("stChatMessage")
+    expect(bubbles.filter(has_text=text)).to_have_count(1, timeout=AI_MS)
+    expect(bubbles).to_have_count(2 * answered, timeout=AI_MS)
+
+
+def test_an_empty_dashboard_says_so(stack: Stack, browser: Browser) -> None:
+    """First in the module: nobody has chatted yet."""
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    log_in(page, stack, "Ada")
+    page.get_by_test_id("stSidebarNav").get_by_text("Stats").click()
+    expect(page.get_by_text("No conversation started in this period")).to_be_visible()
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(0)
+    expect(page.get_by_text("0.000000")).to_have_count(0)
+    page.context.close()
+
+
+def test_the_user_chat_follows_the_newest_message(stack: Stack, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser, height=600)  # short: three answers do not fit
+    open_user_chat(page, stack)
+    box = page.get_by_test_id("stChatInputTextArea")
+    # The browser stops typing at /api/config's limit and shows a counter: a paste or a
+    # message over the limit is never sent to be refused (nor cut) by the API.
+    box.fill("x" * 3998)
+    box.press_sequentially("abcd")
+    expect(box).to_have_value(re.compile(r"^x{3998}ab$"))  # the last two keys were refused
+    expect(page.get_by_test_id("stChatInput")).to_contain_text("4000/4000")  # the counter
+    box.fill("")
+    for n, question in enumerate(
+        ("How do I return an item?", "How long is a refund?", "Do you ship abroad?"), 1
+    ):
+        ask(page, question, n)
+    bubbles = page.get_by_test_id("stChatMessage")
+    expect(bubbles.last).to_be_in_viewport()
+    expect(bubbles.filter(has_text="Do you ship abroad?")).to_be_in_viewport()
+    # and the first one has scrolled away: the page really is longer than the window
+    expect(bubbles.first).not_to_be_in_viewport()
+    page.context.close()
+
+
+def test_the_console_counts_in_the_tab_title_and_opens_at_the_newest(
+    stack: Stack, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    agent = new_page(browser, height=600)
+    log_in(agent, stack, "Alice")
+    expect(agent).to_have_title("Tandem console")
+    user = new_page(browser)
+    open_user_chat(user, stack)
+    for n, question in enumerate(
+        ("How do I return an item?", "How long is a refund?", "Can I change my address?"), 1
+    ):
+        ask(user, question, n)
+    user.get_by_role("button", name="Talk to a person").click()
+    expect(agent).to_have_title("(1) Tandem console", timeout=LIVE_MS)  # by itself, polled
+    agent.get_by_test_id("stSidebar").get_by_role("button", name="Take").click()
+    expect(agent).to_have_title("Tandem console")
+    bubbles = agent.get_by_test_id("stChatMessage")
+    expect(bubbles.filter(has_text="Can I change my address?")).to_have_count(1)
+    expect(bubbles.last).to_be_in_viewport()
+    # A new message from the customer lands at the bottom, in view.
+    box = user.get_by_test_id("stChatInputTextArea")
+    box.fill("Line one\nLine two")
+    box.press("Enter")
+    newest = bubbles.filter(has_text="Line two")
+    expect(newest).to_have_count(1)
+    expect(newest).to_be_in_viewport()
+    expect(newest.get_by_text("Line one")).to_be_visible()
+    user.context.close()
+    agent.context.close()
+
+
+def test_the_indicator_comes_and_goes_across_an_api_restart(stack: Stack, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    user = new_page(browser)
+    open_user_chat(user, stack)
+    ask(user, "How do I return an item?", 1)
+    chats = new_page(browser)
+    log_in(chats, stack, "Alice")
+    stats = new_page(browser)
+    log_in(stats, stack, "Ada")
+    stats.get_by_test_id("stSidebarNav").get_by_text("Stats").click()
+    expect(stats.get_by_role("heading", name="Statistics")).to_be_visible()
+    pages = (user, chats, stats)
+    for page in pages:
+        expect(page.get_by_text(OFFLINE_TEXT)).to_have_count(0)
+
+    stop(stack.api.process)
+    gone = time.monotonic()
+    for page in pages:
+        expect(page.get_by_text(OFFLINE_TEXT)).to_be_visible(timeout=INDICATOR_MS)
+    assert time.monotonic() - gone < INDICATOR_MS / 1000 + 1
+
+    # Typed while the API is away: the text stays, marked as not sent.
+    box = user.get_by_test_id("stChatInputTextArea")
+    box.fill("Is my parcel lost?")
+    box.press("Enter")
+    unsent = user.get_by_test_id("stChatMessage").filter(has_text="Is my parcel lost?")
+    expect(unsent.get_by_text("Not sent", exact=False)).to_be_visible()
+
+    restart_api(stack.api)
+    back = time.monotonic()
+    for page in pages:
+        expect(page.get_by_text(OFFLINE_TEXT)).to_have_count(0, timeout=INDICATOR_MS)
+    assert time.monotonic() - back < INDICATOR_MS / 1000 + 1
+
+    # Retry sends it once (same client_id), and the assistant answers it.
+    unsent.get_by_role("button", name="Retry").click()
+    sent = user.get_by_test_id("stChatMessage").filter(has_text="Is my parcel lost?")
+    expect(sent.get_by_text("Not sent", exact=False)).to_have_count(0, timeout=AI_MS)
+    expect(sent).to_have_count(1)
+    for page in pages:
+        page.context.close()
