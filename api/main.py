@@ -24,7 +24,7 @@ from api.presence import Presence
 from api.realtime.drain import Drain
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
-from api.rooms import RoomService
+from api.rooms import MessageRefused, RoomService
 from api.routes import auth, config, health, notes, rooms, saved_replies, stats, ws
 from api.security import SecurityHeaders
 from db.engine import Database
@@ -98,6 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
         )
+
+    @app.exception_handler(MessageRefused)
+    async def message_refused(_: Request, exc: MessageRefused) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(RoomNotFound)
     async def room_not_found(_: Request, exc: RoomNotFound) -> JSONResponse:

@@ -51,7 +51,31 @@ from db.tables import rooms_t
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RoomNotFound", "RoomService", "SendResult"]
+__all__ = ["MessageRefused", "RoomNotFound", "RoomService", "SendResult", "check_message"]
+
+
+class MessageRefused(Exception):
+    """A message no transport may store: HTTP answers `status`, a socket an error frame `code`."""
+
+    def __init__(self, code: str, detail: str, *, status: int) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+
+def check_message(text: str, *, agent: Agent | None, max_chars: int) -> str:
+    """The text as it is stored (trimmed), or why it is refused: the one rule both transports
+    apply before a message counts against its sender's rate."""
+    text = text.strip()
+    if not text:
+        raise MessageRefused("bad_frame", "The message is empty.", status=422)
+    if len(text) > max_chars:
+        detail = f"The message is {len(text)} characters long; the limit is {max_chars}."
+        raise MessageRefused("too_long", detail, status=413)
+    if agent is not None and agent.role is Role.analyst:
+        raise MessageRefused("forbidden", "Analysts can read chats but not write.", status=403)
+    return text
 
 
 @dataclass(slots=True)

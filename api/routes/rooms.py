@@ -13,7 +13,7 @@ from api.auth import create_room_token
 from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, TandemDep
 from api.frames import message_frame
 from api.responses import errors
-from api.rooms import SendResult
+from api.rooms import SendResult, check_message
 from db.models import SEQ_MAX, MessageCreate, MessagePublic, Role, RoomPublic
 from db.text import StorableText
 
@@ -87,18 +87,8 @@ async def post_message(
     tandem: TandemDep,
     stream: bool = False,
 ) -> MessagePublic | StreamingResponse:
-    text = body.text.strip()
-    if not text:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "The message is empty.")
-    limit = tandem.settings.max_message_chars
-    if len(text) > limit:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            f"The message is {len(text)} characters long; the limit is {limit}.",
-        )
     agent = principal.agent
-    if agent is not None and agent.role is Role.analyst:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Analysts can read chats but not write.")
+    text = check_message(body.text, agent=agent, max_chars=tandem.settings.max_message_chars)
     await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     result = await tandem.rooms.send(room_id, text=text, client_id=body.client_id, agent=agent)
     if not stream:

@@ -47,6 +47,7 @@ from api.realtime.cursor import CHECK_SECONDS, CONFIRM_SECONDS, CatchUpFailed, C
 from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.room_states import RoutingError
+from api.rooms import MessageRefused, check_message
 from api.routes.ws_frames import (
     FrameError,
     frame_after,
@@ -375,7 +376,7 @@ async def _acknowledge(websocket: WebSocket, outcomes: asyncio.Queue[Outcome]) -
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, RateLimited):
         return error_frame("rate_limited", exc.detail, retry_after=exc.retry_after)
-    if isinstance(exc, FrameError | RoutingError):
+    if isinstance(exc, FrameError | RoutingError | MessageRefused):
         return error_frame(exc.code, exc.detail)
     if isinstance(exc, RoomNotFound):
         return error_frame("not_found", "No such room.")
@@ -389,17 +390,8 @@ async def _send(
     """Check the frame and the sender's rate now; store it in a task that is queued before
     this returns (only a valid message counts against the rate)."""
     body = frame_message(frame)
-    text = body.text.strip()
-    if not text:
-        raise FrameError("bad_frame", "A message frame needs a non-empty 'text' string.")
+    text = check_message(body.text, agent=agent, max_chars=tandem.settings.max_message_chars)
     client_id = body.client_id
-    limit = tandem.settings.max_message_chars
-    if len(text) > limit:
-        raise FrameError(
-            "too_long", f"The message is {len(text)} characters; the limit is {limit}."
-        )
-    if agent is not None and agent.role is Role.analyst:
-        raise FrameError("forbidden", "Analysts can read chats but not write.")
     await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     # Tasks start in creation order and queue their draft before their first await, so the
     # writer sees one connection's messages in the order they were sent.
