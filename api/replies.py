@@ -94,8 +94,11 @@ class Replies:
         if room_id in self._tail:
             self._owed.add(room_id)
             return None
+        return self._begin(room_id, owed=False)
+
+    def _begin(self, room_id: str, *, owed: bool) -> ReplyRun:
         run = ReplyRun(room_id)
-        task = asyncio.create_task(self._run(run), name=f"reply:{room_id}")
+        task = asyncio.create_task(self._run(run, owed=owed), name=f"reply:{room_id}")
         self._tail[room_id] = task
         task.add_done_callback(lambda t: self._forget(room_id, t))
         task.add_done_callback(lambda _: run.finish())  # also when cancelled before it ran
@@ -128,11 +131,11 @@ class Replies:
         del self._tail[room_id]
         if room_id in self._owed and not task.cancelled():
             self._owed.discard(room_id)
-            self.start(room_id)
+            self._begin(room_id, owed=True)
 
-    async def _run(self, run: ReplyRun) -> None:
+    async def _run(self, run: ReplyRun, *, owed: bool) -> None:
         try:
-            await self._reply(run)
+            await self._reply(run, owed=owed)
         except asyncio.CancelledError:
             await self._cancelled(run)
             raise
@@ -144,11 +147,12 @@ class Replies:
         finally:
             run.finish()
 
-    async def _reply(self, run: ReplyRun) -> None:
+    async def _reply(self, run: ReplyRun, *, owed: bool) -> None:
         async with self._db.session() as session:
-            room = await queries.get_room_public(session, room_id=run.room_id)
-            if room is None or room.status is not RoomStatus.ai:
-                return  # an owed reply whose room went to a human (or closed) meanwhile
+            if owed:  # the message that started a first reply was just stored in an AI room
+                room = await queries.get_room_public(session, room_id=run.room_id)
+                if room is None or room.status is not RoomStatus.ai:
+                    return  # its room went to a human (or closed) while the reply before ran
             recent = await queries.recent_messages(
                 session, room_id=run.room_id, limit=HISTORY_WINDOW
             )
