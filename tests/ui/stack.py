@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from api.launcher import streamlit_command
 from tests.conftest import free_port
 from tests.ui.conftest import ApiProcess, start_api, stop, wait_http
@@ -29,6 +31,16 @@ STREAMLIT_BOOT_SECONDS = 45.0
 
 def chromium_path() -> str | None:
     return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+
+
+def require_chromium() -> None:
+    """Skip a browser test without Debian's chromium (fail under TANDEM_REQUIRE_SERVICES=1)."""
+    if chromium_path() is not None:
+        return
+    reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+    if os.environ.get("TANDEM_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}, and TANDEM_REQUIRE_SERVICES=1 requires it")
+    pytest.skip(reason)
 
 
 @dataclass

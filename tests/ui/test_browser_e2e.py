@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.ui.stack import CHROMIUM_ARGS, ROOT, Stack, chromium_path, running_stack
+from tests.ui.stack import (
+    CHROMIUM_ARGS,
+    ROOT,
+    Stack,
+    chromium_path,
+    require_chromium,
+    running_stack,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, ViewportSize
@@ -28,11 +35,7 @@ AI_MS = 15_000
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if chromium_path() is None:
-        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("TANDEM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and TANDEM_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
+    require_chromium()
     with running_stack(tmp_path_factory.mktemp("stack")) as live:
         live.api.add_agent("Alice")
         yield live

@@ -8,7 +8,6 @@ machine (a poll tick, then the redraw).
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.ui.conftest import restart_api, stop
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, running_stack
+from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
 from ui_common.view import OFFLINE_TEXT
 
 if TYPE_CHECKING:
@@ -33,11 +32,7 @@ INDICATOR_MS = 3_000 + 2_000  # the promise (3 s) plus a margin for a loaded 2-c
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if chromium_path() is None:
-        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("TANDEM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and TANDEM_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
+    require_chromium()
     with running_stack(tmp_path_factory.mktemp("ux")) as live:
         live.api.add_agent("Alice")
         live.api.add_agent("Ada", "admin")
