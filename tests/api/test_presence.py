@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from api import presence as presence_module
 from api.presence import Presence
@@ -73,3 +75,22 @@ async def test_analysts_never_count_as_online(db: Database) -> None:
     await presence.polled(ana)
     async with presence.connected(ana):
         assert await presence.online_count() == 0
+
+
+async def test_a_failed_heartbeat_write_still_ends_the_presence(db: Database) -> None:
+    """The agents table renamed away for a while: a heartbeat's write fails, and closing the
+    socket still ends the presence (nothing stays counted)."""
+    agent_id = await add_agent(db, "paula")
+    presence = Presence(db, window_seconds=3)  # a heartbeat every second
+    async with presence.connected(agent_id):
+        assert await presence.online_count() == 1
+        async with db.write() as session:
+            await session.execute(sa.text("ALTER TABLE agents RENAME TO agents_away"))
+        await asyncio.sleep(1.5)  # a heartbeat runs, and its write fails
+        async with db.write() as session:
+            await session.execute(sa.text("ALTER TABLE agents_away RENAME TO agents"))
+    assert await presence.online_count() == 0
+    assert not presence._sockets
+    async with presence.connected(agent_id):
+        assert await presence.online_count() == 1
+    assert await presence.online_count() == 0
