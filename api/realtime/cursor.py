@@ -8,25 +8,22 @@ socket keeps the last seq it sent per room and, for each message frame from the 
 - seq = last + 1: sent;
 - seq > last + 1: the gap is read from the database and sent first.
 
-As a backstop, `check` compares the rooms' `last_seq` (one query for all of them) with what was
-sent: the socket runs it at least every `CHECK_SECONDS`, and at once when the hub says events
-were lost (then it fills at once). A room found behind otherwise gets `CONFIRM_SECONDS` for its
-frames, still in flight under load, to arrive before `confirm` fills it from the database.
-A gap that cannot be read raises `CatchUpFailed`: the socket closes (1012) rather than go on
-with a hole.
+As a backstop, the process's `Backstop` (api/realtime/backstop.py) compares every socket's
+rooms with the database's `last_seq` and hands each cursor what it found (`compare`). A room
+found behind becomes a suspect with a due time: its frames, usually still in flight under load,
+may arrive meanwhile; whatever is still missing then is read by `confirm`. A gap that cannot be
+read raises `CatchUpFailed`: the socket closes (1012) rather than go on with a hole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from api.frames import message_frame
 from db.models import MessagePublic
 
-CHECK_SECONDS = 5.0
-"""At most this long between two backstop checks of a socket's rooms."""
 CONFIRM_SECONDS = 1.0
 """How long a room the backstop found behind may take to catch up live before it is filled."""
 CATCH_UP_SECONDS = 10.0
@@ -36,7 +33,6 @@ PAGE = 500
 Send = Callable[[str], Awaitable[None]]
 Fetch = Callable[[str, int, int], Awaitable[Sequence[MessagePublic]]]
 """(room_id, after, limit) → the room's messages after `after`, in seq order."""
-LastSeqs = Callable[[Collection[str]], Awaitable[dict[str, int]]]
 
 _MESSAGE_PREFIX = '{"type":"message",'
 _ROOM_PREFIX = '{"type":"room",'
@@ -81,7 +77,6 @@ class Cursor:
         self,
         send: Send,
         fetch: Fetch,
-        last_seqs: LastSeqs,
         rooms: dict[str, int],
         *,
         follow_agent: int | None = None,
@@ -90,12 +85,13 @@ class Cursor:
         self._page = page
         self._send = send
         self._fetch = fetch
-        self._last_seqs = last_seqs
         self.last = dict(rooms)
         self._agent = follow_agent
         self._lock = asyncio.Lock()
         self._suspects: dict[str, int] = {}
-        """Rooms the last check found behind: room → the last_seq it saw."""
+        """Rooms the backstop found behind: room → the last_seq it saw."""
+        self.due: float | None = None
+        """Loop time at which `confirm` should fill the suspects; None: nothing suspected."""
 
     async def deliver(self, frame: str) -> None:
         """Send a frame from the hub, in order with what was sent before."""
@@ -135,33 +131,31 @@ class Cursor:
             elif follow:
                 self.last[room_id] = sent
 
-    async def check(self, *, at_once: bool = False) -> bool:
-        """The backstop: compare every room's last_seq with what was sent. A room behind is
-        filled at once (`at_once`: events were lost), or else becomes a suspect that `confirm`
-        fills if its frames have not arrived by then: under load, the newest messages are
-        usually still on their way, and reading them twice would be waste. Returns whether
+    def compare(
+        self, asked: Mapping[str, int], heads: Mapping[str, tuple[int, int | None]], *, due: float
+    ) -> bool:
+        """Take the backstop's reading: `heads` (room → last_seq, holder) for the rooms this
+        cursor had sent up to `asked` when the round began. A room behind becomes a suspect,
+        due at `due`. A console stops following a room it no longer holds. Returns whether
         there are suspects."""
-        if not self.last:
-            return False
-        async with asyncio.timeout(CATCH_UP_SECONDS):
-            asked = dict(self.last)
-            newest = await self._last_seqs(list(asked))
-            if self._agent is not None:  # a console stops following rooms it no longer holds
-                for room_id, seq in asked.items():
-                    if room_id not in newest and self.last.get(room_id) == seq:
-                        del self.last[room_id]
-            for room_id, seq in newest.items():
-                if seq <= self.last.get(room_id, seq):
-                    continue
-                if at_once:
-                    await self._fill_to(room_id, seq)
-                else:
-                    self._suspects[room_id] = seq
+        for room_id, seq in asked.items():
+            head = heads.get(room_id)
+            if self._agent is not None and (head is None or head[1] != self._agent):
+                if self.last.get(room_id) == seq:
+                    del self.last[room_id]
+                continue
+            if head is None:
+                continue
+            newest = head[0]
+            if newest > self.last.get(room_id, newest):
+                self._suspects[room_id] = max(newest, self._suspects.get(room_id, 0))
+        if self._suspects:
+            self.due = due if self.due is None else min(self.due, due)
         return bool(self._suspects)
 
     async def confirm(self) -> None:
-        """Fill the suspects still behind what the database had when `check` looked."""
-        suspects, self._suspects = self._suspects, {}
+        """Fill the suspects still behind what the database had when the backstop looked."""
+        suspects, self._suspects, self.due = self._suspects, {}, None
         for room_id, seq in suspects.items():
             await self._fill_to(room_id, seq)
 

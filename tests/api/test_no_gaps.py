@@ -13,10 +13,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from api.realtime.backstop import CHECK_SECONDS
 from api.realtime.cursor import message_position
+from db.models import Sender
+from db.room_log import MessageDraft
 from tests.api.test_ws import next_frame, of_type
 from tests.conftest import LiveServer, auth, free_port, make_settings, port_open, start_server
 
@@ -175,3 +179,44 @@ async def test_agent_socket_resumes_a_room_and_dedupes_live_frames(
         assert error["code"] == "not_found"
         await console.send(json.dumps({"type": "resume", "room_id": room_id, "after": -1}))
         assert (await next_frame(console, of_type("error")))["code"] == "bad_frame"
+
+
+@pytest.mark.rate_limits_off
+async def test_one_backstop_per_process_catches_every_socket_up_with_one_read_per_round(
+    server: LiveServer,
+) -> None:
+    """A message stored but never published (its publish lost) still reaches every socket;
+    the process reads last_seq for all its sockets' rooms in one query per round, not one
+    query per socket."""
+    rooms = [await server.new_room() for _ in range(6)]
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "rooms.last_seq" in statement and "rooms.agent_id" in statement:
+            reads.append(statement)
+
+    engine = server.tandem.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            sockets: list[tuple[str, Collector]] = []
+            for room_id, token in rooms:
+                for _ in range(5):  # 30 sockets on 6 rooms
+                    url = f"{server.ws_url}/ws/rooms/{room_id}?token={token}"
+                    sockets.append(
+                        (room_id, await stack.enter_async_context(collecting(url, "room")))
+                    )
+            reads.clear()
+            started = time.monotonic()
+            for room_id, _ in rooms:  # stored, never published: only the backstop can tell
+                draft = MessageDraft(
+                    room_id=room_id, sender=Sender.user, author="User", text="lost"
+                )
+                assert (await server.tandem.rooms.writer.store(draft)).message.seq == 1
+            for room_id, socket in sockets:
+                await socket.until(room_id, [1], CATCH_UP_TIMEOUT)
+            elapsed = time.monotonic() - started
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    rounds_at_most = elapsed / CHECK_SECONDS + 2
+    assert len(reads) <= rounds_at_most, f"{len(reads)} last_seq reads for 30 sockets"
