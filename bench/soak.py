@@ -186,6 +186,12 @@ async def api_process(db_url: str, redis_url: str, secret: str) -> AsyncIterator
             await process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -296,7 +302,12 @@ async def drive(
         f"soak: {rooms} rooms, {rate} msg/s, {minutes:g} min, 2 API processes, "
         "Redis restart mid-run"
     )
-    print("minute  RSS A MiB  RSS B MiB   sent total  error frames  closes")
+    print(
+        "minute  RSS A MiB  RSS B MiB   sent total  error frames  closes"
+        "   CPU A   CPU B  CPU load generator"
+    )
+    watched = [*pids, os.getpid()]
+    cpu = [cpu_seconds(pid) for pid in watched]
     rss: list[tuple[float, float]] = [(rss_mib(pids[0]), rss_mib(pids[1]))]
     print(f"{0:>6}  {rss[0][0]:>9.1f}  {rss[0][1]:>9.1f}  {0:>11}  {0:>12}  {0:>6}")
     started = time.monotonic()
@@ -321,9 +332,14 @@ async def drive(
                 rss.append((rss_mib(pids[0]), rss_mib(pids[1])))
                 errors = sum(c.errors for c in clients)
                 closes = sum(len(c.closes) for c in clients)
+                now_cpu = [cpu_seconds(pid) for pid in watched]
+                shares = "".join(
+                    f"  {(b - a) / 60:>5.0%} " for a, b in zip(cpu, now_cpu, strict=True)
+                )
+                cpu = now_cpu
                 print(
                     f"{int(next_minute // 60):>6}  {rss[-1][0]:>9.1f}  {rss[-1][1]:>9.1f}  "
-                    f"{sent:>11}  {errors:>12}  {closes:>6}",
+                    f"{sent:>11}  {errors:>12}  {closes:>6}{shares}",
                     flush=True,
                 )
                 next_minute += 60
@@ -348,9 +364,19 @@ async def longest_catch_up(db: Database, clients: list[Client]) -> float:
     """Seconds from Redis's return until every socket had every message stored by then."""
     back = time.monotonic()
     wanted = await heads(db)
+    reported = 0.0
     while any(seq < wanted[room_id] for c in clients for room_id, seq in c.last.items()):
         if time.monotonic() - back > CAUGHT_UP_SECONDS:
             return float("inf")
+        if time.monotonic() - back > reported + 5:
+            reported += 5
+            lagging = [
+                (c.console, room_id[:6], seq, wanted[room_id], sorted(c.ahead[room_id])[:3])
+                for c in clients
+                for room_id, seq in c.last.items()
+                if seq < wanted[room_id]
+            ]
+            print(f"{reported:.0f} s after: {len(lagging)} behind, e.g. {lagging[:3]}", flush=True)
         await asyncio.sleep(0.05)
     return time.monotonic() - back
 

@@ -284,7 +284,7 @@ async def _serve_until(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
         elif isinstance(exc, CatchUpFailed):
-            log.warning("socket could not catch up (%s): closing 1012", exc)
+            log.warning("socket could not catch up (%s): closing 1012", exc, exc_info=exc)
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1012_SERVICE_RESTART, "catching up failed: resume")
         elif isinstance(exc, BinaryFrame):
@@ -299,6 +299,7 @@ async def _forward(subscription: Subscription, cursor: Cursor, backstop: Backsto
     loop when it finds the socket behind; when the hub says events were lost, it asks the
     backstop for a round at once and fills from it (or closes 1012 if that fails)."""
     loop = asyncio.get_running_loop()
+    armed: float | None = None  # when the subscription's timer wakes this loop
     with backstop.watching(cursor, subscription.wake_at):
         while True:
             if subscription.missed:
@@ -311,14 +312,18 @@ async def _forward(subscription: Subscription, cursor: Cursor, backstop: Backsto
                     ) from exc
                 await cursor.confirm()
                 continue
-            if cursor.due is not None and loop.time() >= cursor.due:
-                await cursor.confirm()  # a gap the backstop found, still there: filled
+            due = cursor.due
+            if due is not None and loop.time() >= due:
+                await cursor.confirm()  # a gap held too long, or one the backstop found
                 continue
+            if due is not None and due != armed:
+                subscription.wake_at(due)
+                armed = due
             event = await subscription.next()
             if event is not None:
                 await cursor.deliver(event.message)
             elif cursor.due is not None:  # the timer fired a hair early (clock resolution)
-                subscription.wake_at(cursor.due)
+                armed = None
 
 
 async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> None:
