@@ -17,9 +17,10 @@ import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from api.frames import message_frame
 from api.realtime.backstop import CHECK_SECONDS
-from api.realtime.cursor import message_position
-from db.models import Sender
+from api.realtime.cursor import Cursor, message_position
+from db.models import MessagePublic, Sender
 from db.room_log import MessageDraft
 from tests.api.test_ws import next_frame, of_type
 from tests.conftest import LiveServer, auth, free_port, make_settings, port_open, start_server
@@ -220,3 +221,45 @@ async def test_one_backstop_per_process_catches_every_socket_up_with_one_read_pe
         sa.event.remove(engine, "before_cursor_execute", count)
     rounds_at_most = elapsed / CHECK_SECONDS + 2
     assert len(reads) <= rounds_at_most, f"{len(reads)} last_seq reads for 30 sockets"
+
+
+async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_read(
+    server: LiveServer,
+) -> None:
+    """Two processes publish one room, so seq 3 can arrive before seq 2: the cursor holds 3
+    until 2 comes (no database read), and reads a gap that stays open past the hold."""
+    room_id, _ = await server.new_room()
+    for n in range(5):
+        draft = MessageDraft(room_id=room_id, sender=Sender.user, author="User", text=f"m{n}")
+        await server.tandem.rooms.writer.store(draft)
+    frames = {
+        m.seq: message_frame(m)
+        for m in await server.tandem.rooms.messages(room_id, after=0, limit=10)
+    }
+    sent: list[int] = []
+    reads: list[int] = []
+
+    async def send(frame: str) -> None:
+        position = message_position(frame)
+        assert position is not None
+        sent.append(position[1])
+
+    async def fetch(room: str, after: int, limit: int) -> list[MessagePublic]:
+        reads.append(after)
+        return await server.tandem.rooms.messages(room, after=after, limit=limit)
+
+    cursor = Cursor(send, fetch, {room_id: 1})
+    await cursor.deliver(frames[3])
+    assert sent == [] and cursor.due is not None  # held
+    await cursor.deliver(frames[2])
+    assert sent == [2, 3] and reads == [] and cursor.due is None
+
+    await cursor.deliver(frames[5])  # 4 never comes live
+    assert sent == [2, 3]
+    due = cursor.due
+    assert due is not None
+    await asyncio.sleep(max(due - asyncio.get_running_loop().time(), 0) + 0.01)
+    await cursor.confirm()
+    assert sent == [2, 3, 4, 5] and reads == [3]
+    await cursor.deliver(frames[5])  # a repeat
+    assert sent == [2, 3, 4, 5]
