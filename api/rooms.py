@@ -138,20 +138,18 @@ class RoomService:
         async with self.db.session() as session:
             return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
 
-    async def last_seqs(
-        self, room_ids: Collection[str], *, held_by: int | None = None
-    ) -> dict[str, int]:
-        """Each room's newest seq, in one query (the sockets' backstop); with `held_by`, only
-        the rooms that agent holds."""
+    async def room_heads(self, room_ids: Collection[str]) -> dict[str, tuple[int, int | None]]:
+        """Each room's newest seq and the agent holding it (None unless `agent`), in one
+        query: the process's socket backstop (api/realtime/backstop.py)."""
         if not room_ids:
             return {}
-        query = sa.select(rooms_t.c.id, rooms_t.c.last_seq).where(rooms_t.c.id.in_(room_ids))
-        if held_by is not None:
-            query = query.where(
-                rooms_t.c.agent_id == held_by, rooms_t.c.status == RoomStatus.agent.value
-            )
+        query = sa.select(
+            rooms_t.c.id, rooms_t.c.last_seq, rooms_t.c.status, rooms_t.c.agent_id
+        ).where(rooms_t.c.id.in_(room_ids))
         async with self.db.session() as session:
-            return {row.id: row.last_seq for row in (await session.execute(query)).all()}
+            rows = (await session.execute(query)).all()
+        held = RoomStatus.agent.value
+        return {r.id: (r.last_seq, r.agent_id if r.status == held else None) for r in rows}
 
     async def queue(self) -> list[RoomPublic]:
         async with self.db.session() as session:

@@ -204,25 +204,51 @@ class MessageWriter:
     async def _store_retrying(
         self, batch: Sequence[_Pending], after_insert: Callable[[], None] | None = None
     ) -> list[StoredMessage | Exception]:
-        """Retry a batch rolled back by a deadlock with another process, or a dead connection."""
+        """Retry a batch rolled back by a deadlock with another process, or a dead connection.
+
+        A connection that died during COMMIT leaves the outcome unknown: the batch may be
+        stored. Before storing it again, look for one of its new messages (`was_stored`): if
+        it is there the batch committed and its answers stand. Looking up client_ids alone
+        would store a message without one twice (and answer one with a client_id as a mere
+        repeat, never published nor answered by the AI)."""
         for attempt in range(DEADLOCK_RETRIES):
+            inserted: list[StoredMessage | Exception] = []
             try:
-                return await self._store(batch, after_insert)
+                return await self._store(batch, after_insert, inserted)
             except OperationalError as exc:
                 if attempt == DEADLOCK_RETRIES - 1 or not _is_transient(exc):
                     raise
+                if await self._committed(inserted):
+                    log.warning(
+                        "a batch's commit was lost but the batch is stored: not stored again"
+                    )
+                    return inserted
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    async def _committed(self, inserted: Sequence[StoredMessage | Exception]) -> bool:
+        fresh = [r for r in inserted if isinstance(r, StoredMessage) and not r.duplicate]
+        if not fresh:
+            return False
+        async with self._db.session() as session:
+            return await room_log.was_stored(session, message=fresh[0].message)
+
     async def _store(
-        self, batch: Sequence[_Pending], after_insert: Callable[[], None] | None = None
+        self,
+        batch: Sequence[_Pending],
+        after_insert: Callable[[], None] | None = None,
+        inserted: list[StoredMessage | Exception] | None = None,
     ) -> list[StoredMessage | Exception]:
-        """Resolve repeated client_ids and store the rest, in one transaction."""
+        """Resolve repeated client_ids and store the rest, in one transaction. `inserted`
+        receives the answers once the rows are inserted, before the commit."""
         keys = [(p.draft.room_id, p.draft.client_id) for p in batch if p.draft.client_id]
         async with self._db.write() as session:
             found = await room_log.find_by_client_ids(session, keys=keys)
             known = {key: StoredMessage(m, None, None, duplicate=True) for key, m in found.items()}
-            return await self._store_fresh(session, batch, known, after_insert)
+            results = await self._store_fresh(session, batch, known, after_insert)
+            if inserted is not None:
+                inserted.extend(results)
+            return results
 
     async def _store_fresh(
         self,

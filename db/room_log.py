@@ -168,6 +168,24 @@ async def find_by_client_ids(
     return found
 
 
+async def was_stored(session: AsyncSession, *, message: MessagePublic) -> bool:
+    """Whether this very message (room, seq, time, text) is in the database: after a commit
+    whose outcome is unknown (the connection died during COMMIT), what tells a batch that
+    committed from one that was rolled back, with or without client_ids. A transaction is
+    all or nothing, so one of its messages answers for all of them."""
+    driver = await Driver.of(session)
+    rows = await driver.fetchall(
+        f"SELECT sender, author, text, created_at FROM messages "
+        f"WHERE room_id = {driver.mark} AND seq = {driver.mark}",
+        [message.room_id, message.seq],
+    )
+    return any(
+        (Sender(sender), author, text, driver.read_time(created_at))
+        == (message.sender, message.author, message.text, message.created_at)
+        for sender, author, text, created_at in rows
+    )
+
+
 async def append_messages(
     session: AsyncSession,
     *,

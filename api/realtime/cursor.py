@@ -8,27 +8,28 @@ socket keeps the last seq it sent per room and, for each message frame from the 
 - seq = last + 1: sent;
 - seq > last + 1: the gap is read from the database and sent first.
 
-As a backstop, `check` compares the rooms' `last_seq` (one query for all of them) with what was
-sent: the socket runs it at least every `CHECK_SECONDS`, and at once when the hub says events
-were lost (then it fills at once). A room found behind otherwise gets `CONFIRM_SECONDS` for its
-frames, still in flight under load, to arrive before `confirm` fills it from the database.
-A gap that cannot be read raises `CatchUpFailed`: the socket closes (1012) rather than go on
-with a hole.
+As a backstop, the process's `Backstop` (api/realtime/backstop.py) compares every socket's
+rooms with the database's `last_seq` and hands each cursor what it found (`compare`). A room
+found behind becomes a suspect with a due time: its frames, usually still in flight under load,
+may arrive meanwhile; whatever is still missing then is read by `confirm`. A gap that cannot be
+read raises `CatchUpFailed`: the socket closes (1012) rather than go on with a hole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from api.frames import message_frame
 from db.models import MessagePublic
 
-CHECK_SECONDS = 5.0
-"""At most this long between two backstop checks of a socket's rooms."""
 CONFIRM_SECONDS = 1.0
 """How long a room the backstop found behind may take to catch up live before it is filled."""
+HOLD_SECONDS = 0.3
+"""How long a frame that arrived ahead of a gap waits for the missing ones to come live."""
+MAX_HELD = 200
+"""Frames held per room at most: past this the gap is read from the database at once."""
 CATCH_UP_SECONDS = 10.0
 """A catch-up that takes longer than this closes the socket instead."""
 PAGE = 500
@@ -36,7 +37,6 @@ PAGE = 500
 Send = Callable[[str], Awaitable[None]]
 Fetch = Callable[[str, int, int], Awaitable[Sequence[MessagePublic]]]
 """(room_id, after, limit) → the room's messages after `after`, in seq order."""
-LastSeqs = Callable[[Collection[str]], Awaitable[dict[str, int]]]
 
 _MESSAGE_PREFIX = '{"type":"message",'
 _ROOM_PREFIX = '{"type":"room",'
@@ -81,7 +81,6 @@ class Cursor:
         self,
         send: Send,
         fetch: Fetch,
-        last_seqs: LastSeqs,
         rooms: dict[str, int],
         *,
         follow_agent: int | None = None,
@@ -90,15 +89,30 @@ class Cursor:
         self._page = page
         self._send = send
         self._fetch = fetch
-        self._last_seqs = last_seqs
         self.last = dict(rooms)
         self._agent = follow_agent
         self._lock = asyncio.Lock()
         self._suspects: dict[str, int] = {}
-        """Rooms the last check found behind: room → the last_seq it saw."""
+        """Rooms the backstop found behind: room → the last_seq it saw."""
+        self._suspects_due: float | None = None
+        self._held: dict[str, dict[int, str]] = {}
+        """Frames that arrived ahead of a gap, by room and seq: two processes publish one
+        room's messages, so a later seq can overtake an earlier one on the way here."""
+        self._hold_until: dict[str, float] = {}
+
+    @property
+    def due(self) -> float | None:
+        """Loop time at which `confirm` should run (a suspect or a held gap is due); None:
+        nothing to do."""
+        times = [*self._hold_until.values()]
+        if self._suspects_due is not None:
+            times.append(self._suspects_due)
+        return min(times) if times else None
 
     async def deliver(self, frame: str) -> None:
-        """Send a frame from the hub, in order with what was sent before."""
+        """Send a frame from the hub, in order with what was sent before. A frame ahead of a
+        gap is held up to HOLD_SECONDS for the missing ones to arrive live (usually they do,
+        from the other process); then the gap is read from the database."""
         position = message_position(frame)
         if position is None:
             if self._agent is not None and frame.startswith(_ROOM_PREFIX):
@@ -106,7 +120,11 @@ class Cursor:
             await self._send(frame)
             return
         room_id, seq = position
-        if seq == self.last.get(room_id, -1) + 1 and not self._lock.locked():
+        if (
+            seq == self.last.get(room_id, -1) + 1
+            and not self._lock.locked()
+            and room_id not in self._held
+        ):
             self.last[room_id] = seq  # the usual case: next in line, nothing filling
             await self._send(frame)
             return
@@ -120,11 +138,17 @@ class Cursor:
             if seq <= last:
                 return
             if seq > last + 1:
-                await self._fill(room_id, last)
-                if seq <= self.last[room_id]:
-                    return
+                held = self._held.setdefault(room_id, {})
+                held[seq] = frame
+                self._hold_until.setdefault(
+                    room_id, asyncio.get_running_loop().time() + HOLD_SECONDS
+                )
+                if len(held) > MAX_HELD:
+                    await self._fill(room_id, last)
+                return
             self.last[room_id] = seq
             await self._send(frame)
+            await self._release(room_id)
 
     async def resume(self, room_id: str, after: int, *, follow: bool = True) -> None:
         """Send every message after `after` (repeats are the client's to drop, by seq)."""
@@ -132,36 +156,46 @@ class Cursor:
             sent = await self._page_through(room_id, after)
             if room_id in self.last:
                 self.last[room_id] = max(self.last[room_id], sent)
+                await self._release(room_id)
             elif follow:
                 self.last[room_id] = sent
 
-    async def check(self, *, at_once: bool = False) -> bool:
-        """The backstop: compare every room's last_seq with what was sent. A room behind is
-        filled at once (`at_once`: events were lost), or else becomes a suspect that `confirm`
-        fills if its frames have not arrived by then: under load, the newest messages are
-        usually still on their way, and reading them twice would be waste. Returns whether
+    def compare(
+        self, asked: Mapping[str, int], heads: Mapping[str, tuple[int, int | None]], *, due: float
+    ) -> bool:
+        """Take the backstop's reading: `heads` (room → last_seq, holder) for the rooms this
+        cursor had sent up to `asked` when the round began. A room behind becomes a suspect,
+        due at `due`. A console stops following a room it no longer holds. Returns whether
         there are suspects."""
-        if not self.last:
-            return False
-        async with asyncio.timeout(CATCH_UP_SECONDS):
-            asked = dict(self.last)
-            newest = await self._last_seqs(list(asked))
-            if self._agent is not None:  # a console stops following rooms it no longer holds
-                for room_id, seq in asked.items():
-                    if room_id not in newest and self.last.get(room_id) == seq:
-                        del self.last[room_id]
-            for room_id, seq in newest.items():
-                if seq <= self.last.get(room_id, seq):
-                    continue
-                if at_once:
-                    await self._fill_to(room_id, seq)
-                else:
-                    self._suspects[room_id] = seq
+        for room_id, seq in asked.items():
+            head = heads.get(room_id)
+            if self._agent is not None and (head is None or head[1] != self._agent):
+                if self.last.get(room_id) == seq:
+                    del self.last[room_id]
+                    self._drop_held(room_id)
+                continue
+            if head is None:
+                continue
+            newest = head[0]
+            if newest > self.last.get(room_id, newest):
+                self._suspects[room_id] = max(newest, self._suspects.get(room_id, 0))
+        if self._suspects:
+            self._suspects_due = due if self._suspects_due is None else min(self._suspects_due, due)
         return bool(self._suspects)
 
     async def confirm(self) -> None:
-        """Fill the suspects still behind what the database had when `check` looked."""
-        suspects, self._suspects = self._suspects, {}
+        """Fill the gaps held past HOLD_SECONDS, and the suspects (once due) still behind what
+        the database had when the backstop looked."""
+        now = asyncio.get_running_loop().time()
+        for room_id, until in list(self._hold_until.items()):
+            if until <= now:
+                async with self._lock:
+                    last = self.last.get(room_id)
+                    if room_id in self._held and last is not None:
+                        await self._fill(room_id, last)
+        if self._suspects_due is None or self._suspects_due > now:
+            return
+        suspects, self._suspects, self._suspects_due = self._suspects, {}, None
         for room_id, seq in suspects.items():
             await self._fill_to(room_id, seq)
 
@@ -174,11 +208,33 @@ class Cursor:
                 await self._fill(room_id, last)
 
     async def _fill(self, room_id: str, after: int) -> None:
+        """Send the room's messages after `after` from the database (the caller holds the
+        lock), then what was held that is still ahead."""
         try:
             async with asyncio.timeout(CATCH_UP_SECONDS):
                 self.last[room_id] = await self._page_through(room_id, after)
+                await self._release(room_id)
         except Exception as exc:
             raise CatchUpFailed(f"room {room_id}: messages after {after}") from exc
+
+    async def _release(self, room_id: str) -> None:
+        """Send the held frames that are now next in line; forget those already sent."""
+        held = self._held.get(room_id)
+        if held is None:
+            return
+        last = self.last[room_id]
+        while (frame := held.pop(last + 1, None)) is not None:
+            last += 1
+            self.last[room_id] = last
+            await self._send(frame)
+        for seq in [seq for seq in held if seq <= last]:
+            del held[seq]
+        if not held:
+            self._drop_held(room_id)
+
+    def _drop_held(self, room_id: str) -> None:
+        self._held.pop(room_id, None)
+        self._hold_until.pop(room_id, None)
 
     async def _page_through(self, room_id: str, after: int) -> int:
         """Send the room's messages after `after`; returns the last seq sent (or `after`)."""
@@ -199,3 +255,4 @@ class Cursor:
             self.last.setdefault(room_id, room.get("last_seq", 0))
         else:
             self.last.pop(room_id, None)
+            self._drop_held(room_id)

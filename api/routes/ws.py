@@ -1,14 +1,15 @@
 """WebSockets: one per room (user or agent), and one per agent console (queue + joined rooms).
 
 Each connection runs two loops: frames from the hub go out as they are (already JSON) through
-the socket's `Cursor` (message frames deduped by seq, any gap filled from the database first,
-and every room re-checked against the database at least every 5 s and after a broker
-reconnect; a gap that cannot be filled closes the socket with 1012), frames from the client
-are handled one at a time. A bad frame gets an `error` frame and the
-connection goes on; a client too slow to keep up is closed with 1013 and resumes with `after`;
-a binary frame gets an `error` frame and, once what was read before it is answered, 1003.
-A watchdog per connection closes it with 1008 when its token expires or its agent is disabled
-or signed out (password reset): a socket outlives the check made when it opened.
+the socket's `Cursor` (message frames deduped by seq, any gap filled from the database first;
+the process's one `Backstop` re-checks every socket's rooms against the database at least
+every 5 s and at once after a broker reconnect, and wakes only the sockets behind; a gap that
+cannot be filled closes the socket with 1012), frames from the client are handled one at a
+time. A bad frame gets an `error` frame and the connection goes on; a client too slow to keep
+up is closed with 1013 and resumes with `after`; a binary frame gets an `error` frame and, once
+what was read before it is answered, 1003. A watchdog per connection closes it with 1008 when
+its token expires or its agent is disabled or signed out (password reset): a socket outlives
+the check made when it opened.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -43,7 +43,8 @@ from api.frames import (
     room_frame,
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
-from api.realtime.cursor import CHECK_SECONDS, CONFIRM_SECONDS, CatchUpFailed, Cursor
+from api.realtime.backstop import Backstop
+from api.realtime.cursor import CatchUpFailed, Cursor
 from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.room_states import RoutingError
@@ -170,17 +171,23 @@ def _cursor(
     async def fetch(room_id: str, after: int, limit: int) -> list[MessagePublic]:
         return await tandem.rooms.messages(room_id, after=after, limit=limit)
 
-    async def last_seqs(room_ids: Collection[str]) -> dict[str, int]:
-        return await tandem.rooms.last_seqs(room_ids, held_by=follow_agent)
-
     return Cursor(
         websocket.send_text,
         fetch,
-        last_seqs,
         rooms,
         follow_agent=follow_agent,
         page=tandem.settings.resume_page,
     )
+
+
+def _backstop(websocket: WebSocket, tandem: Tandem) -> Backstop:
+    """The process's one backstop, made with the first socket (one per app and room service)."""
+    state = websocket.app.state
+    backstop: Backstop | None = getattr(state, "backstop", None)
+    if backstop is None or getattr(state, "backstop_rooms", None) is not tandem.rooms:
+        backstop = state.backstop = Backstop(tandem.rooms.room_heads)
+        state.backstop_rooms = tandem.rooms
+    return backstop
 
 
 def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = None) -> SocketSlot:
@@ -224,8 +231,11 @@ async def _serve(
     others."""
     drain: Drain | None = getattr(websocket.app.state, "drain", None)
     max_frame = tandem.settings.max_frame_bytes
+    backstop = _backstop(websocket, tandem)
     if drain is None:
-        await _serve_until(websocket, subscription, cursor, handle, watch, None, max_frame)
+        await _serve_until(
+            websocket, subscription, cursor, backstop, handle, watch, None, max_frame
+        )
         return
     with drain.socket():
         if drain.draining:  # stop accepting: clients reconnect to another process
@@ -233,19 +243,22 @@ async def _serve(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
             return
-        await _serve_until(websocket, subscription, cursor, handle, watch, drain, max_frame)
+        await _serve_until(
+            websocket, subscription, cursor, backstop, handle, watch, drain, max_frame
+        )
 
 
 async def _serve_until(
     websocket: WebSocket,
     subscription: Subscription,
     cursor: Cursor,
+    backstop: Backstop,
     handle: Handler,
     watch: Coroutine[Any, Any, str],
     drain: Drain | None,
     max_frame: int,
 ) -> None:
-    outgoing = asyncio.create_task(_forward(subscription, cursor))
+    outgoing = asyncio.create_task(_forward(subscription, cursor, backstop))
     incoming = asyncio.create_task(_receive(websocket, handle, max_frame=max_frame))
     watchdog = asyncio.create_task(watch)
     tasks: set[asyncio.Task[Any]] = {outgoing, incoming, watchdog}
@@ -271,7 +284,7 @@ async def _serve_until(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "too slow: resume with after")
         elif isinstance(exc, CatchUpFailed):
-            log.warning("socket could not catch up (%s): closing 1012", exc)
+            log.warning("socket could not catch up (%s): closing 1012", exc, exc_info=exc)
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1012_SERVICE_RESTART, "catching up failed: resume")
         elif isinstance(exc, BinaryFrame):
@@ -281,44 +294,36 @@ async def _serve_until(
             raise exc
 
 
-async def _forward(subscription: Subscription, cursor: Cursor) -> None:
-    """Send the hub's frames through the cursor (dedupe, gaps filled), and run its backstop
-    check at least every CHECK_SECONDS, and at once when the hub says events were lost."""
+async def _forward(subscription: Subscription, cursor: Cursor, backstop: Backstop) -> None:
+    """Send the hub's frames through the cursor (dedupe, gaps filled). The backstop wakes this
+    loop when it finds the socket behind; when the hub says events were lost, it asks the
+    backstop for a round at once and fills from it (or closes 1012 if that fails)."""
     loop = asyncio.get_running_loop()
-    next_check = loop.time() + CHECK_SECONDS * random.uniform(0.5, 1.0)  # spread out
-    confirming = False
-    subscription.wake_at(next_check)
-    while True:
-        if subscription.missed:
-            subscription.missed = False
-            try:
-                await cursor.check(at_once=True)
-            except CatchUpFailed:
-                raise
-            except Exception as exc:
-                raise CatchUpFailed("the broker reconnected; the database did not answer") from exc
-            next_check, confirming = loop.time() + CHECK_SECONDS, False
-            subscription.wake_at(next_check)
-            continue
-        if loop.time() >= next_check:
-            if confirming:
-                await cursor.confirm()  # a gap still there after CONFIRM_SECONDS: filled
-                next_check, confirming = loop.time() + CHECK_SECONDS - CONFIRM_SECONDS, False
-            else:
+    armed: float | None = None  # when the subscription's timer wakes this loop
+    with backstop.watching(cursor, subscription.wake_at):
+        while True:
+            if subscription.missed:
+                subscription.missed = False
                 try:
-                    confirming = await cursor.check()
-                except CatchUpFailed:
-                    raise
-                except Exception:  # no gap known: the next round looks again
-                    log.warning("socket backstop check failed", exc_info=True)
-                next_check = loop.time() + (CONFIRM_SECONDS if confirming else CHECK_SECONDS)
-            subscription.wake_at(next_check)
-            continue
-        event = await subscription.next()
-        if event is not None:
-            await cursor.deliver(event.message)
-        elif loop.time() < next_check:  # the timer fired a hair early (clock resolution)
-            subscription.wake_at(next_check)
+                    await backstop.check_now()
+                except Exception as exc:
+                    raise CatchUpFailed(
+                        "the broker reconnected; the database did not answer"
+                    ) from exc
+                await cursor.confirm()
+                continue
+            due = cursor.due
+            if due is not None and loop.time() >= due:
+                await cursor.confirm()  # a gap held too long, or one the backstop found
+                continue
+            if due is not None and due != armed:
+                subscription.wake_at(due)
+                armed = due
+            event = await subscription.next()
+            if event is not None:
+                await cursor.deliver(event.message)
+            elif cursor.due is not None:  # the timer fired a hair early (clock resolution)
+                armed = None
 
 
 async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> None:

@@ -13,10 +13,15 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from api.realtime.cursor import message_position
+from api.frames import message_frame
+from api.realtime.backstop import CHECK_SECONDS
+from api.realtime.cursor import Cursor, message_position
+from db.models import MessagePublic, Sender
+from db.room_log import MessageDraft
 from tests.api.test_ws import next_frame, of_type
 from tests.conftest import LiveServer, auth, free_port, make_settings, port_open, start_server
 
@@ -175,3 +180,86 @@ async def test_agent_socket_resumes_a_room_and_dedupes_live_frames(
         assert error["code"] == "not_found"
         await console.send(json.dumps({"type": "resume", "room_id": room_id, "after": -1}))
         assert (await next_frame(console, of_type("error")))["code"] == "bad_frame"
+
+
+@pytest.mark.rate_limits_off
+async def test_one_backstop_per_process_catches_every_socket_up_with_one_read_per_round(
+    server: LiveServer,
+) -> None:
+    """A message stored but never published (its publish lost) still reaches every socket;
+    the process reads last_seq for all its sockets' rooms in one query per round, not one
+    query per socket."""
+    rooms = [await server.new_room() for _ in range(6)]
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "rooms.last_seq" in statement and "rooms.agent_id" in statement:
+            reads.append(statement)
+
+    engine = server.tandem.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            sockets: list[tuple[str, Collector]] = []
+            for room_id, token in rooms:
+                for _ in range(5):  # 30 sockets on 6 rooms
+                    url = f"{server.ws_url}/ws/rooms/{room_id}?token={token}"
+                    sockets.append(
+                        (room_id, await stack.enter_async_context(collecting(url, "room")))
+                    )
+            reads.clear()
+            started = time.monotonic()
+            for room_id, _ in rooms:  # stored, never published: only the backstop can tell
+                draft = MessageDraft(
+                    room_id=room_id, sender=Sender.user, author="User", text="lost"
+                )
+                assert (await server.tandem.rooms.writer.store(draft)).message.seq == 1
+            for room_id, socket in sockets:
+                await socket.until(room_id, [1], CATCH_UP_TIMEOUT)
+            elapsed = time.monotonic() - started
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    rounds_at_most = elapsed / CHECK_SECONDS + 2
+    assert len(reads) <= rounds_at_most, f"{len(reads)} last_seq reads for 30 sockets"
+
+
+async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_read(
+    server: LiveServer,
+) -> None:
+    """Two processes publish one room, so seq 3 can arrive before seq 2: the cursor holds 3
+    until 2 comes (no database read), and reads a gap that stays open past the hold."""
+    room_id, _ = await server.new_room()
+    for n in range(5):
+        draft = MessageDraft(room_id=room_id, sender=Sender.user, author="User", text=f"m{n}")
+        await server.tandem.rooms.writer.store(draft)
+    frames = {
+        m.seq: message_frame(m)
+        for m in await server.tandem.rooms.messages(room_id, after=0, limit=10)
+    }
+    sent: list[int] = []
+    reads: list[int] = []
+
+    async def send(frame: str) -> None:
+        position = message_position(frame)
+        assert position is not None
+        sent.append(position[1])
+
+    async def fetch(room: str, after: int, limit: int) -> list[MessagePublic]:
+        reads.append(after)
+        return await server.tandem.rooms.messages(room, after=after, limit=limit)
+
+    cursor = Cursor(send, fetch, {room_id: 1})
+    await cursor.deliver(frames[3])
+    assert sent == [] and cursor.due is not None  # held
+    await cursor.deliver(frames[2])
+    assert sent == [2, 3] and reads == [] and cursor.due is None
+
+    await cursor.deliver(frames[5])  # 4 never comes live
+    assert sent == [2, 3]
+    due = cursor.due
+    assert due is not None
+    await asyncio.sleep(max(due - asyncio.get_running_loop().time(), 0) + 0.01)
+    await cursor.confirm()
+    assert sent == [2, 3, 4, 5] and reads == [3]
+    await cursor.deliver(frames[5])  # a repeat
+    assert sent == [2, 3, 4, 5]
