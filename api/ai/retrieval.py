@@ -76,11 +76,19 @@ TITLE_WEIGHT = 3.0
 TAGS_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
 """A title or tag word says what an article is *about*; a body word may be a passing mention."""
-PASSAGE_WEIGHT = 0.3
+PASSAGE_WEIGHT = 0.6
 """The passage's own BM25 score, relative to its article's, in a passage's rank."""
 LEAD_BONUS = 0.15
 """An article's first paragraph usually states the main answer: it wins near-ties."""
 UNMATCHED_TAGS_TO_LEAD = False
+ASKS_WEIGHT = 0.5
+"""The questions a paragraph answers (its `asks` line), relative to its own words."""
+ARTICLE_ASKS_WEIGHT = 1.0
+"""The same questions as part of the article they belong to."""
+ASK_MATCH_WEIGHT = 1.0
+"""How much the closest known question of a passage counts (its IDF-weighted Dice overlap with
+the query, times the query's IDF weight): a near-paraphrase of "my code doesn't work" picks
+the paragraph written for it, not the one that merely says "code" most often."""
 SYNONYM_WEIGHT = 0.6
 """An expanded word counts less than one the user typed."""
 ANSWER_TYPE_WEIGHT = 1.5
@@ -178,11 +186,26 @@ class KnowledgeBase:
             ):
                 own.append(len(passages))
                 passages.append(Passage(article, index, text))
-                doc = _weighted(((text, BODY_WEIGHT), (" ".join(tags), TAGS_WEIGHT)))
+                doc = _weighted(
+                    (
+                        (text, BODY_WEIGHT),
+                        (" ".join(tags), TAGS_WEIGHT),
+                        (" ".join(article.asks_of(index)), ASKS_WEIGHT),
+                    )
+                )
                 doc.update(answer_types(text))
                 passage_docs.append(doc)
             self._article_passages.append(own)
         self._passages = tuple(passages)
+        self._asks: list[tuple[int, frozenset[str]]] = [
+            (p, frozenset(tokenize(ask)))
+            for p, passage in enumerate(passages)
+            for ask in passage.article.asks_of(passage.index)
+        ]
+        self._ask_postings: dict[str, list[int]] = {}
+        for a, (_, terms) in enumerate(self._asks):
+            for term in terms:
+                self._ask_postings.setdefault(term, []).append(a)
         self._passage_article = [doc for doc, own in enumerate(self._article_passages) for _ in own]
         self._articles_index = Bm25Index(
             [
@@ -191,12 +214,14 @@ class KnowledgeBase:
                         (a.title, TITLE_WEIGHT),
                         (" ".join(a.tags), TAGS_WEIGHT),
                         (a.body, BODY_WEIGHT),
+                        (" ".join(q for asks in a.asks for q in asks), ARTICLE_ASKS_WEIGHT),
                     )
                 )
                 for a in self._articles
             ]
         )
         self._passages_index = Bm25Index(passage_docs)
+        self._ask_norms = [sum(self._ask_idf(t) for t in terms) for _, terms in self._asks]
         self._vocabulary = sorted(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
             | {w for a in self._articles for w in content_words(a.body)}
@@ -243,6 +268,28 @@ class KnowledgeBase:
         known = [w for w in known if w < self._articles_index.unknown_idf]
         return min(known) if known else self.idf(term)
 
+    def _ask_idf(self, term: str) -> float:
+        return self._passages_index.idf.get(term, self._passages_index.unknown_idf)
+
+    def _ask_matches(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
+        """Per passage, the best IDF-weighted Dice overlap between the query and one of the
+        questions it answers, in units of the query's own IDF weight."""
+        weights = {term: weight * self._ask_idf(term) for term, weight in query}
+        q_norm = sum(weights.values())
+        if not q_norm:
+            return {}
+        shared: dict[int, float] = {}
+        for term, weight in weights.items():
+            for a in self._ask_postings.get(term, ()):
+                shared[a] = shared.get(a, 0.0) + weight
+        best: dict[int, float] = {}
+        for a, overlap in shared.items():
+            p = self._asks[a][0]
+            dice = 2.0 * overlap / (q_norm + self._ask_norms[a])
+            if dice > best.get(p, 0.0):
+                best[p] = dice
+        return {p: dice * q_norm for p, dice in best.items()}
+
     # --- queries ---------------------------------------------------------------------------
 
     def _correct(self, word: str) -> str:
@@ -283,11 +330,18 @@ class KnowledgeBase:
         if not article_scores:
             return []
         passage_scores = self._passages_index.scores(query)
+        ask_scores = self._ask_matches(query)
         ranked = []
         for doc, a_score in article_scores.items():
             for p in self._article_passages[doc]:
                 lead = LEAD_BONUS if self._passages[p].index == 0 else 0.0
-                ranked.append((p, a_score + PASSAGE_WEIGHT * passage_scores.get(p, 0.0) + lead))
+                score = (
+                    a_score
+                    + PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
+                    + ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
+                    + lead
+                )
+                ranked.append((p, score))
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked
 
