@@ -66,7 +66,8 @@ def parse_article(slug: str, text: str) -> Article:
     paragraphs: list[str] = []
     asks: list[tuple[str, ...]] = []
     for block in _PARAGRAPH_RE.split("\n".join(rest)):
-        text_lines, block_asks = [], []
+        text_lines: list[str] = []
+        block_asks: list[str] = []
         for line in block.splitlines():
             match = _ASKS_RE.match(line)
             if match:
