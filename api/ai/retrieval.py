@@ -13,7 +13,7 @@ the offline assistant streams its first token within a few milliseconds, also wi
 
 from __future__ import annotations
 
-import heapq
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -21,7 +21,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index
@@ -34,6 +34,8 @@ from api.ai.search_terms import (
     TIME_TERM,
     answer_types,
     content_words,
+    is_number,
+    phrase_expansions,
     query_terms,
     stem,
     synonyms_of_stem,
@@ -81,6 +83,9 @@ PASSAGE_WEIGHT = 0.6
 LEAD_BONUS = 0.15
 """An article's first paragraph usually states the main answer: it wins near-ties."""
 UNMATCHED_TAGS_TO_LEAD = False
+PASSAGE_TITLE_WEIGHT = 0.5
+"""The article's title in each of its passages: context, so a passage is never ranked as if
+it stood alone."""
 ASKS_WEIGHT = 0.5
 """The questions a paragraph answers (its `asks` line), relative to its own words."""
 ARTICLE_ASKS_WEIGHT = 1.0
@@ -108,6 +113,8 @@ _PACKAGE = __name__.rpartition(".")[0]
 class Hit:
     article: Article
     score: float
+    """The rank score of the article's best passage, so hits come in the order of the
+    passages a reply leads with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,15 @@ class Lookup:
     @property
     def best_passage(self) -> PassageHit | None:
         return self.passages[0] if self.passages else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    own: list[str]
+    alternatives: dict[str, tuple[str, ...]]
+    """Per own term, the stems it may stand for: its synonyms, or the meaning of a phrase it
+    is part of ("service point" → pickup point)."""
+    weighted: list[tuple[str, float]]
 
 
 def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -189,6 +205,7 @@ class KnowledgeBase:
                 doc = _weighted(
                     (
                         (text, BODY_WEIGHT),
+                        (article.title, PASSAGE_TITLE_WEIGHT),
                         (" ".join(tags), TAGS_WEIGHT),
                         (" ".join(article.asks_of(index)), ASKS_WEIGHT),
                     )
@@ -225,6 +242,7 @@ class KnowledgeBase:
         self._vocabulary = sorted(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
             | {w for a in self._articles for w in content_words(a.body)}
+            | {w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)}
         )
         self._known = frozenset(self._vocabulary) | frozenset(SYNONYMS)
         self._by_initial: dict[str, list[str]] = {}
@@ -259,12 +277,12 @@ class KnowledgeBase:
         something we know nothing about, which must lower confidence, not be ignored."""
         return self._articles_index.idf.get(term, self._articles_index.unknown_idf)
 
-    def _coverage_idf(self, term: str) -> float:
+    def _coverage_idf(self, term: str, alternatives: Sequence[str]) -> float:
         """A word the articles lack but whose synonyms they have ("stuff") weighs as its
         most common synonym, not as a word we know nothing about."""
         if term in self._articles_index.idf:
             return self.idf(term)
-        known = [self.idf(stem(s)) for s in synonyms_of_stem(term)]
+        known = [self.idf(s) for s in alternatives]
         known = [w for w in known if w < self._articles_index.unknown_idf]
         return min(known) if known else self.idf(term)
 
@@ -292,38 +310,73 @@ class KnowledgeBase:
 
     # --- queries ---------------------------------------------------------------------------
 
+    def _closest_word(self, word: str) -> str:
+        """The known word fewest edits away (a swap of two letters is one edit), among those
+        with the same first letter or, for longer words, any; ties go to the commonest word."""
+        cutoff = 1 if len(word) < 8 else 2
+        pools = [self._by_initial.get(word[0], [])]
+        if len(word) >= 6:
+            pools.append(self._vocabulary)
+        for pool in pools:
+            matches = process.extract(
+                word, pool, scorer=OSA.distance, score_cutoff=cutoff, limit=None
+            )
+            if len(word) < 6:
+                # A short word one letter off is as often another word ("life", "line"):
+                # only a dropped letter ("oder") or two swapped ones ("hlep") count.
+                matches = [
+                    m for m in matches if len(m[0]) == len(word) + 1 or sorted(m[0]) == sorted(word)
+                ]
+            if matches:
+                best = min(m[1] for m in matches)
+                closest = [str(m[0]) for m in matches if m[1] == best]
+                return min(closest, key=lambda w: (self.idf(stem(w)), w))
+        return word
+
     def _correct(self, word: str) -> str:
         """A word the articles don't know, one edit from one they do and starting with the same
         letter, is taken as that word misspelt ("pasword", "adress")."""
-        if word in self._known or len(word) < 5 or not word.isalpha():
+        if (
+            word in self._known
+            or stem(word) in self._articles_index.idf
+            or len(word) < 4
+            or not word.isalpha()
+        ):
             return word
         fixed = self._typos.get(word)
         if fixed is None:
-            candidates = self._by_initial.get(word[0], [])
-            match = process.extractOne(
-                word, candidates, scorer=Levenshtein.distance, score_cutoff=1
-            )
-            fixed = str(match[0]) if match else word
+            fixed = self._closest_word(word)
             if len(self._typos) < 65_536:
                 self._typos[word] = fixed
         return fixed
 
-    def _query(self, text: str) -> tuple[list[str], list[tuple[str, float]]]:
-        """The query's own terms (for the confidence rule) and the weighted terms searched:
-        its own, their synonyms, and the answer type it asks for."""
+    def _query(self, text: str) -> _Query:
+        """The query's own terms with the articles' words each may stand for (for the
+        confidence rule), and the weighted terms searched: its own, their synonyms, the
+        articles' words for its phrases, and the answer type it asks for."""
         words = [self._correct(w) for w in content_words(text)]
         own = list(dict.fromkeys(stem(w) for w in words))
+        alternatives: dict[str, list[str]] = {
+            term: [stem(s) for s in synonyms_of_stem(term)] for term in own
+        }
+        for phrase, meaning in phrase_expansions(text):
+            extra = tokenize(meaning)
+            for term in tokenize(phrase):
+                alternatives.setdefault(term, []).extend(extra)
         weighted: dict[str, float] = dict.fromkeys(own, 1.0)
-        for word in words:
-            for extra in SYNONYMS.get(word, "").split():
-                term = stem(extra)
+        for extras in alternatives.values():
+            for term in extras:
                 weighted[term] = max(weighted.get(term, 0.0), SYNONYM_WEIGHT)
         lowered = text.lower()
         if own and TIME_QUESTION_RE.search(lowered):
             weighted[TIME_TERM] = ANSWER_TYPE_WEIGHT
         if own and COST_QUESTION_RE.search(lowered):
             weighted[COST_TERM] = ANSWER_TYPE_WEIGHT
-        return own, list(weighted.items())
+        return _Query(
+            own=own,
+            alternatives={t: tuple(alternatives.get(t, ())) for t in own},
+            weighted=list(weighted.items()),
+        )
 
     def _rank_passages(self, query: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
         article_scores = self._articles_index.scores(query)
@@ -348,25 +401,37 @@ class KnowledgeBase:
     def lookup(self, query: str, *, limit: int = 3) -> Lookup:
         """The best passages, the best articles (at most `limit` of each), and the confidence
         rule's inputs for the article of the best passage."""
-        own, weighted = self._query(query)
+        q = self._query(query)
+        own, weighted = q.own, q.weighted
         ranked = self._rank_passages(weighted)
         if not ranked or not own:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         article_scores = self._articles_index.scores(weighted)
-        best_articles = heapq.nlargest(
-            limit, article_scores.items(), key=lambda item: (item[1], -item[0])
-        )
-        hits = [Hit(self._articles[doc], score) for doc, score in best_articles if score > 0]
+        # Articles in the order of their best passage, so the article a reply names is always
+        # the one of the passage it leads with.
+        best_passage_score: dict[int, float] = {}
+        for p, score in ranked:
+            best_passage_score.setdefault(self._passage_article[p], score)
+        hits = [
+            Hit(self._articles[doc], score)
+            for doc, score in itertools.islice(best_passage_score.items(), limit)
+            if article_scores[doc] > 0
+        ]
         passages = tuple(PassageHit(self._passages[p], score) for p, score in ranked[:limit])
         top_doc = self._passage_article[ranked[0][0]]
         postings = self._articles_index.postings
-        weights = {t: self._coverage_idf(t) for t in own}
+        weights = {
+            t: self._coverage_idf(t, q.alternatives[t])
+            for t in own
+            if not (is_number(t) and t not in self._articles_index.idf)
+        }
+        if not weights:
+            return Lookup(hits=(), coverage=0.0, strength=0.0)
         total = sum(weights.values())
         found = sum(
             weight
             for t, weight in weights.items()
-            if top_doc in postings.get(t, {})
-            or any(top_doc in postings.get(stem(s), {}) for s in synonyms_of_stem(t))
+            if any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))
         )
         return Lookup(
             hits=tuple(hits),
@@ -385,8 +450,7 @@ class KnowledgeBase:
     def passages(self, article: Article, query: str) -> list[str]:
         """The article's paragraphs with the one most about the query first, the rest in
         reading order."""
-        _, weighted = self._query(query)
-        ranked = [p for p, _ in self._rank_passages(weighted)]
+        ranked = [p for p, _ in self._rank_passages(self._query(query).weighted)]
         own = [p for p in ranked if self._passages[p].article is article]
         paragraphs = article.paragraphs()
         if not own:

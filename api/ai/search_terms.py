@@ -35,12 +35,15 @@ STOPWORDS = word_set(
     still such tell ten than thank thanks that thats the their theirs them themselves then there
     theres these they thing things this those three through to told too two under until up us
     very want wanted wants was wasnt way we were werent what whats when which while
-    who whom whose why will with wont would wouldnt yes yet you youd youll your youre yours
-    yourself wanna gonna like lol pls plz ya
+    who whom whose will with wont would wouldnt yes yet you youd youll your youre yours
+    yourself wanna gonna like lol pls plz ya everything everyone because
+    help idea wondering wonder possible anybody somebody happens happen oops guys kindly question
+    hmm ugh
     """
 )
 """Words that say nothing about which article answers: pronouns, auxiliaries, chat fillers.
-"where" is not one of them: "where is my order" asks for tracking, and tags say so."""
+"where" is not one of them: "where is my order" asks for tracking, and tags say so; nor is
+"why": "why should I create an account" asks for the benefits, not how to sign up."""
 
 _IRREGULAR = {
     "paid": "pay",
@@ -48,6 +51,8 @@ _IRREGULAR = {
     "sent": "send",
     "broke": "break",
     "broken": "break",
+    "torn": "tear",
+    "tore": "tear",
     "shrank": "shrink",
     "shrunk": "shrink",
     "came": "come",
@@ -56,6 +61,17 @@ _IRREGULAR = {
     "deliveries": "deliver",
     "delivered": "deliver",
     "wheres": "where",
+    "left": "leave",
+    "stole": "steal",
+    "stolen": "steal",
+    "wore": "wear",
+    "worn": "wear",
+    "took": "take",
+    "taken": "take",
+    "gave": "give",
+    "given": "give",
+    "forgotten": "forget",
+    "forgot": "forget",
 }
 
 SYNONYMS: dict[str, str] = {
@@ -100,6 +116,83 @@ SYNONYMS: dict[str, str] = {
     "sneakers": "shoes",
     "trainers": "shoes",
     "boots": "shoes",
+    # what customers call what they bought: the articles say "item", "colour", "home goods"
+    "shirt": "item clothes",
+    "tshirt": "item clothes",
+    "blouse": "item clothes",
+    "top": "item clothes",
+    "trousers": "item clothes",
+    "pants": "item clothes",
+    "jeans": "item clothes",
+    "shorts": "item clothes",
+    "dress": "item clothes",
+    "skirt": "item clothes",
+    "jacket": "item clothes",
+    "coat": "item clothes",
+    "hoodie": "item clothes",
+    "sweatshirt": "item clothes",
+    "scarf": "item clothes",
+    "hat": "item clothes",
+    "socks": "item clothes",
+    "bag": "item",
+    "sandals": "shoes",
+    "heels": "shoes",
+    "mug": "ceramics item",
+    "cup": "ceramics item",
+    "vase": "glass item",
+    "chair": "furniture",
+    "table": "furniture",
+    "sofa": "furniture",
+    "couch": "furniture",
+    "cushion": "home goods",
+    "blanket": "home goods",
+    "bulky": "large",
+    "big": "large",
+    "heavy": "large",
+    "blue": "colour",
+    "green": "colour",
+    "red": "colour",
+    "black": "colour",
+    "white": "colour",
+    "grey": "colour",
+    "gray": "colour",
+    "pink": "colour",
+    "yellow": "colour",
+    "brown": "colour",
+    "beige": "colour",
+    "navy": "colour",
+    "purple": "colour",
+    "orange": "colour",
+    # who brings the parcel
+    "courier": "carrier",
+    "driver": "carrier",
+    "postman": "carrier",
+    "mailman": "carrier",
+    "postnl": "carrier",
+    "dhl": "carrier",
+    "doorstep": "door",
+    # who else
+    "husband": "friend",
+    "wife": "friend",
+    "partner": "friend",
+    "mother": "friend",
+    "mum": "friend",
+    "mom": "friend",
+    "dad": "friend",
+    "father": "friend",
+    "brother": "friend",
+    "sister": "friend",
+    "neighbour": "friend",
+    "neighbor": "friend",
+    "colleague": "friend",
+    "porch": "door",
+    "come": "arrive",
+    "remember": "forget",
+    "registering": "register",
+    "coupon": "code",
+    # keeping and holding
+    "keep": "hold",
+    "hold": "keep",
     # places and people
     "store": "shop",
     "shop": "store",
@@ -114,7 +207,62 @@ SYNONYMS: dict[str, str] = {
     "christmas": "december",
     "label": "return",
 }
-"""Everyday words mapped to the words the articles use; applied to queries only."""
+"""Everyday words mapped to the words the articles use; applied to queries only, by stem (so
+"registering" finds what "register" does)."""
+
+PHRASES: dict[str, str] = {
+    "get here": "arrive",
+    "get to me": "arrive",
+    "reach me": "arrive",
+    "show up": "arrive",
+    "turn up": "arrive",
+    "delivery company": "carrier",
+    "shipping company": "carrier",
+    "service point": "pickup point",
+    "parcel shop": "pickup point",
+    "parcel locker": "pickup point",
+    "post office": "pickup point",
+    "house number": "address",
+    "street name": "address",
+    "postcode": "address",
+    "zip code": "address",
+    "postal code": "address",
+    "send back": "return",
+    "sent back": "return",
+    "send it back": "return",
+    "bring back": "return",
+    "take back": "return",
+    "get back": "refund",
+    "money back": "refund",
+    "paid back": "refund",
+    "take the money": "charge",
+    "take money": "charge",
+    "not valid": "invalid",
+    "no longer valid": "expired",
+    "not working": "invalid",
+    "email you": "contact email",
+    "call you": "contact phone",
+    "reach you": "contact",
+    "get in touch": "contact",
+    "log in": "sign",
+    "sign up": "register",
+    "pay later": "klarna",
+    "gift voucher": "gift card",
+    "run small": "runs small",
+    "run big": "runs large",
+    "too tight": "too small",
+    "too loose": "too big",
+}
+"""Everyday phrases whose words say nothing on their own ("get here") mapped to the articles'
+words; matched on whole words of the query, and added like synonyms."""
+_PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in PHRASES) + r")\b")
+
+
+def phrase_expansions(text: str) -> list[tuple[str, str]]:
+    """Each known phrase in `text` with the articles' words for it."""
+    flat = " ".join(_words(text))
+    return [(m, PHRASES[m]) for m in _PHRASE_RE.findall(flat)]
+
 
 TIME_QUESTION_RE = re.compile(
     r"\bhow (long|soon|quickly|fast|many (days|weeks|hours|minutes))\b|\bwhen\b|\btime limit\b"
@@ -146,9 +294,59 @@ def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text.translate(_APOSTROPHES))
 
 
+SLANG: dict[str, str] = {
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "y": "why",
+    "wat": "what",
+    "wot": "what",
+    "wut": "what",
+    "wher": "where",
+    "whr": "where",
+    "til": "until",
+    "till": "until",
+    "abt": "about",
+    "cuz": "because",
+    "coz": "because",
+    "bc": "because",
+    "b4": "before",
+    "thx": "thanks",
+    "ty": "thanks",
+    "rn": "now",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "2moro": "tomorrow",
+    "2day": "today",
+    "acct": "account",
+    "acc": "account",
+    "pw": "password",
+    "pwd": "password",
+    "addr": "address",
+    "pkg": "package",
+    "txt": "text",
+    "msg": "message",
+    "n": "and",
+    "nd": "and",
+    "cant": "cannot",
+    "cnt": "cannot",
+    "dont": "do",
+    "idk": "know",
+}
+"""Chat shorthand written out, on both sides of every match."""
+
+_NUMBER_RE = re.compile(r"^\d+$")
+
+
 def content_words(text: str) -> list[str]:
     """One-letter leftovers of "3-D" or "e-gift" are noise, and so are stopwords."""
-    return [w for w in _words(text) if len(w) > 1 and w not in STOPWORDS]
+    words = (SLANG.get(w, w) for w in _words(text))
+    return [w for w in words if len(w) > 1 and w not in STOPWORDS]
+
+
+def is_number(term: str) -> bool:
+    """Order numbers, dates and amounts: an unknown one says nothing about the topic."""
+    return bool(_NUMBER_RE.match(term))
 
 
 def tokenize(text: str) -> list[str]:
