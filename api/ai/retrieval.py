@@ -102,6 +102,8 @@ ANSWER_TYPE_WEIGHT = 1.5
 MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
 matches a side word ("... in Amsterdam?") and answering from it would mislead."""
+UNKNOWN_WEIGHT = 1.0
+"""A word no article has, relative to the rarest word they have, in the confidence rule."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
@@ -284,7 +286,7 @@ class KnowledgeBase:
             return self.idf(term)
         known = [self.idf(s) for s in alternatives]
         known = [w for w in known if w < self._articles_index.unknown_idf]
-        return min(known) if known else self.idf(term)
+        return min(known) if known else UNKNOWN_WEIGHT * self.idf(term)
 
     def _ask_idf(self, term: str) -> float:
         return self._passages_index.idf.get(term, self._passages_index.unknown_idf)
