@@ -422,18 +422,17 @@ class KnowledgeBase:
         passages = tuple(PassageHit(self._passages[p], score) for p, score in ranked[:limit])
         top_doc = self._passage_article[ranked[0][0]]
         postings = self._articles_index.postings
-        weights = {
-            t: self._coverage_idf(t, q.alternatives[t])
-            for t in own
-            if not (is_number(t) and t not in self._articles_index.idf)
-        }
+        # An order number says nothing about the topic; a short number ("30 days", "17:00")
+        # may, but a match on it alone ("17 times 23") is no match.
+        weights = {t: self._coverage_idf(t, q.alternatives[t]) for t in own if not is_number(t)}
         if not weights:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         total = sum(weights.values())
         found = sum(
             weight
             for t, weight in weights.items()
-            if any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))
+            if not t.isdigit()
+            and any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))
         )
         return Lookup(
             hits=tuple(hits),

@@ -371,7 +371,7 @@ SLANG: dict[str, str] = {
 }
 """Chat shorthand written out, on both sides of every match."""
 
-_NUMBER_RE = re.compile(r"^\d+$")
+_NUMBER_RE = re.compile(r"^\d{4,}$")
 
 
 def content_words(text: str) -> list[str]:
@@ -381,7 +381,8 @@ def content_words(text: str) -> list[str]:
 
 
 def is_number(term: str) -> bool:
-    """Order numbers, dates and amounts: an unknown one says nothing about the topic."""
+    """Order numbers and years: an unknown one says nothing about the topic (a short number,
+    "17 times 23", still counts as a word the articles lack)."""
     return bool(_NUMBER_RE.match(term))
 
 
