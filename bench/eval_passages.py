@@ -115,9 +115,7 @@ def summary(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
             ),
             "wrong": sum(not r.ok and r.got != NOT_SURE for r in helped),
             "wrong_rate": (
-                sum(not r.ok and r.got != NOT_SURE for r in helped) / len(helped)
-                if helped
-                else 0.0
+                sum(not r.ok and r.got != NOT_SURE for r in helped) / len(helped) if helped else 0.0
             ),
             "off_topic": len(off),
             "not_sure": sum(r.ok for r in off),

@@ -28,6 +28,7 @@ from api.ai.bm25 import K1, B, Bm25Index
 from api.ai.search_terms import (
     COST_QUESTION_RE,
     COST_TERM,
+    INTENTS,
     STOPWORDS,
     SYNONYMS,
     TIME_QUESTION_RE,
@@ -99,16 +100,28 @@ SYNONYM_WEIGHT = 0.6
 ANSWER_TYPE_WEIGHT = 1.5
 """The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
 
+INTENT_WEIGHT = 1.3
+OBJECT_WEIGHT = 0.5
+"""A word for the thing bought ("sweater", "mug"): the question is rarely about it."""
+PHRASE_WORD_WEIGHT = 0.5
+"""A word inside a known phrase, whose meaning is searched at full weight instead."""
+"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
+
 MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
 matches a side word ("... in Amsterdam?") and answering from it would mislead."""
 UNKNOWN_WEIGHT = 1.0
+UNKNOWN_NUMBER_WEIGHT = 1.0
+"""A short number the articles lack ("size 42"): it lowers confidence a little, not as much
+as an unknown word."""
 """A word no article has, relative to the rarest word they have, in the confidence rule."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
 
 _PACKAGE = __name__.rpartition(".")[0]
+_INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
+_ITEM = stem("item")
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +297,8 @@ class KnowledgeBase:
         most common synonym, not as a word we know nothing about."""
         if term in self._articles_index.idf:
             return self.idf(term)
+        if term.isdigit():
+            return UNKNOWN_NUMBER_WEIGHT
         known = [self.idf(s) for s in alternatives]
         known = [w for w in known if w < self._articles_index.unknown_idf]
         return min(known) if known else UNKNOWN_WEIGHT * self.idf(term)
@@ -365,10 +380,21 @@ class KnowledgeBase:
             extra = tokenize(meaning)
             for term in tokenize(phrase):
                 alternatives.setdefault(term, []).extend(extra)
-        weighted: dict[str, float] = dict.fromkeys(own, 1.0)
+        weighted: dict[str, float] = {t: INTENT_WEIGHT if t in _INTENT_STEMS else 1.0 for t in own}
+        for term in own:
+            if _ITEM in alternatives[term]:
+                # "the sweater": what the question is about, not what it asks.
+                weighted[term] = OBJECT_WEIGHT
         for extras in alternatives.values():
             for term in extras:
                 weighted[term] = max(weighted.get(term, 0.0), SYNONYM_WEIGHT)
+        for phrase, meaning in phrase_expansions(text):
+            # "without logging in" means "as a guest": its meaning outweighs its words.
+            for term in tokenize(phrase):
+                if term in weighted:
+                    weighted[term] = min(weighted[term], PHRASE_WORD_WEIGHT)
+            for term in tokenize(meaning):
+                weighted[term] = 1.0
         lowered = text.lower()
         if own and TIME_QUESTION_RE.search(lowered):
             weighted[TIME_TERM] = ANSWER_TYPE_WEIGHT

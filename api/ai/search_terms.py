@@ -37,7 +37,8 @@ STOPWORDS = word_set(
     very want wanted wants was wasnt way we were werent what whats when which while
     who whom whose will with wont would wouldnt yes yet you youd youll your youre yours
     yourself wanna gonna like lol pls plz ya everything everyone because
-    help idea wondering wonder possible anybody somebody happens happen oops guys kindly question
+    help idea wondering wonder possible anybody somebody happens happen happened happening oops
+    guys kindly question
     hmm ugh
     """
 )
@@ -62,6 +63,7 @@ _IRREGULAR = {
     "delivered": "deliver",
     "wheres": "where",
     "left": "leave",
+    "made": "make",
     "stole": "steal",
     "stolen": "steal",
     "wore": "wear",
@@ -111,8 +113,9 @@ SYNONYMS: dict[str, str] = {
     # products
     "plates": "ceramics",
     "bowls": "ceramics",
-    "jumper": "sweater",
-    "sweater": "wool",
+    "jumper": "item clothes",
+    "sweater": "item clothes",
+    "cardigan": "item clothes",
     "sneakers": "shoes",
     "trainers": "shoes",
     "boots": "shoes",
@@ -204,7 +207,7 @@ SYNONYMS: dict[str, str] = {
     "chipped": "damaged",
     "scratch": "damaged",
     "stain": "damaged",
-    "error": "failed",
+    "error": "failed rejected",
     "rejected": "declined",
     "gone": "missing",
     "disappeared": "missing",
@@ -247,6 +250,30 @@ PHRASES: dict[str, str] = {
     "as delivered": "marked delivered nothing",
     "status delivered": "marked delivered nothing",
     "supposedly delivered": "marked delivered nothing",
+    "doesnt show": "no information",
+    "not showing": "no information",
+    "shows nothing": "no information",
+    "no updates": "no information",
+    "no update": "no information",
+    "without logging in": "guest",
+    "without an account": "guest",
+    "without account": "guest",
+    "without signing in": "guest",
+    "without registering": "guest",
+    "no account": "guest",
+    "left it": "marked delivered",
+    "dropped it off": "marked delivered",
+    "cant be returned": "non-returnable",
+    "cannot be returned": "non-returnable",
+    "cant be sent back": "non-returnable",
+    "cant return": "non-returnable",
+    "not returnable": "non-returnable",
+    "doesnt match": "wrong item",
+    "not what i ordered": "wrong item",
+    "two charges": "charged twice",
+    "charged two times": "charged twice",
+    "double charged": "charged twice",
+    "gives an error": "rejected",
     "get here": "arrive",
     "get to me": "arrive",
     "reach me": "arrive",
@@ -289,6 +316,15 @@ PHRASES: dict[str, str] = {
     "too tight": "too small",
     "too loose": "too big",
 }
+INTENTS = word_set(
+    """
+    return returning returned refund refunded cancel cancelling cancelled exchange swap track
+    tracking unsubscribe delete reset change edit collect invoice complain complaint
+    """
+)
+"""Words that say what the user wants done: "return the sweater" is about returning, not
+about sweaters. They weigh more than the things they are about."""
+
 """Everyday phrases whose words say nothing on their own ("get here") mapped to the articles'
 words; matched on whole words of the query, and added like synonyms."""
 _PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in PHRASES) + r")\b")
