@@ -213,6 +213,8 @@ SYNONYMS: dict[str, str] = {
     "disappeared": "missing",
     "vanished": "missing",
     "receipt": "invoice",
+    "euro": "spend",
+    "euros": "spend",
     "monday": "day",
     "tuesday": "day",
     "wednesday": "day",
