@@ -13,7 +13,8 @@ the offline assistant streams its first token within a few milliseconds, also wi
 
 from __future__ import annotations
 
-import itertools
+import heapq
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -120,6 +121,13 @@ MIN_STRENGTH = 0.5
 mention."""
 
 _PACKAGE = __name__.rpartition(".")[0]
+
+
+def _best_first(item: tuple[int, float]) -> tuple[float, int]:
+    """Highest score first, then the lower index (the earlier article or paragraph)."""
+    return (-item[1], item[0])
+
+
 _INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
 _ITEM = stem("item")
 
@@ -260,6 +268,9 @@ class KnowledgeBase:
             | {w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)}
         )
         self._known = frozenset(self._vocabulary) | frozenset(SYNONYMS)
+        self._by_length: dict[int, list[str]] = {}
+        for word in self._vocabulary:
+            self._by_length.setdefault(len(word), []).append(word)
         self._by_initial: dict[str, list[str]] = {}
         for word in self._vocabulary:
             self._by_initial.setdefault(word[0], []).append(word)
@@ -333,7 +344,9 @@ class KnowledgeBase:
         cutoff = 1 if len(word) < 8 else 2
         pools = [self._by_initial.get(word[0], [])]
         if len(word) >= 6:
-            pools.append(self._vocabulary)
+            # Only words of a length the edits can reach: a fraction of the vocabulary.
+            lengths = range(len(word) - cutoff, len(word) + cutoff + 1)
+            pools.append([w for n in lengths for w in self._by_length.get(n, ())])
         for pool in pools:
             matches = process.extract(
                 word, pool, scorer=OSA.distance, score_cutoff=cutoff, limit=None
@@ -407,7 +420,14 @@ class KnowledgeBase:
         )
 
     def _rank_passages(self, query: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
-        article_scores = self._articles_index.scores(query)
+        """Every passage of a matching article with its score, best first."""
+        scored = self._score_passages(query, self._articles_index.scores(query))
+        scored.sort(key=_best_first)
+        return scored
+
+    def _score_passages(
+        self, query: Sequence[tuple[str, float]], article_scores: dict[int, float]
+    ) -> list[tuple[int, float]]:
         if not article_scores:
             return []
         passage_scores = self._passages_index.scores(query)
@@ -423,7 +443,6 @@ class KnowledgeBase:
                     + lead
                 )
                 ranked.append((p, score))
-        ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked
 
     def lookup(self, query: str, *, limit: int = 3) -> Lookup:
@@ -431,19 +450,22 @@ class KnowledgeBase:
         rule's inputs for the article of the best passage."""
         q = self._query(query)
         own, weighted = q.own, q.weighted
-        ranked = self._rank_passages(weighted)
-        if not ranked or not own:
-            return Lookup(hits=(), coverage=0.0, strength=0.0)
         article_scores = self._articles_index.scores(weighted)
+        scored = self._score_passages(weighted, article_scores)
+        if not scored or not own:
+            return Lookup(hits=(), coverage=0.0, strength=0.0)
+        # Only the top few are needed: no full sort of a large knowledge base per question.
+        ranked = heapq.nsmallest(limit, scored, key=_best_first)
         # Articles in the order of their best passage, so the article a reply names is always
         # the one of the passage it leads with.
         best_passage_score: dict[int, float] = {}
-        for p, score in ranked:
-            best_passage_score.setdefault(self._passage_article[p], score)
+        for p, score in scored:
+            doc = self._passage_article[p]
+            if score > best_passage_score.get(doc, -math.inf):
+                best_passage_score[doc] = score
+        best_docs = heapq.nsmallest(limit, best_passage_score.items(), key=_best_first)
         hits = [
-            Hit(self._articles[doc], score)
-            for doc, score in itertools.islice(best_passage_score.items(), limit)
-            if article_scores[doc] > 0
+            Hit(self._articles[doc], score) for doc, score in best_docs if article_scores[doc] > 0
         ]
         passages = tuple(PassageHit(self._passages[p], score) for p, score in ranked[:limit])
         top_doc = self._passage_article[ranked[0][0]]

@@ -397,7 +397,8 @@ def synthetic_articles(base: list[Article], count: int = 500, seed: int = 7) -> 
         words = [rng.choice(vocabulary) if rng.random() < 0.3 else w for w in words]
         words += [f"topic{rng.randrange(5000)}" for _ in range(10)]
         title = f"{src.title} {rng.choice(vocabulary)}"
-        made.append(Article(f"{src.slug}-{i}", title, src.tags, " ".join(words)))
+        asks = (tuple(q for qs in src.asks for q in qs),)  # the whole body is one paragraph
+        made.append(Article(f"{src.slug}-{i}", title, src.tags, " ".join(words), asks))
     return made
 
 
