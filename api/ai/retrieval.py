@@ -1,14 +1,15 @@
 """BM25 search over the passages (paragraphs) of the help articles in `kb/`.
 
-A passage is ranked by two BM25 scores added together: its article's (title and tags weighted
-above the body, so the topic is right) and its own (the paragraph's words, plus the article tags
-that are about that paragraph, so the part that answers comes first). Queries are stemmed with
-Snowball, misspelt words are corrected against the articles' vocabulary with RapidFuzz, a short
-list of customer words is expanded to the articles' words, and a question asking "how long" or
-"how much" prefers passages that state a duration or a price.
+A passage's rank adds up its article's BM25 score (title and tags above the body, plus the
+questions its paragraphs answer, so the topic is right), its own (its words, the tags about it,
+its `asks` questions), and how close the question is to the nearest of those `asks` questions
+(so the paragraph written for it comes first). Queries are stemmed (Snowball), corrected
+(`api.ai.spelling`) and expanded with the customers' words for the articles' words
+(`api.ai.customer_words`); "how long"/"how much" prefer passages stating a duration/price. A
+confidence rule (`Lookup.confident`) turns a weak match into "not sure" rather than a wrong answer.
 
 The index is built once at load time and a query only walks the postings of its own terms, so
-the offline assistant streams its first token within a few milliseconds, also with 500 articles.
+the offline assistant streams its first token within milliseconds, also with 500 articles.
 """
 
 from __future__ import annotations
@@ -21,15 +22,12 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index
+from api.ai.customer_words import INTENTS
 from api.ai.search_terms import (
     COST_QUESTION_RE,
     COST_TERM,
-    INTENTS,
     STOPWORDS,
     SYNONYMS,
     TIME_QUESTION_RE,
@@ -44,6 +42,7 @@ from api.ai.search_terms import (
     tokenize,
     word_set,
 )
+from api.ai.spelling import Speller
 
 # The article, BM25 and term helpers live in their own modules; the names callers and tests
 # have always imported from here stay importable from here.
@@ -262,19 +261,16 @@ class KnowledgeBase:
         )
         self._passages_index = Bm25Index(passage_docs)
         self._ask_norms = [sum(self._ask_idf(t) for t in terms) for _, terms in self._asks]
-        self._vocabulary = sorted(
+        self._speller = Speller(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
             | {w for a in self._articles for w in content_words(a.body)}
-            | {w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)}
+            | {
+                w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)
+            },
+            known=SYNONYMS,
+            is_known_stem=lambda word: stem(word) in self._articles_index.idf,
+            rarity=lambda word: self.idf(stem(word)),
         )
-        self._known = frozenset(self._vocabulary) | frozenset(SYNONYMS)
-        self._by_length: dict[int, list[str]] = {}
-        for word in self._vocabulary:
-            self._by_length.setdefault(len(word), []).append(word)
-        self._by_initial: dict[str, list[str]] = {}
-        for word in self._vocabulary:
-            self._by_initial.setdefault(word[0], []).append(word)
-        self._typos: dict[str, str] = {}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> KnowledgeBase:
@@ -338,53 +334,11 @@ class KnowledgeBase:
 
     # --- queries ---------------------------------------------------------------------------
 
-    def _closest_word(self, word: str) -> str:
-        """The known word fewest edits away (a swap of two letters is one edit), among those
-        with the same first letter or, for longer words, any; ties go to the commonest word."""
-        cutoff = 1 if len(word) < 8 else 2
-        pools = [self._by_initial.get(word[0], [])]
-        if len(word) >= 6:
-            # Only words of a length the edits can reach: a fraction of the vocabulary.
-            lengths = range(len(word) - cutoff, len(word) + cutoff + 1)
-            pools.append([w for n in lengths for w in self._by_length.get(n, ())])
-        for pool in pools:
-            matches = process.extract(
-                word, pool, scorer=OSA.distance, score_cutoff=cutoff, limit=None
-            )
-            if len(word) < 6:
-                # A short word one letter off is as often another word ("life", "line"):
-                # only a dropped letter ("oder") or two swapped ones ("hlep") count.
-                matches = [
-                    m for m in matches if len(m[0]) == len(word) + 1 or sorted(m[0]) == sorted(word)
-                ]
-            if matches:
-                best = min(m[1] for m in matches)
-                closest = [str(m[0]) for m in matches if m[1] == best]
-                return min(closest, key=lambda w: (self.idf(stem(w)), w))
-        return word
-
-    def _correct(self, word: str) -> str:
-        """A word the articles don't know, one edit from one they do and starting with the same
-        letter, is taken as that word misspelt ("pasword", "adress")."""
-        if (
-            word in self._known
-            or stem(word) in self._articles_index.idf
-            or len(word) < 4
-            or not word.isalpha()
-        ):
-            return word
-        fixed = self._typos.get(word)
-        if fixed is None:
-            fixed = self._closest_word(word)
-            if len(self._typos) < 65_536:
-                self._typos[word] = fixed
-        return fixed
-
     def _query(self, text: str) -> _Query:
         """The query's own terms with the articles' words each may stand for (for the
         confidence rule), and the weighted terms searched: its own, their synonyms, the
         articles' words for its phrases, and the answer type it asks for."""
-        words = [self._correct(w) for w in content_words(text)]
+        words = [self._speller.correct(w) for w in content_words(text)]
         own = list(dict.fromkeys(stem(w) for w in words))
         alternatives: dict[str, list[str]] = {
             term: [stem(s) for s in synonyms_of_stem(term)] for term in own
