@@ -40,7 +40,7 @@ STOPWORDS = word_set(
     who whom whose will with wont would wouldnt yes yet you youd youll your youre yours
     yourself wanna gonna like lol pls plz ya everything everyone because
     help idea wondering wonder possible anybody somebody happens happen happened happening oops
-    guys kindly question
+    guys kindly question anywhere
     hmm ugh
     """
 )
