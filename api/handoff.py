@@ -58,6 +58,7 @@ from api.handoff_words import (
     PHRASES,
     PRONOUN_TARGETS,
     PROTECTED,
+    STAFF_PERIPHRASIS,
     STRONG_VERBS,
     VARIANTS,
     VERB_NEEDS_NEXT,
@@ -110,6 +111,7 @@ def _normalise(text: str) -> str:
     ascii_text = ascii_text.replace("let's", "lets")
     ascii_text = re.sub(r"(?<=[a-z])'s\b", " s", ascii_text)
     ascii_text = ascii_text.replace("'", "")
+    ascii_text = STAFF_PERIPHRASIS.sub("staff", ascii_text)
     return _REPEATS.sub(r"\1\1", ascii_text)
 
 

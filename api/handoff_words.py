@@ -8,6 +8,8 @@ a case to tests/api/test_handoff.py).
 
 from __future__ import annotations
 
+import re
+
 from api.ai.retrieval import word_set
 
 
@@ -31,7 +33,7 @@ def _variants(text: str) -> dict[str, str]:
 HUMAN_TARGETS = word_set(
     """
     agent human person people representative rep operator supervisor manager staff employee
-    specialist advisor consultant boss
+    specialist advisor consultant boss colleague colleagues coworker coworkers teammate
     """
 ) | word_set(
     # multi-word targets, merged into one token by _merge_phrases
@@ -58,6 +60,10 @@ for _first in ("customer", "client", "cust"):
 for _first in ("live", "human"):
     for _second in ("support", "chat", "help", "assistance", "assistant", "agent", "person"):
         PHRASES[(_first, _second)] = "live_support"
+for _first in ("staff", "team", "support", "crew"):
+    PHRASES[(_first, "member")] = "staff"
+    PHRASES[(_first, "members")] = "staff"
+PHRASES[("get", "back")] = "getback"
 for _first in ("tech", "technical"):
     PHRASES[(_first, "support")] = "support"
 for _first in ("support", "service", "help"):
@@ -70,7 +76,7 @@ for _first in ("support", "service", "help"):
 STRONG_VERBS = word_set(
     """
     talk speak chat connect transfer reach contact put pass hand forward redirect route switch
-    send direct hook bring complain message
+    send direct hook bring complain message deal
     """
 )
 #: Past participles that only ask for something after "be"/"get"
@@ -115,7 +121,7 @@ LINK_WORDS = word_set(
     ahold on another different other my this it real actual actually live proper living
     breathing right now please just literally directly immediately asap quickly member be speak
     talk help assistance case issue ticket complaint question problem query conversation call
-    chat request transfer
+    chat request transfer word callback reply response
     """
 )
 #: An unknown word may sit between a determiner and the target ("a competent
@@ -123,11 +129,11 @@ LINK_WORDS = word_set(
 ADJECTIVE_AFTER = word_set("a an the some your one any")
 
 #: "can a human help me": context word, target, then one of these verbs.
-HELP_CONTEXT = word_set("can could would will may please need want get is are")
+HELP_CONTEXT = word_set("can could would will may please need want get is are let lets")
 HELP_VERBS = word_set(
     """
     help assist call phone ring contact handle look check review take sort reply respond
-    intervene step join talk speak chat deal fix answer explain
+    intervene step join talk speak chat deal fix answer explain getback
     """
 )
 HELP_GAP = word_set("to who that can could will please just actually there here available around")
@@ -150,6 +156,16 @@ NEGATORS = word_set(
     wouldnt shouldnt cancel
     """
 )
+#: "someone from your team", "anybody who works there": a person of the shop, said the long
+#: way round, read as "staff" before the clause rules run.
+STAFF_PERIPHRASIS = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody|one|people|person)\s+"
+    r"(?:(?:from|at|of|on|in)\s+(?:your|the|this|ur)\s+"
+    r"(?:team|staff|company|store|shop|support|side|end|office|business)"
+    r"|(?:from|at|of|in)\s+customer\s+(?:service|support|care)"
+    r"|(?:who\s+)?(?:actually\s+|really\s+)?(?:works?|working)\s+(?:there|here|for\s+(?:you|the\s+company)|at\s+(?:the|your)))\b"
+)
+
 #: Words a negation reaches across: "don't [really] [even] want", "no need for".
 NEGATION_SKIP = word_set(
     """

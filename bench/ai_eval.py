@@ -36,13 +36,9 @@ def main() -> None:
         if row.split == "heldout" and row.detector == "withdraw" and row.lang == "all":
             met &= row.precision >= WITHDRAW_PRECISION
     print()
-    print("| passages | top-1 | said not sure on a help question | off-topic → not sure |")
-    print("|---|---:|---:|---:|")
+    print(eval_passages.TABLE_HEAD)
     for name, s in eval_passages.summary(eval_passages.evaluate()).items():
-        print(
-            f"| {name} | {s['top1']:.0f}/{s['questions']:.0f} ({s['top1_rate']:.1%}) "
-            f"| {s['unsure_on_answerable']:.0f} | {s['not_sure']:.0f}/{s['off_topic']:.0f} |"
-        )
+        print(eval_passages.table_row(name, s))
         if name == "heldout":
             met &= s["top1_rate"] >= PASSAGE_TARGET
     print(

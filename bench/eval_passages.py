@@ -110,6 +110,13 @@ def summary(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
             "top1": sum(r.ok for r in helped),
             "top1_rate": sum(r.ok for r in helped) / len(helped) if helped else 0.0,
             "unsure_on_answerable": sum(r.got == NOT_SURE for r in helped),
+            "abstain_rate": (
+                sum(r.got == NOT_SURE for r in helped) / len(helped) if helped else 0.0
+            ),
+            "wrong": sum(not r.ok and r.got != NOT_SURE for r in helped),
+            "wrong_rate": (
+                sum(not r.ok and r.got != NOT_SURE for r in helped) / len(helped) if helped else 0.0
+            ),
             "off_topic": len(off),
             "not_sure": sum(r.ok for r in off),
             "not_sure_rate": sum(r.ok for r in off) / len(off) if off else 0.0,
@@ -117,22 +124,33 @@ def summary(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
     return out
 
 
+TABLE_HEAD = (
+    "| passages | top-1 | abstained (not sure + a person) | wrong passage | off-topic → not sure |"
+    "\n|---|---:|---:|---:|---:|"
+)
+
+
+def table_row(name: str, s: dict[str, float]) -> str:
+    return (
+        f"| {name} | {s['top1']:.0f}/{s['questions']:.0f} ({s['top1_rate']:.1%}) "
+        f"| {s['unsure_on_answerable']:.0f} ({s['abstain_rate']:.1%}) "
+        f"| {s['wrong']:.0f} ({s['wrong_rate']:.1%}) "
+        f"| {s['not_sure']:.0f}/{s['off_topic']:.0f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--misses", action="store_true", help="list the wrong replies too")
     args = parser.parse_args()
     rows = evaluate()
-    print("| set | top-1 passage | said not sure on a help question | off-topic → not sure |")
-    print("|---|---:|---:|---:|")
+    print(TABLE_HEAD)
     for name, s in summary(rows).items():
-        print(
-            f"| {name} | {s['top1']:.0f}/{s['questions']:.0f} ({s['top1_rate']:.1%}) "
-            f"| {s['unsure_on_answerable']:.0f} "
-            f"| {s['not_sure']:.0f}/{s['off_topic']:.0f} ({s['not_sure_rate']:.1%}) |"
-        )
+        print(table_row(name, s))
     if args.misses:
+        # Held-out misses are never listed: reading them would be tuning on them.
         for r in rows:
-            if not r.ok:
+            if not r.ok and r.set == "tuning":
                 print(f"{r.set}\t{r.question}\twant {'|'.join(r.expected)}\tgot {r.got or '-'}")
 
 

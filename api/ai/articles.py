@@ -12,6 +12,10 @@ from importlib.resources.abc import Traversable
 
 _TAGS_PREFIX = "tags:"
 _PARAGRAPH_RE = re.compile(r"\n\s*\n")
+_ASKS_RE = re.compile(r"^\s*<!--\s*asks:(?P<asks>.*?)-->\s*$", re.IGNORECASE)
+"""`<!-- asks: where is my order; has my order shipped -->` on the line above a paragraph: the
+questions that paragraph answers, in a customer's words. A comment, so a rendered article
+never shows it; searched, never sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +24,16 @@ class Article:
     title: str
     tags: tuple[str, ...]
     body: str
+    asks: tuple[tuple[str, ...], ...] = ()
+    """Per paragraph (same order as `paragraphs()`), the questions it answers; may be
+    shorter than the paragraphs, or empty."""
 
     def paragraphs(self) -> list[str]:
         """The body's blank-line separated paragraphs: the passages of this article."""
         return [p.strip() for p in _PARAGRAPH_RE.split(self.body) if p.strip()]
+
+    def asks_of(self, index: int) -> tuple[str, ...]:
+        return self.asks[index] if index < len(self.asks) else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +63,26 @@ def parse_article(slug: str, text: str) -> Article:
         raw = rest[0][len(_TAGS_PREFIX) :].split(",")
         tags = tuple(t.strip() for t in raw if t.strip())
         rest = rest[1:]
-    return Article(slug=slug, title=title, tags=tags, body="\n".join(rest).strip())
+    paragraphs: list[str] = []
+    asks: list[tuple[str, ...]] = []
+    for block in _PARAGRAPH_RE.split("\n".join(rest)):
+        text_lines: list[str] = []
+        block_asks: list[str] = []
+        for line in block.splitlines():
+            match = _ASKS_RE.match(line)
+            if match:
+                block_asks.extend(a.strip() for a in match["asks"].split(";") if a.strip())
+            else:
+                text_lines.append(line)
+        text = "\n".join(text_lines).strip()
+        if text:
+            paragraphs.append(text)
+            asks.append(tuple(block_asks))
+    if not any(asks):
+        asks = []
+    return Article(
+        slug=slug, title=title, tags=tags, body="\n\n".join(paragraphs), asks=tuple(asks)
+    )
 
 
 def article_files(root: Traversable) -> list[Traversable]:

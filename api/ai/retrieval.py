@@ -1,30 +1,30 @@
 """BM25 search over the passages (paragraphs) of the help articles in `kb/`.
 
-A passage is ranked by two BM25 scores added together: its article's (title and tags weighted
-above the body, so the topic is right) and its own (the paragraph's words, plus the article tags
-that are about that paragraph, so the part that answers comes first). Queries are stemmed with
-Snowball, misspelt words are corrected against the articles' vocabulary with RapidFuzz, a short
-list of customer words is expanded to the articles' words, and a question asking "how long" or
-"how much" prefers passages that state a duration or a price.
+A passage's rank adds up its article's BM25 score (title and tags above the body, plus the
+questions its paragraphs answer, so the topic is right), its own (its words, the tags about it,
+its `asks` questions), and how close the question is to the nearest of those `asks` questions
+(so the paragraph written for it comes first). Queries are stemmed (Snowball), corrected
+(`api.ai.spelling`) and expanded with the customers' words for the articles' words
+(`api.ai.customer_words`); "how long"/"how much" prefer passages stating a duration/price. A
+confidence rule (`Lookup.confident`) turns a weak match into "not sure" rather than a wrong answer.
 
 The index is built once at load time and a query only walks the postings of its own terms, so
-the offline assistant streams its first token within a few milliseconds, also with 500 articles.
+the offline assistant streams its first token within milliseconds, also with 500 articles.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index
+from api.ai.customer_words import INTENTS
 from api.ai.search_terms import (
     COST_QUESTION_RE,
     COST_TERM,
@@ -34,61 +34,61 @@ from api.ai.search_terms import (
     TIME_TERM,
     answer_types,
     content_words,
+    is_number,
+    phrase_expansions,
     query_terms,
     stem,
     synonyms_of_stem,
     tokenize,
     word_set,
 )
+from api.ai.spelling import Speller
 
-# The article, BM25 and term helpers live in their own modules; the names callers and tests
-# have always imported from here stay importable from here.
-__all__ = [
-    "ANSWER_TYPE_WEIGHT",
-    "BODY_WEIGHT",
-    "COST_TERM",
-    "K1",
-    "LEAD_BONUS",
-    "MIN_COVERAGE",
-    "MIN_STRENGTH",
-    "PASSAGE_WEIGHT",
-    "STOPWORDS",
-    "SYNONYM_WEIGHT",
-    "TAGS_WEIGHT",
-    "TIME_TERM",
-    "TITLE_WEIGHT",
-    "UNMATCHED_TAGS_TO_LEAD",
-    "Article",
-    "B",
-    "Hit",
-    "KnowledgeBase",
-    "Lookup",
-    "Passage",
-    "PassageHit",
-    "parse_article",
-    "query_terms",
-    "stem",
-    "tokenize",
-    "word_set",
-]
+# Names callers and tests have always imported from here stay importable from here.
+__all__ = ["Article", "Hit", "KnowledgeBase", "Lookup", "Passage", "PassageHit", "parse_article"]
+__all__ += ["COST_TERM", "K1", "TIME_TERM", "B", "query_terms", "stem", "tokenize", "word_set"]
+__all__ += ["STOPWORDS"]
 
 TITLE_WEIGHT = 3.0
 TAGS_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
 """A title or tag word says what an article is *about*; a body word may be a passing mention."""
-PASSAGE_WEIGHT = 0.3
+PASSAGE_WEIGHT = 0.6
 """The passage's own BM25 score, relative to its article's, in a passage's rank."""
 LEAD_BONUS = 0.15
 """An article's first paragraph usually states the main answer: it wins near-ties."""
 UNMATCHED_TAGS_TO_LEAD = False
+PASSAGE_TITLE_WEIGHT = 0.5
+"""The article's title in each of its passages: context, so a passage is never ranked as if
+it stood alone."""
+ASKS_WEIGHT = 0.5
+"""The questions a paragraph answers (its `asks` line), relative to its own words."""
+ARTICLE_ASKS_WEIGHT = 1.0
+"""The same questions as part of the article they belong to."""
+ASK_MATCH_WEIGHT = 1.0
+"""How much the closest known question of a passage counts (its IDF-weighted Dice overlap with
+the query, times the query's IDF weight): a near-paraphrase of "my code doesn't work" picks
+the paragraph written for it, not the one that merely says "code" most often."""
 SYNONYM_WEIGHT = 0.6
 """An expanded word counts less than one the user typed."""
 ANSWER_TYPE_WEIGHT = 1.5
 """The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
 
+INTENT_WEIGHT = 1.3
+OBJECT_WEIGHT = 0.5
+"""A word for the thing bought ("sweater", "mug"): the question is rarely about it."""
+PHRASE_WORD_WEIGHT = 0.5
+"""A word inside a known phrase, whose meaning is searched at full weight instead."""
+"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
+
 MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
 matches a side word ("... in Amsterdam?") and answering from it would mislead."""
+UNKNOWN_WEIGHT = 1.0
+UNKNOWN_NUMBER_WEIGHT = 1.0
+"""A short number the articles lack ("size 42"): it lowers confidence a little, not as much
+as an unknown word."""
+"""A word no article has, relative to the rarest word they have, in the confidence rule."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
@@ -96,10 +96,21 @@ mention."""
 _PACKAGE = __name__.rpartition(".")[0]
 
 
+def _best_first(item: tuple[int, float]) -> tuple[float, int]:
+    """Highest score first, then the lower index (the earlier article or paragraph)."""
+    return (-item[1], item[0])
+
+
+_INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
+_ITEM = stem("item")
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     article: Article
     score: float
+    """The rank score of the article's best passage, so hits come in the order of the
+    passages a reply leads with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +144,15 @@ class Lookup:
     @property
     def best_passage(self) -> PassageHit | None:
         return self.passages[0] if self.passages else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    own: list[str]
+    alternatives: dict[str, tuple[str, ...]]
+    """Per own term, the stems it may stand for: its synonyms, or the meaning of a phrase it
+    is part of ("service point" → pickup point)."""
+    weighted: list[tuple[str, float]]
 
 
 def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -178,11 +198,27 @@ class KnowledgeBase:
             ):
                 own.append(len(passages))
                 passages.append(Passage(article, index, text))
-                doc = _weighted(((text, BODY_WEIGHT), (" ".join(tags), TAGS_WEIGHT)))
+                doc = _weighted(
+                    (
+                        (text, BODY_WEIGHT),
+                        (article.title, PASSAGE_TITLE_WEIGHT),
+                        (" ".join(tags), TAGS_WEIGHT),
+                        (" ".join(article.asks_of(index)), ASKS_WEIGHT),
+                    )
+                )
                 doc.update(answer_types(text))
                 passage_docs.append(doc)
             self._article_passages.append(own)
         self._passages = tuple(passages)
+        self._asks: list[tuple[int, frozenset[str]]] = [
+            (p, frozenset(tokenize(ask)))
+            for p, passage in enumerate(passages)
+            for ask in passage.article.asks_of(passage.index)
+        ]
+        self._ask_postings: dict[str, list[int]] = {}
+        for a, (_, terms) in enumerate(self._asks):
+            for term in terms:
+                self._ask_postings.setdefault(term, []).append(a)
         self._passage_article = [doc for doc, own in enumerate(self._article_passages) for _ in own]
         self._articles_index = Bm25Index(
             [
@@ -191,21 +227,24 @@ class KnowledgeBase:
                         (a.title, TITLE_WEIGHT),
                         (" ".join(a.tags), TAGS_WEIGHT),
                         (a.body, BODY_WEIGHT),
+                        (" ".join(q for asks in a.asks for q in asks), ARTICLE_ASKS_WEIGHT),
                     )
                 )
                 for a in self._articles
             ]
         )
         self._passages_index = Bm25Index(passage_docs)
-        self._vocabulary = sorted(
+        self._ask_norms = [sum(self._ask_idf(t) for t in terms) for _, terms in self._asks]
+        self._speller = Speller(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
             | {w for a in self._articles for w in content_words(a.body)}
+            | {
+                w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)
+            },
+            known=SYNONYMS,
+            is_known_stem=lambda word: stem(word) in self._articles_index.idf,
+            rarity=lambda word: self.idf(stem(word)),
         )
-        self._known = frozenset(self._vocabulary) | frozenset(SYNONYMS)
-        self._by_initial: dict[str, list[str]] = {}
-        for word in self._vocabulary:
-            self._by_initial.setdefault(word[0], []).append(word)
-        self._typos: dict[str, str] = {}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> KnowledgeBase:
@@ -234,85 +273,142 @@ class KnowledgeBase:
         something we know nothing about, which must lower confidence, not be ignored."""
         return self._articles_index.idf.get(term, self._articles_index.unknown_idf)
 
-    def _coverage_idf(self, term: str) -> float:
+    def _coverage_idf(self, term: str, alternatives: Sequence[str]) -> float:
         """A word the articles lack but whose synonyms they have ("stuff") weighs as its
         most common synonym, not as a word we know nothing about."""
         if term in self._articles_index.idf:
             return self.idf(term)
-        known = [self.idf(stem(s)) for s in synonyms_of_stem(term)]
+        if term.isdigit():
+            return UNKNOWN_NUMBER_WEIGHT
+        known = [self.idf(s) for s in alternatives]
         known = [w for w in known if w < self._articles_index.unknown_idf]
-        return min(known) if known else self.idf(term)
+        return min(known) if known else UNKNOWN_WEIGHT * self.idf(term)
+
+    def _ask_idf(self, term: str) -> float:
+        return self._passages_index.idf.get(term, self._passages_index.unknown_idf)
+
+    def _ask_matches(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
+        """Per passage, the best IDF-weighted Dice overlap between the query and one of the
+        questions it answers, in units of the query's own IDF weight."""
+        weights = {term: weight * self._ask_idf(term) for term, weight in query}
+        q_norm = sum(weights.values())
+        if not q_norm:
+            return {}
+        shared: dict[int, float] = {}
+        for term, weight in weights.items():
+            for a in self._ask_postings.get(term, ()):
+                shared[a] = shared.get(a, 0.0) + weight
+        best: dict[int, float] = {}
+        for a, overlap in shared.items():
+            p = self._asks[a][0]
+            dice = 2.0 * overlap / (q_norm + self._ask_norms[a])
+            if dice > best.get(p, 0.0):
+                best[p] = dice
+        return {p: dice * q_norm for p, dice in best.items()}
 
     # --- queries ---------------------------------------------------------------------------
 
-    def _correct(self, word: str) -> str:
-        """A word the articles don't know, one edit from one they do and starting with the same
-        letter, is taken as that word misspelt ("pasword", "adress")."""
-        if word in self._known or len(word) < 5 or not word.isalpha():
-            return word
-        fixed = self._typos.get(word)
-        if fixed is None:
-            candidates = self._by_initial.get(word[0], [])
-            match = process.extractOne(
-                word, candidates, scorer=Levenshtein.distance, score_cutoff=1
-            )
-            fixed = str(match[0]) if match else word
-            if len(self._typos) < 65_536:
-                self._typos[word] = fixed
-        return fixed
-
-    def _query(self, text: str) -> tuple[list[str], list[tuple[str, float]]]:
-        """The query's own terms (for the confidence rule) and the weighted terms searched:
-        its own, their synonyms, and the answer type it asks for."""
-        words = [self._correct(w) for w in content_words(text)]
+    def _query(self, text: str) -> _Query:
+        """The query's own terms with the articles' words each may stand for (for the
+        confidence rule), and the weighted terms searched: its own, their synonyms, the
+        articles' words for its phrases, and the answer type it asks for."""
+        words = [self._speller.correct(w) for w in content_words(text)]
         own = list(dict.fromkeys(stem(w) for w in words))
-        weighted: dict[str, float] = dict.fromkeys(own, 1.0)
-        for word in words:
-            for extra in SYNONYMS.get(word, "").split():
-                term = stem(extra)
+        alternatives: dict[str, list[str]] = {
+            term: [stem(s) for s in synonyms_of_stem(term)] for term in own
+        }
+        for phrase, meaning in phrase_expansions(text):
+            extra = tokenize(meaning)
+            for term in tokenize(phrase):
+                alternatives.setdefault(term, []).extend(extra)
+        weighted: dict[str, float] = {t: INTENT_WEIGHT if t in _INTENT_STEMS else 1.0 for t in own}
+        for term in own:
+            if _ITEM in alternatives[term]:
+                # "the sweater": what the question is about, not what it asks.
+                weighted[term] = OBJECT_WEIGHT
+        for extras in alternatives.values():
+            for term in extras:
                 weighted[term] = max(weighted.get(term, 0.0), SYNONYM_WEIGHT)
+        for phrase, meaning in phrase_expansions(text):
+            # "without logging in" means "as a guest": its meaning outweighs its words.
+            for term in tokenize(phrase):
+                if term in weighted:
+                    weighted[term] = min(weighted[term], PHRASE_WORD_WEIGHT)
+            for term in tokenize(meaning):
+                weighted[term] = 1.0
         lowered = text.lower()
         if own and TIME_QUESTION_RE.search(lowered):
             weighted[TIME_TERM] = ANSWER_TYPE_WEIGHT
         if own and COST_QUESTION_RE.search(lowered):
             weighted[COST_TERM] = ANSWER_TYPE_WEIGHT
-        return own, list(weighted.items())
+        return _Query(
+            own=own,
+            alternatives={t: tuple(alternatives.get(t, ())) for t in own},
+            weighted=list(weighted.items()),
+        )
 
     def _rank_passages(self, query: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
-        article_scores = self._articles_index.scores(query)
+        """Every passage of a matching article with its score, best first."""
+        scored = self._score_passages(query, self._articles_index.scores(query))
+        scored.sort(key=_best_first)
+        return scored
+
+    def _score_passages(
+        self, query: Sequence[tuple[str, float]], article_scores: dict[int, float]
+    ) -> list[tuple[int, float]]:
         if not article_scores:
             return []
         passage_scores = self._passages_index.scores(query)
+        ask_scores = self._ask_matches(query)
         ranked = []
         for doc, a_score in article_scores.items():
             for p in self._article_passages[doc]:
                 lead = LEAD_BONUS if self._passages[p].index == 0 else 0.0
-                ranked.append((p, a_score + PASSAGE_WEIGHT * passage_scores.get(p, 0.0) + lead))
-        ranked.sort(key=lambda item: (-item[1], item[0]))
+                score = (
+                    a_score
+                    + PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
+                    + ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
+                    + lead
+                )
+                ranked.append((p, score))
         return ranked
 
     def lookup(self, query: str, *, limit: int = 3) -> Lookup:
         """The best passages, the best articles (at most `limit` of each), and the confidence
         rule's inputs for the article of the best passage."""
-        own, weighted = self._query(query)
-        ranked = self._rank_passages(weighted)
-        if not ranked or not own:
-            return Lookup(hits=(), coverage=0.0, strength=0.0)
+        q = self._query(query)
+        own, weighted = q.own, q.weighted
         article_scores = self._articles_index.scores(weighted)
-        best_articles = heapq.nlargest(
-            limit, article_scores.items(), key=lambda item: (item[1], -item[0])
-        )
-        hits = [Hit(self._articles[doc], score) for doc, score in best_articles if score > 0]
+        scored = self._score_passages(weighted, article_scores)
+        if not scored or not own:
+            return Lookup(hits=(), coverage=0.0, strength=0.0)
+        # Only the top few are needed: no full sort of a large knowledge base per question.
+        ranked = heapq.nsmallest(limit, scored, key=_best_first)
+        # Articles in the order of their best passage, so the article a reply names is always
+        # the one of the passage it leads with.
+        best_passage_score: dict[int, float] = {}
+        for p, score in scored:
+            doc = self._passage_article[p]
+            if score > best_passage_score.get(doc, -math.inf):
+                best_passage_score[doc] = score
+        best_docs = heapq.nsmallest(limit, best_passage_score.items(), key=_best_first)
+        hits = [
+            Hit(self._articles[doc], score) for doc, score in best_docs if article_scores[doc] > 0
+        ]
         passages = tuple(PassageHit(self._passages[p], score) for p, score in ranked[:limit])
         top_doc = self._passage_article[ranked[0][0]]
         postings = self._articles_index.postings
-        weights = {t: self._coverage_idf(t) for t in own}
+        # An order number says nothing about the topic; a short number ("30 days", "17:00")
+        # may, but a match on it alone ("17 times 23") is no match.
+        weights = {t: self._coverage_idf(t, q.alternatives[t]) for t in own if not is_number(t)}
+        if not weights:
+            return Lookup(hits=(), coverage=0.0, strength=0.0)
         total = sum(weights.values())
         found = sum(
             weight
             for t, weight in weights.items()
-            if top_doc in postings.get(t, {})
-            or any(top_doc in postings.get(stem(s), {}) for s in synonyms_of_stem(t))
+            if not t.isdigit()
+            and any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))
         )
         return Lookup(
             hits=tuple(hits),
@@ -331,8 +427,7 @@ class KnowledgeBase:
     def passages(self, article: Article, query: str) -> list[str]:
         """The article's paragraphs with the one most about the query first, the rest in
         reading order."""
-        _, weighted = self._query(query)
-        ranked = [p for p, _ in self._rank_passages(weighted)]
+        ranked = [p for p, _ in self._rank_passages(self._query(query).weighted)]
         own = [p for p in ranked if self._passages[p].article is article]
         paragraphs = article.paragraphs()
         if not own:

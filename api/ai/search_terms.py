@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from api.ai.customer_words import PHRASES, SLANG, SYNONYMS
+
 
 def word_set(text: str) -> frozenset[str]:
     """Long word lists read better as one string than as a quoted literal per word."""
@@ -35,12 +37,16 @@ STOPWORDS = word_set(
     still such tell ten than thank thanks that thats the their theirs them themselves then there
     theres these they thing things this those three through to told too two under until up us
     very want wanted wants was wasnt way we were werent what whats when which while
-    who whom whose why will with wont would wouldnt yes yet you youd youll your youre yours
-    yourself wanna gonna like lol pls plz ya
+    who whom whose will with wont would wouldnt yes yet you youd youll your youre yours
+    yourself wanna gonna like lol pls plz ya everything everyone because
+    help idea wondering wonder possible anybody somebody happens happen happened happening oops
+    guys kindly question anywhere
+    hmm ugh
     """
 )
 """Words that say nothing about which article answers: pronouns, auxiliaries, chat fillers.
-"where" is not one of them: "where is my order" asks for tracking, and tags say so."""
+"where" is not one of them: "where is my order" asks for tracking, and tags say so; nor is
+"why": "why should I create an account" asks for the benefits, not how to sign up."""
 
 _IRREGULAR = {
     "paid": "pay",
@@ -48,6 +54,8 @@ _IRREGULAR = {
     "sent": "send",
     "broke": "break",
     "broken": "break",
+    "torn": "tear",
+    "tore": "tear",
     "shrank": "shrink",
     "shrunk": "shrink",
     "came": "come",
@@ -56,65 +64,28 @@ _IRREGULAR = {
     "deliveries": "deliver",
     "delivered": "deliver",
     "wheres": "where",
+    "left": "leave",
+    "made": "make",
+    "stole": "steal",
+    "stolen": "steal",
+    "wore": "wear",
+    "worn": "wear",
+    "took": "take",
+    "taken": "take",
+    "gave": "give",
+    "given": "give",
+    "forgotten": "forget",
+    "forgot": "forget",
 }
 
-SYNONYMS: dict[str, str] = {
-    # what customers call the thing they ordered
-    "package": "parcel",
-    "parcel": "package",
-    "stuff": "order parcel",
-    "shipment": "parcel order",
-    "purchase": "order",
-    "purchased": "order buy",
-    # money coming back
-    "money": "refund",
-    "reimburse": "refund",
-    "reimbursed": "refund",
-    "repay": "refund",
-    "credited": "refund",
-    # money going out
-    "charged": "charge pay",
-    "installments": "instalments",
-    "dollars": "currency",
-    "pounds": "currency",
-    "currency": "euros",
-    # things that arrive wrong
-    "smashed": "damaged broken",
-    "shattered": "damaged broken",
-    "cracked": "damaged broken",
-    "dented": "damaged",
-    "incorrect": "wrong",
-    # the account
-    "login": "sign",
-    "signin": "sign",
-    "signup": "register",
-    "register": "create account",
-    "close": "delete",
-    "erase": "delete",
-    "remove": "delete",
-    # products
-    "plates": "ceramics",
-    "bowls": "ceramics",
-    "jumper": "sweater",
-    "sweater": "wool",
-    "sneakers": "shoes",
-    "trainers": "shoes",
-    "boots": "shoes",
-    # places and people
-    "store": "shop",
-    "shop": "store",
-    "human": "person agent",
-    "person": "agent",
-    "someone": "person",
-    # mail
-    "emails": "newsletter",
-    "mails": "email",
-    # time words
-    "restocked": "restock",
-    "christmas": "december",
-    "label": "return",
-}
-"""Everyday words mapped to the words the articles use; applied to queries only."""
+_PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in PHRASES) + r")\b")
+
+
+def phrase_expansions(text: str) -> list[tuple[str, str]]:
+    """Each known phrase in `text` with the articles' words for it."""
+    flat = " ".join(_words(text))
+    return [(m, PHRASES[m]) for m in _PHRASE_RE.findall(flat)]
+
 
 TIME_QUESTION_RE = re.compile(
     r"\bhow (long|soon|quickly|fast|many (days|weeks|hours|minutes))\b|\bwhen\b|\btime limit\b"
@@ -146,9 +117,19 @@ def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text.translate(_APOSTROPHES))
 
 
+_NUMBER_RE = re.compile(r"^\d{4,}$")
+
+
 def content_words(text: str) -> list[str]:
     """One-letter leftovers of "3-D" or "e-gift" are noise, and so are stopwords."""
-    return [w for w in _words(text) if len(w) > 1 and w not in STOPWORDS]
+    words = (SLANG.get(w, w) for w in _words(text))
+    return [w for w in words if len(w) > 1 and w not in STOPWORDS]
+
+
+def is_number(term: str) -> bool:
+    """Order numbers and years: an unknown one says nothing about the topic (a short number,
+    "17 times 23", still counts as a word the articles lack)."""
+    return bool(_NUMBER_RE.match(term))
 
 
 def tokenize(text: str) -> list[str]:

@@ -252,6 +252,30 @@ MULTILINGUAL: list[tuple[str, bool]] = [
 ]
 
 
+INDIRECT_EN: list[tuple[str, bool]] = [
+    ("hand me over to a colleague please", True),
+    ("can a team member get back to me?", True),
+    ("can somebody from customer support call me back", True),
+    ("is anybody actually working there who can look at this", True),
+    ("let a human take it from here", True),
+    ("can I have a word with your supervisor", True),
+    ("I want a callback from your staff", True),
+    ("I'd rather deal with an actual person", True),
+    ("my colleague bought the same jacket", False),
+    ("the team at the amsterdam shop was great", False),
+    ("can my employee pick up the order", False),
+    ("I talked to a person at the store yesterday and they said I could return it", False),
+    ("I don't need an agent, just the return address", False),
+]
+"""Requests for a person that name no agent or human ("a colleague", "someone from your team"),
+and the sentences with the same words that ask for nobody."""
+
+
+@pytest.mark.parametrize(("phrase", "expected"), INDIRECT_EN)
+def test_indirect_requests_for_a_person(phrase: str, expected: bool) -> None:
+    assert wants_human(phrase) is expected
+
+
 @pytest.mark.parametrize(("phrase", "expected"), MULTILINGUAL)
 def test_wants_human_in_other_languages(phrase: str, expected: bool) -> None:
     assert wants_human(phrase) is expected

@@ -83,7 +83,7 @@ OFF_TOPIC = [
 ]
 
 MIN_TOP1_ACCURACY = 0.90
-MIN_TUNING_PASSAGE_TOP1 = 0.72
+MIN_TUNING_PASSAGE_TOP1 = 0.88
 """Below the 90 % target: see the README's AI section for where passage ranking stands."""
 MIN_CONFIDENT_SHARE = 0.85
 
@@ -227,6 +227,87 @@ def test_typos_are_corrected_against_the_articles_words(kb: KnowledgeBase) -> No
     assert not kb.lookup("who is the president of france").confident
 
 
+# --- what users notice: the reply's first paragraph -------------------------------------------
+
+LEADS_WITH: list[tuple[str, str]] = [
+    ("where is my order?", "order-tracking#1"),
+    ("how long does a refund take?", "refund-timing#1"),
+    ("what is your return policy", "returns-policy#1"),
+    ("the courier says delivered but there's nothing at my door", "late-or-missing-parcel#2"),
+    ("my parcel hasn't moved in a week", "late-or-missing-parcel#1"),
+    ("wher is my oder", "order-tracking#1"),
+    ("Hi, I ordered a jacket 2 weeks ago and it still hasn't come. Order #12345.", ""),
+]
+"""Questions from the issue and their right first paragraph ("" = any late-parcel or tracking
+paragraph: the order number must not make the assistant give up)."""
+
+
+async def _reply(question: str) -> str:
+    from api.ai.base import ReplyRequest, Turn
+    from api.ai.offline import OfflineAssistant
+
+    request = ReplyRequest("t", [Turn("user", "User", question)])
+    return "".join([c async for c in OfflineAssistant().reply(request) if isinstance(c, str)])
+
+
+@pytest.mark.parametrize(("question", "passage_id"), LEADS_WITH)
+def test_the_reply_leads_with_the_paragraph_that_answers(
+    kb: KnowledgeBase, question: str, passage_id: str
+) -> None:
+    import asyncio
+
+    reply = asyncio.run(_reply(question))
+    lookup = kb.lookup(question)
+    best = lookup.best_passage
+    assert lookup.confident and best is not None, (question, lookup)
+    if passage_id:
+        assert best.passage.id == passage_id
+    else:
+        assert best.passage.article.slug in {"late-or-missing-parcel", "order-tracking"}
+    assert reply.startswith(best.passage.text), reply
+    # The reply quotes the paragraph, not the whole article.
+    others = [p for p in best.passage.article.paragraphs() if p != best.passage.text]
+    assert not any(p in reply for p in others), reply
+
+
+@pytest.mark.parametrize(
+    "question", ["qwertyuiop zxcv", "what's 17 times 23", "is it going to rain this weekend"]
+)
+def test_nonsense_gets_not_sure_and_the_offer_of_a_person(question: str) -> None:
+    import asyncio
+
+    from api.ai.offline import is_not_sure
+
+    reply = asyncio.run(_reply(question))
+    assert is_not_sure(reply), reply
+    assert "person" in reply.lower(), reply
+
+
+def test_asks_lines_are_searched_but_never_shown() -> None:
+    article = parse_article(
+        "x",
+        "# Parcels\ntags: parcel\n\n<!-- asks: where is my stuff; has it shipped -->\n"
+        "We email a tracking link.\n\nSecond paragraph about pickup points.\n",
+    )
+    assert article.paragraphs() == [
+        "We email a tracking link.",
+        "Second paragraph about pickup points.",
+    ]
+    assert article.asks == (("where is my stuff", "has it shipped"), ())
+    assert "asks" not in article.body
+    kb = KnowledgeBase.from_articles(
+        [article, _article("other", "Pickup points", "Stuff waits at pickup points for days.")]
+    )
+    best = kb.lookup("where is my stuff").best_passage
+    assert best is not None and best.passage.id == "x#1"
+
+
+def test_every_packaged_paragraph_says_which_questions_it_answers(kb: KnowledgeBase) -> None:
+    for article in kb.articles:
+        for index, _ in enumerate(article.paragraphs()):
+            assert len(article.asks_of(index)) >= 1, f"{article.slug}#{index + 1} has no asks"
+
+
 def test_tuning_set_top1_meets_its_floor() -> None:
     """The labelled tuning set, judged as users see replies (bench/eval_passages.py). The
     floor is what the current retrieval reaches, so a change can't quietly make it worse; the
@@ -316,7 +397,8 @@ def synthetic_articles(base: list[Article], count: int = 500, seed: int = 7) -> 
         words = [rng.choice(vocabulary) if rng.random() < 0.3 else w for w in words]
         words += [f"topic{rng.randrange(5000)}" for _ in range(10)]
         title = f"{src.title} {rng.choice(vocabulary)}"
-        made.append(Article(f"{src.slug}-{i}", title, src.tags, " ".join(words)))
+        asks = (tuple(q for qs in src.asks for q in qs),)  # the whole body is one paragraph
+        made.append(Article(f"{src.slug}-{i}", title, src.tags, " ".join(words), asks))
     return made
 
 
