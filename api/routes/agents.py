@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import ChatAgent, TandemDep
 from api.responses import errors
-from db.models import MAX_CHATS_LIMIT, NOTE_TEXT_MAX, AgentStatus, Role, RoomPublic
+from db.models import MAX_CHATS_LIMIT, NOTE_TEXT_MAX, SEQ_MAX, AgentStatus, Role, RoomPublic
 from db.team import AgentState
 from db.text import StorableText
 
@@ -28,8 +28,12 @@ class AgentUpdate(BaseModel):
     """Admins only."""
 
 
+AgentId = Annotated[int, Field(ge=1, le=SEQ_MAX)]
+"""An agents.id (a 32-bit INT column): anything larger is 422, not a database error."""
+
+
 class TransferRequest(BaseModel):
-    agent_id: int | None = None
+    agent_id: AgentId | None = None
     """To this agent (available, online, under capacity); an admin's own id takes it over."""
     queue: bool = False
     """Back to the queue, first in line."""
@@ -49,9 +53,12 @@ async def list_agents(_: ChatAgent, tandem: TandemDep) -> AgentList:
     return AgentList(agents=await tandem.rooms.agent_states())
 
 
-@router.patch("/agents/{agent_id}", responses=errors(401, 403, 404, 422))
+@router.patch("/agents/{agent_id}", responses=errors(400, 401, 403, 404, 422))
 async def update_agent(
-    agent_id: int, body: AgentUpdate, agent: ChatAgent, tandem: TandemDep
+    agent_id: Annotated[int, Path(ge=1, le=SEQ_MAX)],
+    body: AgentUpdate,
+    agent: ChatAgent,
+    tandem: TandemDep,
 ) -> AgentState:
     """Status: the agent themself or an admin. Capacity (`max_chats`): admins only."""
     admin = agent.role is Role.admin
@@ -64,7 +71,7 @@ async def update_agent(
     return await tandem.rooms.update_agent(agent_id, status=body.status, max_chats=body.max_chats)
 
 
-@router.post("/rooms/{room_id}/transfer", responses=errors(401, 403, 404, 409, 422))
+@router.post("/rooms/{room_id}/transfer", responses=errors(400, 401, 403, 404, 409, 422))
 async def transfer(
     room_id: str, body: TransferRequest, agent: ChatAgent, tandem: TandemDep
 ) -> RoomPublic:
