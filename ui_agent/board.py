@@ -201,6 +201,9 @@ def chats_section(
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_board() -> None:
+    """Redrawn alone every few seconds and after its own buttons: the outcome of an action
+    (a callback run in this fragment) shows here."""
+    flash()
     try:
         data = routing.board()
     except ApiError as exc:
@@ -219,5 +222,4 @@ def live_board() -> None:
 
 def render() -> None:
     st.title("Supervisor board", anchor=False)
-    flash()
     live_board()
