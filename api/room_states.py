@@ -7,6 +7,8 @@ the system message and the event row and pushes the frames.
      ^  (no agent online: notice, stays ai)                                 |
      └──────────────────(agent leaves: AI resumes)──────────────────────────┘
     any state ──(close)──> closed
+    agent ──(transfer: to an agent, an admin's takeover)──> agent
+    agent ──(transfer back to the queue, first in line)──> waiting
 """
 
 from __future__ import annotations
