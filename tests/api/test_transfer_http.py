@@ -400,3 +400,39 @@ async def test_the_board_is_for_admins_and_shows_the_floor(server: LiveServer) -
     assert chats[answered]["unanswered_since"] is None
     assert board["chats"][0]["room"]["id"] == held  # the unanswered first
     assert alice.id is not None
+
+
+@pytest.mark.mariadb
+@pytest.mark.redis
+async def test_two_processes_auto_assigning_never_exceed_capacity(mariadb_url: str) -> None:
+    """Both processes' assigners race for the same rooms and the same agent: the room and
+    agent locks let each room go once and the agent get no more than `max_chats`."""
+    require_service("Redis", 6379)
+    settings = make_settings(mariadb_url, redis_url=REDIS_URL, auto_assign=True)
+    async for one in start_server(settings):
+        async for two in start_server(settings):
+            solo, solo_token = await one.add_agent("Solo")
+            ada, admin_token = await two.add_agent("Ada", role="admin")
+            assert solo.id is not None
+            await patch_agent(one, admin_token, solo.id, max_chats=2)
+            # Ada, an admin, would take chats too: away, so only Solo does.
+            assert ada.id is not None
+            await patch_agent(one, admin_token, ada.id, status="away")
+            await online(one, solo_token)
+            rooms = [await queued_room(one if i % 2 else two) for i in range(4)]
+            async with asyncio.timeout(20):
+                while True:
+                    held = (
+                        await one.http.get("/api/agents/me/rooms", headers=auth(solo_token))
+                    ).json()["rooms"]
+                    if len(held) >= 2:
+                        break
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(3)  # more passes on both processes: still two
+            held = (await one.http.get("/api/agents/me/rooms", headers=auth(solo_token))).json()
+            assert len(held["rooms"]) == 2
+            statuses = [
+                (await one.http.get(f"/api/rooms/{r}", headers=auth(t))).json()["status"]
+                for r, t in rooms
+            ]
+            assert sorted(statuses) == ["agent", "agent", "waiting", "waiting"]
