@@ -134,8 +134,6 @@ class Agent(AgentBase, table=True):
 
 class AgentPublic(AgentBase):
     id: int
-    status: AgentStatus = AgentStatus.available
-    max_chats: int = DEFAULT_MAX_CHATS
 
 
 class AgentRef(SQLModel):
