@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
+    auto_assign: bool = False
+    """On: each waiting chat goes to the online agent with the fewest chats (ties: idle longest),
+    who is told in the console. Off (default): agents pick chats from the queue."""
     drain_seconds: float = 10.0
     """On SIGTERM: how long AI replies in flight may take to finish before sockets close."""
 

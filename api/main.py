@@ -25,7 +25,18 @@ from api.realtime.drain import Drain
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
 from api.rooms import MessageRefused, RoomService
-from api.routes import auth, config, health, notes, rooms, saved_replies, stats, ws
+from api.routes import (
+    agents,
+    auth,
+    board,
+    config,
+    health,
+    notes,
+    rooms,
+    saved_replies,
+    stats,
+    ws,
+)
 from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
@@ -59,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assistant=assistant,
             presence=presence,
             batch_max=settings.write_batch_max,
+            auto_assign=settings.auto_assign,
         )
         await service.start()
         folder = RollupFolder(db)  # statistics rollups, folded in after commits
@@ -84,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
     install_log_redaction()
-    for module in (auth, rooms, health, ws, stats, saved_replies, notes, config):
+    for module in (auth, rooms, health, ws, stats, saved_replies, notes, config, agents, board):
         app.include_router(module.router)
 
     @app.exception_handler(RoutingError)

@@ -7,13 +7,15 @@ the system message and the event row and pushes the frames.
      ^  (no agent online: notice, stays ai)                                 |
      └──────────────────(agent leaves: AI resumes)──────────────────────────┘
     any state ──(close)──> closed
+    agent ──(transfer: to an agent, an admin's takeover)──> agent
+    agent ──(transfer back to the queue, first in line)──> waiting
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db.models import EventKind, RoomStatus, Sender
+from db.models import TRANSFER_TO_QUEUE, AgentStatus, EventKind, RoomStatus, Sender
 
 
 class RoutingError(Exception):
@@ -67,6 +69,15 @@ def notice_left(agent_name: str) -> str:
 
 def notice_closed(by: str) -> str:
     return f"The chat was closed by {by}."
+
+
+def notice_transferred(agent_name: str) -> str:
+    return f"You're being transferred to {agent_name}."
+
+
+NOTICE_BACK_IN_QUEUE = (
+    "You're back in the queue, first in line: the next available agent will be with you."
+)
 
 
 def ai_should_reply(status: RoomStatus, sender: Sender) -> bool:
@@ -131,3 +142,55 @@ def check_send(
         raise RoutingError("not_your_room", "Join this chat before writing in it.", status=403)
     if sender is Sender.ai and status is not RoomStatus.ai:
         raise RoutingError("ai_preempted", "A human has taken over this chat.")
+
+
+def can_take(
+    *, name: str, own: bool, status: AgentStatus, online: bool, held: int, max_chats: int
+) -> None:
+    """May this agent get one more chat? `own`: they take it themselves (a join, a takeover),
+    so being connected goes without saying; a transfer also needs them online."""
+    if status is AgentStatus.away:
+        detail = (
+            "You are away: set yourself available to take chats."
+            if own
+            else f"{name} is away and gets no new chats."
+        )
+        raise RoutingError("agent_away", detail)
+    if not own and not online:
+        raise RoutingError("agent_offline", f"{name} is not online.")
+    if held >= max_chats:
+        who = "You have" if own else f"{name} has"
+        raise RoutingError(
+            "agent_full",
+            f"{who} {held} open chats, the maximum of {max_chats}: resolve or transfer one first.",
+        )
+
+
+def transfer(
+    status: RoomStatus,
+    *,
+    room_agent_id: int | None,
+    by: int,
+    admin: bool,
+    to_agent: int | None,
+) -> Transition:
+    """Who may transfer: the agent holding the chat, or an admin (an admin's transfer to
+    themselves is a takeover). Only a held chat moves: a waiting one is joined instead."""
+    if status is RoomStatus.closed:
+        raise RoutingError("room_closed", "This chat is closed.")
+    if status is not RoomStatus.agent:
+        raise RoutingError(
+            "not_held", "Only a chat an agent holds can be transferred; join it instead."
+        )
+    if room_agent_id != by and not admin:
+        raise RoutingError(
+            "not_your_room",
+            "Only the agent holding this chat (or an admin) can transfer it.",
+            status=403,
+        )
+    if to_agent is None:
+        return Transition(RoomStatus.waiting, EventKind.transferred, TRANSFER_TO_QUEUE)
+    if to_agent == room_agent_id:
+        raise RoutingError("same_agent", "This agent already holds the chat.")
+    reason = "takeover" if to_agent == by else "agent"
+    return Transition(RoomStatus.agent, EventKind.transferred, reason)

@@ -31,6 +31,7 @@ from api.presence import Presence
 from api.realtime.hub import Hub
 from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
+from api.transfers import TeamRouting
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log
 from db.engine import Database
@@ -87,7 +88,7 @@ class SendResult:
     """The AI reply it set off, streaming."""
 
 
-class RoomService:
+class RoomService(TeamRouting):
     def __init__(
         self,
         *,
@@ -96,7 +97,9 @@ class RoomService:
         assistant: Assistant,
         presence: Presence,
         batch_max: int = 500,
+        auto_assign: bool = False,
     ) -> None:
+        self.auto_assign = auto_assign
         self.db = db
         self.hub = hub
         self.presence = presence
@@ -110,8 +113,10 @@ class RoomService:
     async def start(self) -> None:
         self.publisher.start()
         await self.writer.start()
+        self.start_assigner()
 
     async def stop(self) -> None:
+        await self.stop_assigner()
         await self.replies.stop()
         for task in list(self._background):
             task.cancel()
@@ -260,6 +265,7 @@ class RoomService:
             room = await self._locked(session, room_id)
             was = room.status
             step = room_states.join(room.status)
+            await self._take(session, agent.id, own=True)  # capacity: api/transfers.py
             notice = await self._transition(
                 session,
                 room,
@@ -372,6 +378,7 @@ class RoomService:
 
         The notice goes to the publisher at once (the transition has just committed: in seq
         order with the writer's messages); the room and queue frames follow."""
+        self.wake_assigner()  # a room queued, or an agent freed (api/transfers.py)
         notice_frame = message_frame(notice)
         frames = [notice_frame]
         channels = [room_channel(room_id), *(agent_channel(a) for a in agent_ids)]

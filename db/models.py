@@ -75,6 +75,16 @@ class RoomStatus(StrEnum):
     closed = "closed"
 
 
+class AgentStatus(StrEnum):
+    available = "available"
+    away = "away"
+    """Not online for handoffs, and gets no new chats (joins, transfers, auto-assignment)."""
+
+
+DEFAULT_MAX_CHATS = 3
+MAX_CHATS_LIMIT = 50
+
+
 class Sender(StrEnum):
     user = "user"
     ai = "ai"
@@ -107,6 +117,19 @@ class Agent(AgentBase, table=True):
     """Goes into every token issued; bumped on disable and password reset, voiding those.
     New agents start at a random value (queries.create_agent): SQLite reuses a deleted agent's
     id, and the old agent's tokens must not fit the new one."""
+    status: AgentStatus = Field(
+        default=AgentStatus.available,
+        max_length=16,
+        sa_type=EnumText(AgentStatus),
+        sa_column_kwargs={"server_default": "available"},
+    )
+    """The agent sets it (admins too): away agents are not online for handoffs."""
+    max_chats: int = Field(
+        default=DEFAULT_MAX_CHATS, sa_column_kwargs={"server_default": str(DEFAULT_MAX_CHATS)}
+    )
+    """Most chats held at once; a join or transfer beyond it is refused (admins set it)."""
+    last_assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """When the agent last got a chat (join, transfer): auto-assignment's "longest idle"."""
 
 
 class AgentPublic(AgentBase):
@@ -141,6 +164,8 @@ class Room(SQLModel, table=True):
     ai_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     agent_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     system_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    priority: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """While waiting after a transfer back to the queue: ahead of the rooms without it."""
 
 
 SEQ_MAX = 2**31 - 1
@@ -160,6 +185,8 @@ class RoomPublic(SQLModel):
     waiting_since: datetime | None = None
     last_seq: int = 0
     """The newest message's seq: a client compares it with what it has to count unread."""
+    priority: bool = False
+    """Waiting after a transfer back to the queue: first in line (oldest first among these)."""
 
 
 # ---------------------------------------------------------------- messages
@@ -220,13 +247,27 @@ class EventKind(StrEnum):
     joined = "joined"
     left = "left"
     closed = "closed"
+    transferred = "transferred"
+    """agent → agent (reason `agent`, or `takeover` by an admin) or agent → waiting (`queue`).
+    The event's agent_id is who holds the room afterwards (to the queue: who sent it back)."""
 
 
-TRANSITIONS = (EventKind.handoff, EventKind.joined, EventKind.left, EventKind.closed)
+TRANSITIONS = (
+    EventKind.handoff,
+    EventKind.joined,
+    EventKind.left,
+    EventKind.closed,
+    EventKind.transferred,
+)
 """The events that change who holds a room; `no_agent` and `created` do not."""
 
-SPANS = (EventKind.handoff, EventKind.joined)
-"""Transitions that open a span the next transition ends: a wait in the queue, an agent's stint."""
+SPANS = (EventKind.handoff, EventKind.joined, EventKind.transferred)
+"""Transitions that open a span the next transition ends: a wait in the queue, an agent's stint
+(a join, or a transfer to an agent: a transfer ends one stint and starts the next)."""
+
+TRANSFER_TO_QUEUE = "queue"
+"""The reason of a `transferred` event that sent the room back to the queue; its other reasons
+(`agent`, `takeover`) start a stint."""
 
 
 class RoomEvent(SQLModel, table=True):

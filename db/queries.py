@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Agent, AgentRef, MessagePublic, Room, RoomPublic, RoomStatus
+from db.models import Agent, AgentRef, AgentStatus, MessagePublic, Room, RoomPublic, RoomStatus
 from db.tables import MESSAGE_COLUMNS, agents_t, message_from_row, messages_t, rooms_t
 
 
@@ -100,14 +100,27 @@ async def agent_names(session: AsyncSession, *, ids: Sequence[int] | None = None
     return {int(row.id): str(row.name) for row in (await session.execute(query)).all()}
 
 
+def connected(*, now: datetime, window: timedelta) -> sa.ColumnElement[bool]:
+    """Holding /ws/agent, or polled /api/queue within `window`."""
+    return sa.or_(agents_t.c.ws_until > now, agents_t.c.last_poll_at > now - window)
+
+
+def online_agents(*, now: datetime, window: timedelta) -> list[sa.ColumnElement[bool]]:
+    """Online for handoffs: connected and available (not away), able to chat, not disabled."""
+    return [
+        connected(now=now, window=window),
+        agents_t.c.status == AgentStatus.available.value,
+        agents_t.c.role.in_(("agent", "admin")),
+        sa.not_(agents_t.c.disabled),
+    ]
+
+
 async def count_online_agents(session: AsyncSession, *, now: datetime, window: timedelta) -> int:
-    """Agents (not analysts, not disabled) holding /ws/agent or polling /api/queue within
-    `window`."""
-    online = sa.or_(agents_t.c.ws_until > now, agents_t.c.last_poll_at > now - window)
+    """Agents online for handoffs (`online_agents`)."""
     query = (
         sa.select(sa.func.count())
         .select_from(agents_t)
-        .where(online, agents_t.c.role.in_(("agent", "admin")), sa.not_(agents_t.c.disabled))
+        .where(*online_agents(now=now, window=window))
     )
     return int(await session.scalar(query) or 0)
 
@@ -131,6 +144,7 @@ def _room_public_query() -> sa.Select[Any]:
         rooms_t.c.waiting_since,
         rooms_t.c.brief,
         rooms_t.c.last_seq,
+        rooms_t.c.priority,
     ).outerjoin(agents_t, agents_t.c.id == rooms_t.c.agent_id)
 
 
@@ -145,6 +159,7 @@ def _to_public(row: Any, position: int | None) -> RoomPublic:
         brief=row.brief,
         waiting_since=row.waiting_since,
         last_seq=row.last_seq,
+        priority=bool(row.priority),
     )
 
 
@@ -154,15 +169,24 @@ async def get_room_public(session: AsyncSession, *, room_id: str) -> RoomPublic 
         return None
     position = None
     if row.status == RoomStatus.waiting and row.waiting_since is not None:
-        position = await queue_position(session, waiting_since=row.waiting_since, room_id=row.id)
+        position = await queue_position(
+            session, waiting_since=row.waiting_since, room_id=row.id, priority=bool(row.priority)
+        )
     return _to_public(row, position)
 
 
-async def queue_position(session: AsyncSession, *, waiting_since: datetime, room_id: str) -> int:
-    ahead = sa.or_(
+async def queue_position(
+    session: AsyncSession, *, waiting_since: datetime, room_id: str, priority: bool = False
+) -> int:
+    """1 for the next in line: rooms with `priority` first, each group oldest first."""
+    same_group = sa.or_(
         rooms_t.c.waiting_since < waiting_since,
         sa.and_(rooms_t.c.waiting_since == waiting_since, rooms_t.c.id <= room_id),
     )
+    if priority:
+        ahead = sa.and_(rooms_t.c.priority == sa.true(), same_group)
+    else:
+        ahead = sa.or_(rooms_t.c.priority == sa.true(), same_group)
     query = (
         sa.select(sa.func.count())
         .select_from(rooms_t)
@@ -175,7 +199,7 @@ async def list_queue(session: AsyncSession) -> list[RoomPublic]:
     query = (
         _room_public_query()
         .where(rooms_t.c.status == RoomStatus.waiting.value)
-        .order_by(rooms_t.c.waiting_since, rooms_t.c.id)
+        .order_by(rooms_t.c.priority.desc(), rooms_t.c.waiting_since, rooms_t.c.id)
     )
     rows = (await session.execute(query)).all()
     return [_to_public(row, position) for position, row in enumerate(rows, start=1)]

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from db.models import (
     MESSAGE_COUNTS,
+    TRANSFER_TO_QUEUE,
     EventKind,
     RoomStatus,
     stats_fold_state,
@@ -109,6 +110,10 @@ def _micros(start: datetime, end: datetime) -> int:
 # ---------------------------------------------------------------- one room's contribution
 
 
+_REQUESTS = (EventKind.handoff.value, EventKind.no_agent.value, EventKind.transferred.value)
+"""Events counted per reason (`<kind>_req`, `<kind>_rooms`)."""
+
+
 def contribution(room: Any, events: Sequence[Any]) -> tuple[Counter[Key], dict[Key, int]]:
     """(additive counts, maxima) of one room, by docs/metrics.md's definitions."""
     from db.stats.schema import WAIT_BUCKETS  # db.stats reads this module
@@ -142,7 +147,7 @@ def contribution(room: Any, events: Sequence[Any]) -> tuple[Counter[Key], dict[K
 
     reasons: dict[str, set[str]] = {}
     for e in events:
-        if e.kind in (EventKind.handoff.value, EventKind.no_agent.value):
+        if e.kind in _REQUESTS:
             reason = e.reason or "unknown"
             adds[(f"{e.kind}_req", reason, 0)] += 1
             reasons.setdefault(e.kind, set()).add(reason)
@@ -158,7 +163,9 @@ def contribution(room: Any, events: Sequence[Any]) -> tuple[Counter[Key], dict[K
                 for index, (_, low, high) in enumerate(WAIT_BUCKETS):
                     if wait >= low * 1_000_000 and (high is None or wait < high * 1_000_000):
                         adds[("wait_bucket", "", index)] += 1
-        elif e.kind == EventKind.joined.value:
+        elif e.kind == EventKind.joined.value or (
+            e.kind == EventKind.transferred.value and e.reason != TRANSFER_TO_QUEUE
+        ):  # a stint: a join, or a transfer to an agent
             adds[("chats", "" if e.agent_id is None else str(e.agent_id), 0)] += 1
             if e.first_reply_at is not None:
                 value("first_response", e.agent_id, _micros(e.created_at, e.first_reply_at))

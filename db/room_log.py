@@ -31,6 +31,7 @@ from db.driver import Driver
 from db.models import (
     MESSAGE_COUNTS,
     SPANS,
+    TRANSFER_TO_QUEUE,
     TRANSITIONS,
     EventKind,
     MessagePublic,
@@ -89,6 +90,8 @@ class Transition:
     """The agent holding the room afterwards (`rooms.agent_id`)."""
     by: int | None = None
     """The agent who caused it (the event's `agent_id`)."""
+    priority: bool = False
+    """Into the queue ahead of the others (a transfer back to the queue); cleared on leaving it."""
 
 
 # ---------------------------------------------------------------- rooms
@@ -254,6 +257,13 @@ async def append_messages(
     return stored
 
 
+_STINTS = (
+    f"(kind = '{EventKind.joined.value}' OR (kind = '{EventKind.transferred.value}' "
+    f"AND reason <> '{TRANSFER_TO_QUEUE}'))"
+)
+"""The events that start an agent's stint: a join, a transfer to an agent."""
+
+
 async def _stamp_first_replies(driver: Driver, first_reply: dict[str, Any]) -> None:
     """The first agent message of an open stint is its first reply. `created_at <=`: a batch
     stamped just before a join it then waited for does not answer that join. Updated by
@@ -265,7 +275,7 @@ async def _stamp_first_replies(driver: Driver, first_reply: dict[str, Any]) -> N
     unanswered = await driver.fetchall(
         f"SELECT id, room_id, created_at FROM room_events "
         f"WHERE room_id IN ({driver.marks(len(room_ids))}) "
-        f"AND kind = '{EventKind.joined.value}' AND next_at IS NULL "
+        f"AND {_STINTS} AND next_at IS NULL "
         f"AND first_reply_at IS NULL AND created_at <= {driver.mark}",
         [*room_ids, max(first_reply.values())],
     )
@@ -310,6 +320,7 @@ async def record_transitions(
     holder: dict[str, Any] = {}
     waiting_since: dict[str, Any] = {}
     closed_at: dict[str, Any] = {}
+    priority: dict[str, Any] = {}
     seqs: dict[str, int] = {}
     notices: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
@@ -325,8 +336,10 @@ async def record_transitions(
             holder[t.room_id] = t.holder
             if to_status is RoomStatus.waiting:
                 waiting_since[t.room_id] = stamp
+                priority[t.room_id] = t.priority
             elif room.status is RoomStatus.waiting or to_status is RoomStatus.ai:
                 waiting_since[t.room_id] = None
+                priority[t.room_id] = False
             if to_status is RoomStatus.closed:
                 closed_at[t.room_id] = stamp
         seq = seqs[t.room_id] = room.last_seq + 1
@@ -356,6 +369,7 @@ async def record_transitions(
         ("agent_id", holder),
         ("waiting_since", waiting_since),
         ("closed_at", closed_at),
+        ("priority", priority),
     ):
         if values:
             sets.append(f"{name} = {_assign(driver, values, name, params, of=len(seqs))}")

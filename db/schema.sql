@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0005_team_tools, written out as plain DDL: same tables, columns, types, nullability,
+-- 0007_agent_status_transfer, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS agents (
     ws_until DATETIME(6) NULL,
     disabled BOOL NOT NULL DEFAULT 0,
     token_version INTEGER NOT NULL DEFAULT 0,
+    status VARCHAR(16) NOT NULL DEFAULT 'available',
+    max_chats INTEGER NOT NULL DEFAULT 3,
+    last_assigned_at DATETIME(6) NULL,
     PRIMARY KEY (id),
     UNIQUE KEY ix_agents_email (email)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -45,6 +48,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     ai_messages INTEGER NOT NULL DEFAULT 0,
     agent_messages INTEGER NOT NULL DEFAULT 0,
     system_messages INTEGER NOT NULL DEFAULT 0,
+    priority BOOL NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     KEY ix_rooms_agent_id (agent_id),
     KEY ix_rooms_status_waiting_since (status, waiting_since),
@@ -153,5 +157,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0005_team_tools' FROM DUAL
+SELECT '0007_agent_status_transfer' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

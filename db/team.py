@@ -7,15 +7,28 @@ prompt, a room's WebSocket, the NDJSON stream, the statistics) can ever meet one
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
-from db.models import AgentRef, Note, NotePublic, SavedReply, SavedReplyPublic, utcnow
-from db.tables import agents_t
+from db.models import (
+    Agent,
+    AgentRef,
+    AgentStatus,
+    Note,
+    NotePublic,
+    Role,
+    RoomStatus,
+    SavedReply,
+    SavedReplyPublic,
+    utcnow,
+)
+from db.queries import connected, online_agents
+from db.tables import agents_t, rooms_t
 
 replies_t = SavedReply.__table__  # type: ignore[attr-defined]
 notes_t = Note.__table__  # type: ignore[attr-defined]
@@ -143,3 +156,148 @@ async def list_notes(session: AsyncSession, *, room_id: str) -> list[NotePublic]
         )
         for row in (await session.execute(query)).all()
     ]
+
+
+# ---------------------------------------------------------------- agent status and capacity
+
+
+class AgentState(SQLModel):
+    """An agent as the team sees it: status, load and presence."""
+
+    id: int
+    name: str
+    role: Role
+    status: AgentStatus
+    max_chats: int
+    open_chats: int
+    """Chats the agent holds now."""
+    connected: bool
+    """Holding /ws/agent or polling the queue (the presence window)."""
+    online: bool
+    """Connected and available: counts for handoffs, may receive chats."""
+    last_seen_at: datetime | None
+    """The agent's last queue poll or socket heartbeat."""
+    last_assigned_at: datetime | None
+
+
+def _open_chats() -> sa.Subquery:
+    return (
+        sa.select(rooms_t.c.agent_id, sa.func.count().label("n"))
+        .where(rooms_t.c.status == RoomStatus.agent.value, rooms_t.c.agent_id.is_not(None))
+        .group_by(rooms_t.c.agent_id)
+        .subquery("open_chats")
+    )
+
+
+async def agent_states(
+    session: AsyncSession, *, now: datetime, window: timedelta, agent_id: int | None = None
+) -> list[AgentState]:
+    """Every agent who can chat (not analysts, not disabled), or just `agent_id`, by name."""
+    chats = _open_chats()
+    query = (
+        sa.select(
+            agents_t.c.id,
+            agents_t.c.name,
+            agents_t.c.role,
+            agents_t.c.status,
+            agents_t.c.max_chats,
+            agents_t.c.ws_until,
+            agents_t.c.last_poll_at,
+            agents_t.c.last_assigned_at,
+            sa.func.coalesce(chats.c.n, 0).label("open_chats"),
+            connected(now=now, window=window).label("connected"),
+        )
+        .outerjoin(chats, chats.c.agent_id == agents_t.c.id)
+        .where(agents_t.c.role.in_(("agent", "admin")), sa.not_(agents_t.c.disabled))
+        .order_by(agents_t.c.name, agents_t.c.id)
+    )
+    if agent_id is not None:
+        query = query.where(agents_t.c.id == agent_id)
+    states = []
+    for row in (await session.execute(query)).all():
+        status = AgentStatus(row.status)
+        seen = [t for t in (row.last_poll_at, _socket_seen(row.ws_until, window)) if t]
+        states.append(
+            AgentState(
+                id=row.id,
+                name=row.name,
+                role=Role(row.role),
+                status=status,
+                max_chats=row.max_chats,
+                open_chats=int(row.open_chats),
+                connected=bool(row.connected),
+                online=bool(row.connected) and status is AgentStatus.available,
+                last_seen_at=min(max(seen), now) if seen else None,
+                last_assigned_at=row.last_assigned_at,
+            )
+        )
+    return states
+
+
+def _socket_seen(ws_until: datetime | None, window: timedelta) -> datetime | None:
+    """A socket's heartbeat keeps `ws_until` one window ahead: it was last seen a window before."""
+    return None if ws_until is None else ws_until - window
+
+
+async def lock_agent_load(session: AsyncSession, *, agent_id: int) -> tuple[Agent, int] | None:
+    """The agent (row locked until the transaction ends: two joins by one agent cannot both
+    pass the capacity check) and the chats it holds; None if there is no such agent."""
+    agent = (
+        await session.execute(
+            sa.select(Agent)
+            .where(agents_t.c.id == agent_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if agent is None:
+        return None
+    held = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(rooms_t)
+        .where(rooms_t.c.agent_id == agent_id, rooms_t.c.status == RoomStatus.agent.value)
+    )
+    return agent, int(held or 0)
+
+
+async def mark_assigned(session: AsyncSession, *, agent_id: int, now: datetime) -> None:
+    await session.execute(
+        sa.update(agents_t).where(agents_t.c.id == agent_id).values(last_assigned_at=now)
+    )
+
+
+async def update_agent(
+    session: AsyncSession,
+    *,
+    agent_id: int,
+    status: AgentStatus | None = None,
+    max_chats: int | None = None,
+) -> None:
+    values: dict[str, Any] = {}
+    if status is not None:
+        values["status"] = status.value
+    if max_chats is not None:
+        values["max_chats"] = max_chats
+    if values:
+        await session.execute(sa.update(agents_t).where(agents_t.c.id == agent_id).values(**values))
+
+
+async def pick_agent(session: AsyncSession, *, now: datetime, window: timedelta) -> int | None:
+    """Auto-assignment's choice: an online agent under capacity with the fewest chats, ties to
+    the one idle longest (never assigned first, then the oldest last assignment)."""
+    chats = _open_chats()
+    held = sa.func.coalesce(chats.c.n, 0)
+    query = (
+        sa.select(agents_t.c.id)
+        .outerjoin(chats, chats.c.agent_id == agents_t.c.id)
+        .where(*online_agents(now=now, window=window), held < agents_t.c.max_chats)
+        .order_by(
+            held,
+            agents_t.c.last_assigned_at.is_not(None),
+            agents_t.c.last_assigned_at,
+            agents_t.c.id,
+        )
+        .limit(1)
+    )
+    found = await session.scalar(query)
+    return None if found is None else int(found)

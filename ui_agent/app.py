@@ -107,7 +107,12 @@ def main() -> None:
     stats = st.Page(
         HERE / "page_stats.py", title="Stats", icon=":material/bar_chart:", url_path="stats"
     )
+    board = st.Page(
+        HERE / "page_board.py", title="Board", icon=":material/dashboard:", url_path="board"
+    )
     pages = ([chats] if s.me.can_chat else []) + ([stats] if s.me.can_read_stats else [])
+    if s.me.role == "admin":
+        pages.append(board)
     current = st.navigation(pages)
     sidebar_account(s.me)
     current.run()

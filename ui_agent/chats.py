@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import streamlit as st
 
-from ui_agent import console, team
+from ui_agent import console, routing, team
 from ui_agent.feedback import flash, guard
 from ui_common import view
 from ui_common.client import ApiError
@@ -170,7 +170,8 @@ def chat_pane(room_id: str) -> None:
             note.info("This chat is closed.", icon=":material/check_circle:")
             dismiss.button("Dismiss", on_click=on_dismiss, width="stretch")
             return
-        pick, leave, resolve = st.columns([5, 2, 1.4], vertical_alignment="center")
+        pick, move, leave, resolve = st.columns([5, 1.8, 2, 1.4], vertical_alignment="center")
+        routing.transfer_controls(room_id, move)
         replies = {r.shortcut: r for r in team.saved_replies()}
         if replies:
             pick.selectbox(
@@ -208,6 +209,8 @@ def chat_pane(room_id: str) -> None:
 
 def _layout() -> None:
     s = console.state()
+    routing.announce_arrivals()
+    routing.sidebar_status()
     sidebar_queue()
     sidebar_chats()
     if s.selected:

@@ -21,8 +21,9 @@ from ui_common.models import Agent, Message, Room
 
 POLL_SECONDS = 1.5
 """Queue + held chats refresh; the queue poll keeps the agent online (30 s presence window)."""
-MINE_EVERY = 10.0
-"""Safety re-read of the held-chat list (another admin's takeover sends no notice to us)."""
+MINE_EVERY = 3.0
+"""Re-read of the held-chat list: chats transferred or auto-assigned to us arrive in a room we
+do not follow yet (and another admin's takeover sends no notice to us)."""
 REDRAW_WAITING_EVERY = 30.0
 """While people wait, redraw now and then so their wait times stay true."""
 HISTORY_PAGE = 500
@@ -54,6 +55,8 @@ class ConsoleState:
     selected: str | None = None
     """The chat shown in the main pane."""
     flash: Flash | None = None
+    arrived: list[str] = field(default_factory=list)
+    """Chats that became ours without a Take (a transfer, auto-assignment): announced once."""
     offline: bool = False
     """The last call to the API failed to connect: the connection indicator shows."""
 
@@ -118,11 +121,17 @@ def fetch_new(room_id: str) -> list[Message]:
     return new
 
 
-def refresh_mine() -> None:
+def refresh_mine(*, expect: str | None = None) -> None:
+    """Re-read the held chats; those that appeared unasked (not `expect`, the one just taken)
+    go to `arrived`."""
     s = state()
+    before = {r.id for r in s.mine}
+    first = s.mine_at == 0.0
     s.mine = s.api.my_rooms()
     s.rooms.update({r.id: r for r in s.mine})
     s.mine_at = time.monotonic()
+    if not first:
+        s.arrived += [r.id for r in s.mine if r.id not in before and r.id != expect]
 
 
 def open_chats() -> list[str]:
@@ -169,7 +178,7 @@ def poll() -> bool:
         new = fetch_new(room_id)
         changed = changed or bool(new)
         notice = notice or any(m.sender == "system" for m in new)
-    if notice or time.monotonic() - s.mine_at > MINE_EVERY:
+    if notice or changed or time.monotonic() - s.mine_at > MINE_EVERY:
         before = [r.id for r in s.mine]
         refresh_mine()
         changed = changed or before != [r.id for r in s.mine]
@@ -228,7 +237,7 @@ def take(room_id: str) -> None:
     room = s.api.join(room_id)
     s.rooms[room_id] = room
     s.selected = room_id
-    refresh_mine()
+    refresh_mine(expect=room_id)
     fetch_new(room_id)
 
 

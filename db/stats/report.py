@@ -27,6 +27,7 @@ from db.stats.schema import (
     RangeInfo,
     ReasonCount,
     Stats,
+    Transfers,
 )
 from db.stats.sql import OUTCOMES, Query, Raw, gather_raw
 
@@ -51,6 +52,7 @@ async def compute_exact_stats(db: Database, *, window: LocalWindow) -> Stats:
         conversations=conversations,
         handoffs=_handoffs(raw, started),
         no_agent=_no_agent(raw, started),
+        transfers=_transfers(raw, started),
         wait_seconds=_overall(dists["wait"]),
         wait_histogram=[
             HistogramBucket(
@@ -166,6 +168,11 @@ def _handoffs(raw: Raw, started: int) -> Handoffs:
         abandoned=outcome(EventKind.closed.value),
         still_waiting=outcome(None),
     )
+
+
+def _transfers(raw: Raw, started: int) -> Transfers:
+    by_reason = _reason_list(raw, EventKind.transferred, started)
+    return Transfers(total=sum(r.requests for r in by_reason), by_reason=by_reason)
 
 
 def _no_agent(raw: Raw, started: int) -> NoAgent:

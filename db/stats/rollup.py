@@ -35,6 +35,7 @@ from db.stats.schema import (
     Percentiles,
     ReasonCount,
     Stats,
+    Transfers,
 )
 
 Totals = dict[tuple[str, str, int], int]
@@ -118,6 +119,7 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
         ]
 
     handoff_reasons, no_agent_reasons = reasons("handoff"), reasons("no_agent")
+    transfer_reasons = reasons("transferred")
     messages = {sender.value: get("messages", sender.value) for sender in MESSAGE_COUNTS}
     by_day: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
     grid = [[0] * 24 for _ in range(7)]
@@ -162,6 +164,9 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             conversations=get("rooms", "no_agent"),
             rate=ratio(get("rooms", "no_agent"), started),
             by_reason=no_agent_reasons,
+        ),
+        transfers=Transfers(
+            total=sum(x.requests for x in transfer_reasons), by_reason=transfer_reasons
         ),
         wait_seconds=_percentiles(totals, histograms, "wait"),
         wait_histogram=[

@@ -73,6 +73,13 @@ class NoAgent(BaseModel):
     by_reason: list[ReasonCount]
 
 
+class Transfers(BaseModel):
+    total: int
+    """Transfers of the cohort's chats: to another agent, taken over, back to the queue."""
+    by_reason: list[ReasonCount]
+    """`agent`, `takeover` (an admin to themself), `queue`."""
+
+
 class HistogramBucket(BaseModel):
     label: str
     min_seconds: int
@@ -107,6 +114,7 @@ class Stats(BaseModel):
     conversations: Conversations
     handoffs: Handoffs
     no_agent: NoAgent
+    transfers: Transfers = Field(default_factory=lambda: Transfers(total=0, by_reason=[]))
     wait_seconds: Percentiles
     wait_histogram: list[HistogramBucket]
     first_response_seconds: Percentiles

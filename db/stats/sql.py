@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import Database
-from db.models import MESSAGE_COUNTS, SPANS, EventKind, RoomStatus
+from db.models import MESSAGE_COUNTS, SPANS, TRANSFER_TO_QUEUE, EventKind, RoomStatus
 from db.sqltime import LocalWindow, SqlTime, nearest_rank_pick
 from db.stats.schema import WAIT_BUCKETS
 from db.tables import events_t, rooms_t
@@ -192,10 +192,11 @@ async def _durations(session: AsyncSession, q: Query) -> Any:
 
 
 async def _reasons(session: AsyncSession, q: Query) -> list[Any]:
-    """Handoff and no-agent requests per (kind, reason): events and distinct rooms."""
+    """Handoff and no-agent requests, and transfers, per (kind, reason): events and distinct
+    rooms."""
     reason = sa.func.coalesce(events_t.c.reason, "unknown")
     requests = q.cohort_events(
-        (EventKind.handoff, EventKind.no_agent),
+        (EventKind.handoff, EventKind.no_agent, EventKind.transferred),
         events_t.c.kind,
         reason.label("reason"),
         events_t.c.room_id,
@@ -216,9 +217,15 @@ async def _reasons(session: AsyncSession, q: Query) -> list[Any]:
 def _spans(q: Query) -> sa.Subquery:
     """Every handoff and join of a cohort room with what the room service wrote on it when the
     next transition came (`next_kind`, `next_at`) and, on a join, its first agent reply."""
+    # A transfer to an agent starts a stint, as a join does; one back to the queue opens a
+    # span no metric reads (its wait is not a handoff's).
+    stint = sa.and_(
+        events_t.c.kind == EventKind.transferred.value,
+        events_t.c.reason != TRANSFER_TO_QUEUE,
+    )
     return q.cohort_events(
         SPANS,
-        events_t.c.kind,
+        sa.case((stint, EventKind.joined.value), else_=events_t.c.kind).label("kind"),
         events_t.c.agent_id,
         events_t.c.created_at,
         events_t.c.next_kind,

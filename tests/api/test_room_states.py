@@ -139,3 +139,52 @@ def test_notices_say_what_happened() -> None:
     assert "#2" in room_states.notice_handoff(2)
     assert room_states.notice_joined("Alice").startswith("Alice")
     assert "AI" in room_states.notice_left("Alice")
+
+
+# ---------------------------------------------------------------- transfers and capacity
+
+
+def test_who_may_transfer_and_where() -> None:
+    from api.room_states import transfer
+
+    to_ben = transfer(RoomStatus.agent, room_agent_id=1, by=1, admin=False, to_agent=2)
+    assert (to_ben.to, to_ben.event, to_ben.reason) == (
+        RoomStatus.agent,
+        EventKind.transferred,
+        "agent",
+    )
+    back = transfer(RoomStatus.agent, room_agent_id=1, by=1, admin=False, to_agent=None)
+    assert (back.to, back.reason) == (RoomStatus.waiting, "queue")
+    takeover = transfer(RoomStatus.agent, room_agent_id=1, by=9, admin=True, to_agent=9)
+    assert takeover.reason == "takeover"
+    for status, by, admin, to, code in (
+        (RoomStatus.agent, 2, False, 3, "not_your_room"),  # not the holder
+        (RoomStatus.agent, 1, False, 1, "same_agent"),
+        (RoomStatus.waiting, 9, True, None, "not_held"),
+        (RoomStatus.ai, 9, True, 9, "not_held"),
+        (RoomStatus.closed, 1, False, 2, "room_closed"),
+    ):
+        with pytest.raises(room_states.RoutingError) as refused:
+            transfer(status, room_agent_id=1, by=by, admin=admin, to_agent=to)
+        assert refused.value.code == code
+
+
+def test_who_may_take_one_more_chat() -> None:
+    from api.room_states import can_take
+    from db.models import AgentStatus
+
+    ok = {"name": "Ben", "status": AgentStatus.available, "online": True, "max_chats": 3}
+    can_take(own=False, held=2, **ok)  # type: ignore[arg-type]
+    can_take(own=True, held=0, **{**ok, "online": False})  # type: ignore[arg-type]
+    for own, held, changes, code in (
+        (False, 3, {}, "agent_full"),
+        (True, 3, {}, "agent_full"),
+        (False, 0, {"status": AgentStatus.away}, "agent_away"),
+        (True, 0, {"status": AgentStatus.away}, "agent_away"),
+        (False, 0, {"online": False}, "agent_offline"),
+    ):
+        with pytest.raises(room_states.RoutingError) as refused:
+            can_take(own=own, held=held, **{**ok, **changes})  # type: ignore[arg-type]
+        assert refused.value.code == code and refused.value.status == 409
+    with pytest.raises(room_states.RoutingError, match="Ben has 3 open chats, the maximum of 3"):
+        can_take(own=False, held=3, **ok)  # type: ignore[arg-type]

@@ -403,3 +403,45 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
         assert await revision_rows(engine) == [head_revision()]
     finally:
         await engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0007
+
+
+async def column_names(engine: AsyncEngine, table: str) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda c: {col["name"] for col in sa.inspect(c).get_columns(table)}
+        )
+
+
+async def test_0007_adds_status_capacity_and_priority_and_goes_down_again(
+    database_url: str,
+) -> None:
+    added = {"status", "max_chats", "last_assigned_at"}
+    engine = create_engine(database_url)
+    try:
+        await migrate_to(engine, "0005_team_tools")
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO agents (email, name, role, password_hash, created_at) "
+                    "VALUES ('a@example.com', 'Al', 'agent', 'x', '2026-11-30 10:00:00')"
+                )
+            )
+        assert not added & await column_names(engine, "agents")
+        await upgrade(engine)
+        assert added <= await column_names(engine, "agents")
+        assert "priority" in await column_names(engine, "rooms")
+        assert await metadata_diff(engine) == []
+        async with engine.connect() as conn:
+            row = (await conn.execute(sa.text("SELECT status, max_chats FROM agents"))).one()
+        assert tuple(row) == ("available", 3)  # agents already there: available, 3 chats
+
+        await migrate_to(engine, "0005_team_tools", down=True)
+        assert not added & await column_names(engine, "agents")
+        assert "priority" not in await column_names(engine, "rooms")
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()

@@ -614,3 +614,63 @@ def test_a_window_is_tiled_by_the_largest_blocks() -> None:
     assert pieces[0][1] == start and pieces[-1][2] == end
     assert all(p[2] == q[1] for p, q in itertools.pairwise(pieces))
     assert all(a % span == 0 == b % span for span, a, b in pieces)
+
+
+# ---------------------------------------------------------------- transfers
+
+
+async def test_a_transfer_ends_one_stint_and_starts_the_next(database_url: str) -> None:
+    """R1: handoff; Alice joins after 20 s, replies after 10 s and transfers to Bob after
+    60 s; Bob replies 5 s later, sends it back to the queue after 30 s; Alice joins again
+    after 15 s, replies 4 s later, and an admin (Ada) takes over 40 s after that; Ada closes
+    after 50 s without a word. Three transfers (agent, queue, takeover), four stints."""
+    db = Database(database_url)
+    await upgrade(db.engine)
+    ids = {}
+    async with db.write() as session:
+        for name in ("Alice", "Bob", "Ada"):
+            agent = await queries.create_agent(
+                session, email=f"{name}@example.com", name=name, role="agent", password_hash="x"
+            )
+            assert agent.id is not None
+            ids[name] = agent.id
+    alice, bob, ada = ids["Alice"], ids["Bob"], ids["Ada"]
+    r1 = Chat("t1", at("2026-03-28 10:00:00"))
+    r1.say("user", "2026-03-28 10:00:05", "a human please")
+    r1.move("handoff", "2026-03-28 10:00:10", "waiting", "button")
+    r1.move("joined", "2026-03-28 10:00:30", "agent", "agent", alice, holder=alice)
+    r1.say("agent", "2026-03-28 10:00:40", "Alice here", alice)
+    r1.move("transferred", "2026-03-28 10:01:30", "agent", "agent", bob, holder=bob)
+    r1.say("agent", "2026-03-28 10:01:35", "Bob here", bob)
+    r1.move("transferred", "2026-03-28 10:02:05", "waiting", "queue", bob)
+    r1.move("joined", "2026-03-28 10:02:20", "agent", "agent", alice, holder=alice)
+    r1.say("agent", "2026-03-28 10:02:24", "Alice again", alice)
+    r1.move("transferred", "2026-03-28 10:03:04", "agent", "takeover", ada, holder=ada)
+    r1.move("closed", "2026-03-28 10:03:54", "closed", "agent", ada, holder=ada)
+    try:
+        async with db.write() as session:
+            await room_log.write_histories(session, histories=[r1.history()])
+        async with db.write() as session:
+            await session.run_sync(lambda s: fold_all(s.connection()))
+        exact = await compute_exact_stats(db, window=UTC_WEEK)
+        stats = exact.model_dump(mode="json")
+        assert stats["transfers"] == {
+            "total": 3,
+            "by_reason": [
+                {"reason": "agent", "requests": 1, "conversations": 1, "rate": 1.0},
+                {"reason": "queue", "requests": 1, "conversations": 1, "rate": 1.0},
+                {"reason": "takeover", "requests": 1, "conversations": 1, "rate": 1.0},
+            ],
+        }
+        # Stints: Alice 60 s (reply 10), Bob 35 s (reply 5), Alice 44 s (reply 4), Ada 50 s.
+        assert stats["handle_time_seconds"] == percentiles(4, 44.0, 60.0, 47.25, 60.0)
+        assert stats["first_response_seconds"] == percentiles(3, 5.0, 10.0, 6.333, 10.0)
+        # The handoff's wait is the only wait: the time back in the queue is not a handoff's.
+        assert stats["wait_seconds"] == percentiles(1, 20.0, 20.0, 20.0, 20.0)
+        assert stats["handoffs"]["answered"] == 1
+        chats = {a["name"]: a["chats"] for a in stats["agents"]}
+        assert chats == {"Alice": 2, "Bob": 1, "Ada": 1}
+        sketched = (await compute_stats(db, window=UTC_WEEK)).model_dump(mode="json")
+        assert_within_bound(sketched, stats)
+    finally:
+        await db.dispose()
