@@ -44,6 +44,7 @@ TABLES = (
     "stats_fold_state",
     "saved_replies",
     "notes",
+    "ratings",
 )
 ALL_TABLES = (*TABLES, "alembic_version")
 
@@ -399,6 +400,36 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
 
         await migrate_to(engine, "0004_stats_rollups", down=True)
         assert not {"saved_replies", "notes"} & await table_names(engine)
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0008
+
+
+async def column_names(engine: AsyncEngine, table: str) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda c: {col["name"] for col in sa.inspect(c).get_columns(table)}
+        )
+
+
+async def test_0008_adds_ratings_and_visitors_and_goes_down_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate_to(engine, "0005_team_tools")
+        assert "ratings" not in await table_names(engine)
+        assert "visitor_id" not in await column_names(engine, "rooms")
+        await upgrade(engine)
+        assert "ratings" in await table_names(engine)
+        assert "visitor_id" in await column_names(engine, "rooms")
+        assert await metadata_diff(engine) == []
+
+        await migrate_to(engine, "0005_team_tools", down=True)
+        assert "ratings" not in await table_names(engine)
+        assert "visitor_id" not in await column_names(engine, "rooms")
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]
     finally:
