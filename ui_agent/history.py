@@ -13,13 +13,12 @@ import httpx
 import streamlit as st
 
 from ui_agent import console
+from ui_agent.stats_ratings import rating_line
 from ui_common import view
 from ui_common.client import ApiError
 from ui_common.models import Message, parse_time
-from ui_common.safe_text import escape_markdown
 
 STATE_KEY = "history"
-STARS = "★"
 
 
 def _history(room_id: str) -> dict[str, Any] | None:
@@ -33,16 +32,6 @@ def _history(room_id: str) -> dict[str, Any] | None:
         except (ApiError, httpx.HTTPError):
             return None  # not ours (any more), or unreachable: no history shown
     return cache[room_id]
-
-
-def rating_line(rating: dict[str, Any] | None) -> str:
-    if not rating:
-        return "Not rated"
-    score = int(rating.get("score", 0))
-    line = f"Rated {STARS * score}{'☆' * (5 - score)} ({score}/5)"
-    if rating.get("comment"):
-        line += f" — “{escape_markdown(str(rating['comment']))}”"
-    return line
 
 
 def _conversation(record: dict[str, Any]) -> None:

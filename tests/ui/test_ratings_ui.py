@@ -6,10 +6,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from tests.ui.apptest import USER_APP, alerts, app, button, no_exception
+from streamlit.testing.v1 import AppTest
+
+from tests.ui.apptest import ROOT, TIMEOUT, USER_APP, alerts, app, button, no_exception
 from tests.ui.conftest import ApiProcess
 
 ASK = "How did we do?"
+STATS_APP = str(ROOT / "ui_agent" / "stats_app.py")
 
 
 def asked(at: object) -> bool:
@@ -51,6 +54,19 @@ def test_a_closed_chat_asks_for_a_rating_that_reaches_the_statistics(use_api: Ap
         time.sleep(0.5)
     assert ratings["by_score"][3] >= 1 and ratings["count"] >= 1, ratings
     assert any(a["name"] == "Assistant" for a in ratings["by_agent"]), ratings
+
+    # The Stats page shows them: its default range (30 days, UTC) holds today.
+    assert analyst.token is not None
+    stats = AppTest.from_file(STATS_APP, default_timeout=TIMEOUT)
+    stats.session_state["stats_token"] = analyst.token
+    stats.run()
+    no_exception(stats)
+    shown = {m.label: m.value for m in stats.metric}
+    assert shown["Ratings"] == str(ratings["count"])
+    assert shown["CSAT (4–5 stars)"] == f"{ratings['csat'] * 100:.0f} %"
+    assert shown["Average rating"] == f"{ratings['average']:.1f} / 5"
+    credited = [f for f in stats.dataframe if "Credited to" in f.value.columns]
+    assert "Assistant" in list(credited[0].value["Credited to"])
 
 
 def test_a_chat_the_user_never_wrote_in_is_not_rated(use_api: ApiProcess) -> None:
