@@ -36,11 +36,23 @@ class Rated:
     agent_id: int | None
 
 
+STINT_STARTS = (EventKind.joined.value, "transferred")
+"""Events whose agent_id then holds the room: a join, and a transfer to an agent or a takeover
+(team routing's `transferred`; its reason `queue` sends the room back to the queue instead)."""
+
+
 async def credited_agent(session: AsyncSession, *, room_id: str) -> int | None:
-    """The last agent who held the chat (its last join); None: the AI had it alone."""
+    """The last agent who held the chat (the start of its last stint); None: the AI had it
+    alone."""
+    kind = sa.type_coerce(events_t.c.kind, sa.String(16))  # a kind this branch may not know
     query = (
         sa.select(events_t.c.agent_id)
-        .where(events_t.c.room_id == room_id, events_t.c.kind == EventKind.joined.value)
+        .where(
+            events_t.c.room_id == room_id,
+            kind.in_(STINT_STARTS),
+            sa.or_(kind == EventKind.joined.value, events_t.c.reason != "queue"),
+            events_t.c.agent_id.is_not(None),
+        )
         .order_by(events_t.c.created_at.desc(), events_t.c.id.desc())
         .limit(1)
     )

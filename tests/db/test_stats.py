@@ -705,3 +705,41 @@ async def test_a_room_is_rated_once_closed_and_once_only(rated: Loaded) -> None:
     assert (record.rating.score, record.rating.comment) == (2, "slow")
     assert record.rating.agent is not None and record.rating.agent.name == "Alice"
     assert await rollups.RollupFolder(rated.db).fold_now() == 0  # refused: nothing changed
+
+
+async def test_a_rating_is_credited_to_whoever_held_the_chat_last(database_url: str) -> None:
+    """The last stint's agent: a join, or (team routing) a transfer to an agent or a takeover;
+    a transfer back to the queue credits nobody new."""
+    db = Database(database_url)
+    await upgrade(db.engine)
+    try:
+        async with db.write() as session:
+            alice = await queries.create_agent(
+                session, email="a@example.com", name="Alice", role="agent", password_hash="x"
+            )
+            bob = await queries.create_agent(
+                session, email="b@example.com", name="Bob", role="agent", password_hash="x"
+            )
+        assert alice.id is not None and bob.id is not None
+        chat = Chat("t1", at("2026-03-27 10:00:00")).say("user", "2026-03-27 10:00:05")
+        chat.move("joined", "2026-03-27 10:01:00", "agent", "agent", alice.id, holder=alice.id)
+        async with db.write() as session:
+            await room_log.write_histories(session, histories=[chat.history()])
+            assert await ratings.credited_agent(session, room_id="t1") == alice.id
+            insert = sa.text(
+                "INSERT INTO room_events (room_id, kind, from_status, to_status, reason, "
+                "agent_id, created_at) VALUES ('t1', 'transferred', 'agent', :to, :reason, "
+                ":agent, :at)"
+            )
+            await session.execute(
+                insert,
+                {"to": "agent", "reason": "agent", "agent": bob.id, "at": at("2026-03-27 10:02")},
+            )
+            assert await ratings.credited_agent(session, room_id="t1") == bob.id
+            await session.execute(
+                insert,
+                {"to": "waiting", "reason": "queue", "agent": bob.id, "at": at("2026-03-27 10:03")},
+            )
+            assert await ratings.credited_agent(session, room_id="t1") == bob.id
+    finally:
+        await db.dispose()
