@@ -57,7 +57,10 @@ def ask(client: TandemClient, room_id: str, *, took_part: bool) -> None:
         st.markdown("**How did we do?**")
         st.feedback("stars", key=f"stars-{room_id}")
         st.text_input(
-            "Anything to add? (optional)", key=f"comment-{room_id}", max_chars=COMMENT_MAX
+            "Anything to add? (optional)",
+            key=f"comment-{room_id}",
+            max_chars=COMMENT_MAX,
+            placeholder="What went well, or what should we do better?",
         )
         error = st.session_state.pop(f"rating-error-{room_id}", None)
         if error:
