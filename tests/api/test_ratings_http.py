@@ -14,11 +14,19 @@ import io
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from api.visitors import sign
 from db.rollups import RollupFolder
 from tests.api.test_authz_http import held_by
-from tests.conftest import LiveServer, auth
+from tests.conftest import (
+    REDIS_URL,
+    LiveServer,
+    auth,
+    make_settings,
+    require_service,
+    start_server,
+)
 
 
 async def say(
@@ -216,3 +224,28 @@ async def test_the_agent_holding_a_chat_sees_the_visitors_previous_ones(
     assert (
         await server.http.get(f"/api/rooms/{earlier_id}/history", headers=auth(alice_token))
     ).status_code == 403
+
+
+@pytest.mark.mariadb
+@pytest.mark.redis
+async def test_a_visitor_resumes_and_rates_across_two_processes(mariadb_url: str) -> None:
+    """The visitor id one process signed is good on the other (one secret), and so is the
+    rating rule: the second rating, on the other process, is refused."""
+    require_service("Redis", 6379)
+    settings = make_settings(mariadb_url, redis_url=REDIS_URL)
+    async for one in start_server(settings):
+        async for two in start_server(settings):
+            made = (await one.http.post("/api/rooms")).json()
+            resumed = await two.http.post("/api/visitors/resume", json={"visitor": made["visitor"]})
+            assert resumed.status_code == 200 and resumed.json()["room"]["id"] == made["room"]["id"]
+            room_id, token = made["room"]["id"], resumed.json()["token"]
+            await say(two, room_id, token)
+            await close(one, room_id, made["token"])
+            first = await one.http.post(
+                f"/api/rooms/{room_id}/rating", json={"score": 4}, headers=auth(token)
+            )
+            assert first.status_code == 201, first.text
+            second = await two.http.post(
+                f"/api/rooms/{room_id}/rating", json={"score": 1}, headers=auth(made["token"])
+            )
+            assert second.status_code == 409 and second.json()["code"] == "already_rated"
