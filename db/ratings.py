@@ -1,7 +1,7 @@
 """Ratings: who may rate a room, who it is credited to, and reading them back.
 
-The rating row and its `rated` event are written by the room log (`room_log.record_rating`);
-this module decides whether a room can be rated and reads ratings for transcripts and history.
+This module decides whether a room can be rated, writes the rating row, and reads ratings for
+transcripts and history; the room log writes its `rated` event in the same transaction.
 """
 
 from __future__ import annotations
@@ -86,9 +86,12 @@ async def rate_room(
     if existing.first() is not None:
         raise RatingRefused("already_rated", "This chat has already been rated.")
     agent_id = await credited_agent(session, room_id=room_id)
-    await room_log.record_rating(
-        session, room_id=room_id, score=score, comment=comment, agent_id=agent_id, at=at
+    await session.execute(
+        sa.insert(ratings_t).values(
+            room_id=room_id, score=score, comment=comment, agent_id=agent_id, created_at=at
+        )
     )
+    await room_log.record_rated(session, room_id=room_id, score=score, agent_id=agent_id, at=at)
     return Rated(agent_id=agent_id)
 
 

@@ -447,30 +447,12 @@ def _runs(steps: Sequence[MessageDraft | Transition]) -> list[list[MessageDraft]
     return runs
 
 
-# ---------------------------------------------------------------- ratings
-
-
-async def record_rating(
-    session: AsyncSession,
-    *,
-    room_id: str,
-    score: int,
-    comment: str | None,
-    agent_id: int | None,
-    at: datetime,
+async def record_rated(
+    session: AsyncSession, *, room_id: str, score: int, agent_id: int | None, at: datetime
 ) -> None:
-    """The user's rating of a closed room and its `rated` event (reason: the score, agent_id:
-    the agent credited), in the caller's transaction: the event is what tells the statistics
-    fold that a room closed earlier has changed. The ratings key refuses a second one."""
+    """A closed room's `rated` event (reason: the score; agent_id: the agent credited): what
+    tells the statistics fold that the room changed after it was closed (db/ratings.py)."""
     driver = await Driver.of(session)
-    stamp = driver.time(at)
-    await driver.execute(
-        "INSERT INTO ratings (room_id, score, comment, agent_id, created_at) "
-        f"VALUES ({driver.marks(5)})",
-        (room_id, score, comment, agent_id, stamp),
-    )
     closed = RoomStatus.closed.value
-    await driver.execute(
-        _INSERT_EVENTS.format(marks=driver.marks(7)),
-        (room_id, EventKind.rated.value, closed, closed, str(score), agent_id, stamp),
-    )
+    row = (room_id, EventKind.rated.value, closed, closed, str(score), agent_id, driver.time(at))
+    await driver.execute(_INSERT_EVENTS.format(marks=driver.marks(7)), row)
