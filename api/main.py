@@ -32,9 +32,11 @@ from api.routes import (
     config,
     health,
     notes,
+    ratings,
     rooms,
     saved_replies,
     stats,
+    visitors,
     ws,
 )
 from api.security import SecurityHeaders
@@ -96,7 +98,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
     install_log_redaction()
-    for module in (auth, rooms, health, ws, stats, saved_replies, notes, config, agents, board):
+    for module in (
+        auth,
+        rooms,
+        health,
+        ws,
+        stats,
+        saved_replies,
+        notes,
+        config,
+        agents,
+        board,
+        ratings,
+        visitors,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(RoutingError)

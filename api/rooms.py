@@ -33,7 +33,7 @@ from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
 from api.transfers import TeamRouting
 from api.writer import MessageWriter, StoredMessage
-from db import queries, room_log
+from db import queries, room_log, visitors
 from db.engine import Database
 from db.models import (
     Agent,
@@ -126,10 +126,12 @@ class RoomService(TeamRouting):
 
     # ------------------------------------------------------------ reads
 
-    async def create_room(self) -> RoomPublic:
+    async def create_room(self, *, visitor_id: str | None = None) -> RoomPublic:
         room_id, now = uuid.uuid4().hex, utcnow()
         async with self.db.write() as session:
             await room_log.open_rooms(session, rooms=[(room_id, now)])
+            if visitor_id is not None:  # api/visitors.py: the browser's signed visitor id
+                await visitors.link_room(session, room_id=room_id, visitor_id=visitor_id)
         return RoomPublic(id=room_id, status=RoomStatus.ai, created_at=now)
 
     async def get_room(self, room_id: str) -> RoomPublic:

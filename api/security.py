@@ -4,7 +4,8 @@ the NDJSON and CSV streams).
 - `X-Content-Type-Options: nosniff`: a message or transcript is never sniffed into HTML.
 - `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`: nothing here is meant to be framed,
   and no URL of ours (room ids) leaves in a Referer.
-- `Cache-Control: no-store` on the responses that carry a token (login, a new room), so no
+- `Cache-Control: no-store` on the responses that carry a token (login, a new room, a
+  resumed one), so no
   browser or proxy cache keeps one.
 """
 
@@ -18,7 +19,11 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-TOKEN_RESPONSES = {("POST", "/api/auth/token"), ("POST", "/api/rooms")}
+TOKEN_RESPONSES = {
+    ("POST", "/api/auth/token"),
+    ("POST", "/api/rooms"),
+    ("POST", "/api/visitors/resume"),
+}
 
 
 class SecurityHeaders:

@@ -166,6 +166,8 @@ class Room(SQLModel, table=True):
     system_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     priority: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     """While waiting after a transfer back to the queue: ahead of the rooms without it."""
+    visitor_id: str | None = Field(default=None, max_length=32, index=True)
+    """The browser that opened it (api/visitors.py signs the id): links a visitor's rooms."""
 
 
 SEQ_MAX = 2**31 - 1
@@ -250,6 +252,8 @@ class EventKind(StrEnum):
     transferred = "transferred"
     """agent → agent (reason `agent`, or `takeover` by an admin) or agent → waiting (`queue`).
     The event's agent_id is who holds the room afterwards (to the queue: who sent it back)."""
+    rated = "rated"
+    """The user rated the closed chat (reason: the score; agent_id: the agent credited)."""
 
 
 TRANSITIONS = (
@@ -401,4 +405,36 @@ class NotePublic(SQLModel):
     room_id: str
     agent: AgentRef
     text: str
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- ratings
+
+RATING_COMMENT_MAX = 2000
+
+
+class Rating(SQLModel, table=True):
+    """The user's "How did we do?" on a closed chat: one per room (the key), credited to the
+    last agent who held the chat (`agent_id`; NULL: the AI had it alone)."""
+
+    __tablename__ = "ratings"
+
+    room_id: str = Field(primary_key=True, max_length=32, foreign_key="rooms.id")
+    score: int
+    comment: str | None = Field(default=None, max_length=RATING_COMMENT_MAX, sa_type=sa.Text)
+    agent_id: int | None = Field(default=None, foreign_key="agents.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class RatingCreate(SQLModel):
+    score: int = Field(ge=1, le=5)
+    comment: StorableText | None = Field(default=None, max_length=RATING_COMMENT_MAX)
+
+
+class RatingPublic(SQLModel):
+    room_id: str
+    score: int
+    comment: str | None
+    agent: AgentRef | None
+    """Who it is credited to; null: the AI."""
     created_at: datetime

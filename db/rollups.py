@@ -171,6 +171,10 @@ def contribution(room: Any, events: Sequence[Any]) -> tuple[Counter[Key], dict[K
                 value("first_response", e.agent_id, _micros(e.created_at, e.first_reply_at))
             if e.next_at is not None:
                 value("handle_time", e.agent_id, _micros(e.created_at, e.next_at))
+        elif e.kind == EventKind.rated.value and str(e.reason or "").isdigit():
+            # db/stats/ratings.py: one key per rating, under the credited agent (or the AI)
+            label = "ai" if e.agent_id is None else str(e.agent_id)
+            adds[("rating", label, int(e.reason))] += 1
     for kind, names in reasons.items():
         for reason in names:
             adds[(f"{kind}_rooms", reason, 0)] += 1

@@ -477,3 +477,14 @@ def _runs(steps: Sequence[MessageDraft | Transition]) -> list[list[MessageDraft]
         else:
             runs.append([step])
     return runs
+
+
+async def record_rated(
+    session: AsyncSession, *, room_id: str, score: int, agent_id: int | None, at: datetime
+) -> None:
+    """A closed room's `rated` event (reason: the score; agent_id: the agent credited): what
+    tells the statistics fold that the room changed after it was closed (db/ratings.py)."""
+    driver = await Driver.of(session)
+    closed = RoomStatus.closed.value
+    row = (room_id, EventKind.rated.value, closed, closed, str(score), agent_id, driver.time(at))
+    await driver.execute(_INSERT_EVENTS.format(marks=driver.marks(7)), row)

@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0007_agent_status_transfer, written out as plain DDL: same tables, columns, types, nullability,
+-- 0008_ratings_visitors, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -49,9 +49,11 @@ CREATE TABLE IF NOT EXISTS rooms (
     agent_messages INTEGER NOT NULL DEFAULT 0,
     system_messages INTEGER NOT NULL DEFAULT 0,
     priority BOOL NOT NULL DEFAULT 0,
+    visitor_id VARCHAR(32) NULL,
     PRIMARY KEY (id),
     KEY ix_rooms_agent_id (agent_id),
     KEY ix_rooms_status_waiting_since (status, waiting_since),
+    KEY ix_rooms_visitor_id (visitor_id),
     FOREIGN KEY (agent_id) REFERENCES agents (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -150,6 +152,19 @@ CREATE TABLE IF NOT EXISTS notes (
     FOREIGN KEY (agent_id) REFERENCES agents (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Ratings: the user's "How did we do?", one per closed room (0008).
+CREATE TABLE IF NOT EXISTS ratings (
+    room_id VARCHAR(32) NOT NULL,
+    score INTEGER NOT NULL,
+    comment TEXT NULL,
+    agent_id INTEGER NULL,
+    created_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (room_id),
+    KEY ix_ratings_agent_id (agent_id),
+    FOREIGN KEY (room_id) REFERENCES rooms (id),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Alembic's bookkeeping, as Alembic itself creates it (the database's default charset).
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
@@ -157,5 +172,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0007_agent_status_transfer' FROM DUAL
+SELECT '0008_ratings_visitors' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

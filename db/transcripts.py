@@ -22,10 +22,12 @@ from db.models import (
     EventKind,
     MessagePublic,
     NotePublic,
+    RatingPublic,
     RoomStatus,
     Sender,
 )
 from db.queries import agent_names
+from db.ratings import rating_of, ratings_t
 from db.sqltime import LocalWindow, SqlTime, seconds
 from db.tables import MESSAGE_COLUMNS, events_t, message_from_row, messages_t, rooms_t
 from db.team import list_notes
@@ -50,6 +52,8 @@ class ConversationRow:
     messages: dict[str, int]
     closed_at: datetime | None
     duration_seconds: float | None
+    rating: int | None = None
+    rating_comment: str | None = None
 
 
 def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
@@ -112,11 +116,13 @@ def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
             joins.c.agent_ids,
             *[rooms_t.c[column].label(f"n_{s.value}") for s, column in MESSAGE_COUNTS.items()],
             duration.label("duration"),
+            ratings_t.c.score.label("rating"),
+            ratings_t.c.comment.label("rating_comment"),
         )
         .select_from(
-            rooms_t.outerjoin(first_handoff, first_handoff.c.room_id == rooms_t.c.id).outerjoin(
-                joins, joins.c.room_id == rooms_t.c.id
-            )
+            rooms_t.outerjoin(first_handoff, first_handoff.c.room_id == rooms_t.c.id)
+            .outerjoin(joins, joins.c.room_id == rooms_t.c.id)
+            .outerjoin(ratings_t, ratings_t.c.room_id == rooms_t.c.id)
         )
         .where(in_cohort)
         .order_by(rooms_t.c.created_at, rooms_t.c.id)
@@ -144,6 +150,8 @@ def _row(row: Any) -> ConversationRow:
         messages={s: int(getattr(row, f"n_{s}")) for s in SENDERS},
         closed_at=row.closed_at,
         duration_seconds=seconds(row.duration),
+        rating=row.rating,
+        rating_comment=row.rating_comment,
     )
 
 
@@ -283,6 +291,8 @@ class Transcript(BaseModel):
     events: list[TranscriptEvent]
     notes: list[TranscriptNote] = []
     """The agents' private notes, oldest first."""
+    rating: RatingPublic | None = None
+    """The user's rating of the closed chat, if given."""
 
 
 def place_notes(
@@ -348,7 +358,9 @@ async def transcript(session: AsyncSession, *, room_id: str) -> Transcript | Non
     names = await agent_names(session, ids=ids)
     public = [message_from_row(m) for m in messages]
     notes = await list_notes(session, room_id=room_id)
+    rating = await rating_of(session, room_id=room_id)
     return Transcript(
+        rating=rating,
         room=TranscriptRoom(
             id=room.id,
             status=RoomStatus(room.status),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import streamlit as st
 
-from ui_agent import console, routing, team
+from ui_agent import console, history, routing, team
 from ui_agent.feedback import flash, guard
 from ui_common import view
 from ui_common.client import ApiError
@@ -147,6 +147,8 @@ def chat_pane(room_id: str) -> None:
     if room is not None and room.brief:
         with st.expander("Brief from the AI assistant", icon=":material/summarize:"):
             st.markdown(escape_markdown(room.brief))
+    if mine:
+        history.render(room_id)  # "Previous conversations (n)": ui_agent/history.py
     for item in team.timeline(console.history(room_id), team.notes(room_id)):
         if isinstance(item, team.Note):
             team.render_note(item)

@@ -22,7 +22,7 @@ import httpx
 import pandas as pd
 import streamlit as st
 
-from ui_agent import stats_charts
+from ui_agent import stats_charts, stats_ratings
 from ui_common import view
 from ui_common.client import ApiError, TandemClient
 from ui_common.models import Message, parse_time
@@ -374,6 +374,8 @@ def _transcript(client: TandemClient, room_id: str, tz: str = "UTC") -> None:
         st.markdown(f"**Conversation {room_id[:8]}** · {room['status']} · {agent}")
         closed = f" · closed {_minute(room['closed_at'], tz)}" if room.get("closed_at") else ""
         st.caption(f"Started {_minute(room['created_at'], tz)}{closed}")
+        if record.get("rating"):
+            st.caption(stats_ratings.rating_line(record["rating"]))
         view.render_transcript([Message.from_json(m) for m in record["messages"]])
         st.download_button(
             "Transcript as JSON",
@@ -401,6 +403,7 @@ def render(client: TandemClient) -> None:
         _kpis(now, before, period)
         _charts(now)
         _agents(now)
+        stats_ratings.render(now)
         _exports(client, period)
         _transcripts(client, period)
     except ApiError as exc:

@@ -51,6 +51,8 @@ DEFAULT_CONFIG = PublicConfig(max_message_chars=4000, version="unknown")
 class Session:
     room_id: str
     token: str
+    visitor: str | None = None
+    """The server-signed visitor id (kept by the user chat in its cookie)."""
 
 
 class TandemClient:
@@ -104,9 +106,9 @@ class TandemClient:
 
     # ------------------------------------------------------------ users
 
-    def create_room(self) -> Session:
-        body = self.request("POST", "/api/rooms")
-        return Session(room_id=body["room"]["id"], token=body["token"])
+    def create_room(self, visitor: str | None = None) -> Session:
+        body = self.request("POST", "/api/rooms", json={"visitor": visitor} if visitor else None)
+        return Session(room_id=body["room"]["id"], token=body["token"], visitor=body.get("visitor"))
 
     def room(self, room_id: str) -> Room:
         return Room.from_json(self.get(f"/api/rooms/{room_id}"))
@@ -240,6 +242,33 @@ class TandemClient:
             "POST", f"/api/rooms/{room_id}/notes", json={"text": text}
         )
         return note
+
+    # ------------------------------------------------------------ ratings, visitors, history
+
+    def resume(self, visitor: str) -> Session | None:
+        """The visitor's open chat with a fresh token; None when it has none (or the id is
+        not one the server signed)."""
+        try:
+            body = self.request("POST", "/api/visitors/resume", json={"visitor": visitor})
+        except ApiError as exc:
+            if exc.status in (401, 404):
+                return None
+            raise
+        return Session(room_id=body["room"]["id"], token=body["token"], visitor=body["visitor"])
+
+    def rating(self, room_id: str) -> dict[str, Any] | None:
+        rating: dict[str, Any] | None = self.get(f"/api/rooms/{room_id}/rating")["rating"]
+        return rating
+
+    def rate(self, room_id: str, score: int, comment: str | None = None) -> dict[str, Any]:
+        body = {"score": score, "comment": comment or None}
+        rating: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/rating", json=body)
+        return rating
+
+    def history(self, room_id: str) -> dict[str, Any]:
+        """`{"count", "conversations": [transcript]}`: the visitor's earlier chats."""
+        found: dict[str, Any] = self.get(f"/api/rooms/{room_id}/history")
+        return found
 
 
 def _detail(response: httpx.Response) -> str:

@@ -12,7 +12,7 @@ import streamlit as st
 from ui_common import view
 from ui_common.client import ApiError
 from ui_common.safe_text import ai_markdown
-from ui_user import chat
+from ui_user import chat, rating, visitor
 
 st.set_page_config(page_title="Tandem support", page_icon=str(view.FAVICON))
 
@@ -180,6 +180,7 @@ def live_updates() -> None:
 def main() -> None:
     s = chat.state()
     chat.adopt_url_session()
+    chat.resume_visitor()
     try:
         chat.sync()
     except ApiError as exc:
@@ -194,6 +195,10 @@ def main() -> None:
         with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
             st.markdown(GREETING)
     render_unsent()
+    if s.room_id is not None and s.room is not None and s.room.status == "closed":
+        took_part = any(m.sender == "user" for m in s.messages)
+        rating.ask(s.client, s.room_id, took_part=took_part)
+    visitor.write_cookie()
     view.follow_newest(f"{s.room_id}:{view.last_seq(s.messages)}:{len(s.unsent)}")
     prompt = controls()
     if s.retry:

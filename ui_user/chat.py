@@ -18,6 +18,7 @@ import streamlit as st
 from ui_common import view
 from ui_common.client import DEFAULT_CONFIG, ApiError, PublicConfig, Session, TandemClient
 from ui_common.models import Message, Room
+from ui_user import visitor
 
 POLL_SECONDS = 1.0
 """How often an open chat asks for new messages: about how long an agent's reply takes to show."""
@@ -112,13 +113,34 @@ def adopt_url_session() -> None:
 
 def start_room() -> str:
     s = state()
-    session: Session = s.client.create_room()
+    session: Session = s.client.create_room(visitor=visitor.current())
+    visitor.remember(session.visitor)
     s.client.token = session.token
     st.query_params.update(room=session.room_id, token=session.token)
     s.room_id = session.room_id
     s.set_room(s.client.room(session.room_id))
     s.messages = []
     return session.room_id
+
+
+def resume_visitor() -> None:
+    """A plain visit (no room in the URL) from a browser that has a visitor id: pick its open
+    chat up again, once per session. Without one, the next message opens a room as before."""
+    s = state()
+    if s.room_id is not None or not visitor.first_visit():
+        return
+    known = visitor.current()
+    if known is None:
+        return
+    try:
+        session = s.client.resume(known)
+    except (ApiError, httpx.HTTPError):
+        return  # the next message opens a new room with the same visitor
+    if session is None:
+        return
+    s.client.token = session.token
+    st.query_params.update(room=session.room_id, token=session.token)
+    s.room_id = session.room_id
 
 
 def forget_room(flash: str | None = None) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from api import visitors
 from api.auth import create_room_token
 from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, TandemDep
 from api.frames import message_frame
@@ -23,6 +24,14 @@ router = APIRouter(prefix="/api", tags=["rooms"])
 class RoomCreated(BaseModel):
     room: RoomPublic
     token: str
+    visitor: str
+    """The signed visitor id (api/visitors.py): the one sent if this server issued it, else a
+    new one. The user chat keeps it and sends it with its next room (and to resume)."""
+
+
+class RoomCreate(BaseModel):
+    visitor: str | None = None
+    """A signed visitor id from an earlier RoomCreated; anything else gets a new one."""
 
 
 class MessageList(BaseModel):
@@ -37,16 +46,19 @@ class HandoffRequestBody(BaseModel):
     reason: StorableText = "button"
 
 
-@router.post("/rooms", status_code=status.HTTP_201_CREATED, responses=errors(429))
-async def create_room(tandem: TandemDep, address: ClientAddress) -> RoomCreated:
+@router.post("/rooms", status_code=status.HTTP_201_CREATED, responses=errors(400, 422, 429))
+async def create_room(
+    tandem: TandemDep, address: ClientAddress, body: RoomCreate | None = None
+) -> RoomCreated:
     await tandem.limits.room_created(address)
-    room = await tandem.rooms.create_room()
+    visitor_id, signed = visitors.resolve(tandem, body.visitor if body else None)
+    room = await tandem.rooms.create_room(visitor_id=visitor_id)
     token = create_room_token(
         room_id=room.id,
         secret=tandem.settings.jwt_secret.get_secret_value(),
         days=tandem.settings.room_token_expire_days,
     )
-    return RoomCreated(room=room, token=token)
+    return RoomCreated(room=room, token=token, visitor=signed)
 
 
 @router.get("/rooms/{room_id}", responses=errors(401, 403, 404))

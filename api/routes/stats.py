@@ -50,6 +50,8 @@ CSV_COLUMNS = (
     "messages_total",
     "closed_at_utc",
     "duration_seconds",
+    "rating",
+    "rating_comment",
 )
 
 
@@ -150,6 +152,8 @@ async def _csv_lines(db: Database, window: LocalWindow) -> AsyncIterator[str]:
                     sum(row.messages.values()),
                     _iso(row.closed_at),
                     "" if row.duration_seconds is None else row.duration_seconds,
+                    "" if row.rating is None else row.rating,
+                    row.rating_comment or "",
                 ]
                 writer.writerow([_cell(value) for value in cells])
             yield chunk.getvalue()

@@ -14,6 +14,7 @@ from db import queries
 from db.engine import Database
 from db.models import EventKind
 from db.sqltime import LocalWindow, SqlTime, seconds
+from db.stats.ratings import exact_ratings
 from db.stats.schema import (
     WAIT_BUCKETS,
     AgentStats,
@@ -47,6 +48,7 @@ async def compute_exact_stats(db: Database, *, window: LocalWindow) -> Stats:
         names = await queries.agent_names(
             session, ids=[a for a in dists["handle_time"] if a is not None]
         )
+        ratings = await exact_ratings(session, query=q, closed=conversations.closed)
     return Stats(
         range=range_info(window),
         conversations=conversations,
@@ -77,6 +79,7 @@ async def compute_exact_stats(db: Database, *, window: LocalWindow) -> Stats:
         agents=_agents(dists, names),
         by_day=_by_day(window, raw.days),
         by_hour_of_week=raw.grid,
+        ratings=ratings,
         percentile_relative_error=0.0,
     )
 

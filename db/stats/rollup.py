@@ -22,6 +22,7 @@ from db.engine import Database
 from db.models import MESSAGE_COUNTS, stats_rollups
 from db.rollups import ALPHA, DURATIONS, SLOT_SECONDS, SPANS, bucket_value, slot_of
 from db.sqltime import LocalWindow, seconds
+from db.stats.ratings import rollup_ratings
 from db.stats.report import range_info, ratio
 from db.stats.schema import (
     WAIT_BUCKETS,
@@ -93,6 +94,13 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             per_slot[int(slot)][label] = int(n)
         agent_ids = sorted(int(label) for (m, label, _) in totals if m == "chats" and label)
         names = await queries.agent_names(session, ids=agent_ids)
+        ratings = await rollup_ratings(
+            session,
+            window=window,
+            closed=totals.get(("rooms", "closed", 0), 0),
+            start=start,
+            end=end,
+        )
 
     histograms: Histograms = defaultdict(list)
     for (metric, label, bucket), n in sorted(totals.items()):
@@ -197,6 +205,7 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             for day in window.days
         ],
         by_hour_of_week=grid,
+        ratings=ratings,
         percentile_relative_error=ALPHA,
     )
 

@@ -109,6 +109,90 @@ class DayVolume(BaseModel):
     total: int
 
 
+class RatingFigures(BaseModel):
+    """Ratings of the cohort's conversations (docs/metrics.md, "Ratings")."""
+
+    count: int
+    average: float | None
+    """Mean score, 1–5."""
+    csat: float | None
+    """Share of ratings that are 4 or 5."""
+    by_score: list[int]
+    """How many ratings gave 1, 2, 3, 4, 5."""
+
+
+class AgentRating(RatingFigures):
+    agent_id: int | None
+    """null: the AI (chats no agent held)."""
+    name: str
+
+
+class DayRating(RatingFigures):
+    date: date
+
+
+class Ratings(RatingFigures):
+    response_rate: float | None
+    """Rated conversations / closed conversations."""
+    by_agent: list[AgentRating]
+    by_day: list[DayRating]
+
+
+def rating_figures(by_score: list[int]) -> RatingFigures:
+    """count, average, csat from the counts of scores 1–5 (both paths use this)."""
+    count = sum(by_score)
+    if not count:
+        return RatingFigures(count=0, average=None, csat=None, by_score=by_score)
+    total = sum(score * n for score, n in zip(range(1, 6), by_score, strict=True))
+    return RatingFigures(
+        count=count,
+        average=round(total / count, 3),
+        csat=round((by_score[3] + by_score[4]) / count, 4),
+        by_score=by_score,
+    )
+
+
+AI_NAME = "Assistant"
+
+
+def ratings_report(
+    *,
+    closed: int,
+    days: list[date],
+    scores: dict[tuple[date, int | None], list[int]],
+    names: dict[int, str],
+) -> Ratings:
+    """The `ratings` section from score counts per (local day, agent), day-filled."""
+    overall = [0] * 5
+    per_agent: dict[int | None, list[int]] = {}
+    per_day: dict[date, list[int]] = {}
+    for (day, agent), counts in scores.items():
+        targets = (overall, per_agent.setdefault(agent, [0] * 5), per_day.setdefault(day, [0] * 5))
+        for target in targets:
+            for i, n in enumerate(counts):
+                target[i] += n
+    agents = [
+        AgentRating(
+            agent_id=agent,
+            name=AI_NAME if agent is None else names.get(agent, f"agent {agent}"),
+            **rating_figures(counts).model_dump(),
+        )
+        for agent, counts in per_agent.items()
+        if sum(counts)
+    ]
+    agents.sort(key=lambda a: (-a.count, a.agent_id is None, a.name, a.agent_id or 0))
+    figures = rating_figures(overall)
+    return Ratings(
+        **figures.model_dump(),
+        response_rate=round(figures.count / closed, 4) if closed else None,
+        by_agent=agents,
+        by_day=[
+            DayRating(date=day, **rating_figures(per_day.get(day, [0] * 5)).model_dump())
+            for day in days
+        ],
+    )
+
+
 class Stats(BaseModel):
     range: RangeInfo
     conversations: Conversations
@@ -125,6 +209,8 @@ class Stats(BaseModel):
     by_day: list[DayVolume]
     by_hour_of_week: list[list[int]]
     """7 rows (0 = Monday) of 24 hourly conversation counts, local time."""
+    ratings: Ratings | None = None
+    """Filled by both paths; None only from an old caller."""
     percentile_relative_error: float = 0.0
     """Bound on the relative error of every p50/p90 (and agents' medians): 0.02 from the
     rollups (`GET /api/stats`), 0 from the exact path."""

@@ -44,6 +44,7 @@ TABLES = (
     "stats_fold_state",
     "saved_replies",
     "notes",
+    "ratings",
 )
 ALL_TABLES = (*TABLES, "alembic_version")
 
@@ -405,7 +406,7 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
         await engine.dispose()
 
 
-# --------------------------------------------------------------------------- 0007
+# --------------------------------------------------------------------------- 0007, 0008
 
 
 async def column_names(engine: AsyncEngine, table: str) -> set[str]:
@@ -441,6 +442,26 @@ async def test_0007_adds_status_capacity_and_priority_and_goes_down_again(
         await migrate_to(engine, "0005_team_tools", down=True)
         assert not added & await column_names(engine, "agents")
         assert "priority" not in await column_names(engine, "rooms")
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()
+
+
+async def test_0008_adds_ratings_and_visitors_and_goes_down_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate_to(engine, "0007_agent_status_transfer")
+        assert "ratings" not in await table_names(engine)
+        assert "visitor_id" not in await column_names(engine, "rooms")
+        await upgrade(engine)
+        assert "ratings" in await table_names(engine)
+        assert "visitor_id" in await column_names(engine, "rooms")
+        assert await metadata_diff(engine) == []
+
+        await migrate_to(engine, "0007_agent_status_transfer", down=True)
+        assert "ratings" not in await table_names(engine)
+        assert "visitor_id" not in await column_names(engine, "rooms")
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]
     finally:

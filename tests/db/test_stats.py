@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from db import models, queries, rollups, room_log, tables, transcripts
+from db import models, queries, ratings, rollups, room_log, tables, transcripts
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import EventKind, RoomStatus, Sender
@@ -672,5 +672,129 @@ async def test_a_transfer_ends_one_stint_and_starts_the_next(database_url: str) 
         assert chats == {"Alice": 2, "Bob": 1, "Ada": 1}
         sketched = (await compute_stats(db, window=UTC_WEEK)).model_dump(mode="json")
         assert_within_bound(sketched, stats)
+    finally:
+        await db.dispose()
+
+
+# ---------------------------------------------------------------- ratings
+
+RATED = {"r1": 5, "r2": 4, "r9": 2, "r10": 5, "r4": 1}
+"""R1 and R4: the AI's (no agent held them); R2 and R9: Alice's; R10: Bob's (his last join)."""
+
+
+def figures(count: int, average: float | None, csat: float | None, scores: list[int]) -> Any:
+    return {"count": count, "average": average, "csat": csat, "by_score": scores}
+
+
+@pytest.fixture
+async def rated(database_url: str) -> AsyncIterator[Loaded]:
+    """The dataset folded by the live fold, then rated now: after the rooms were closed and
+    folded, as users rate them."""
+    db = Database(database_url)
+    await upgrade(db.engine)
+    async with db.write() as session:
+        alice = await queries.create_agent(
+            session, email="alice@example.com", name="Alice", role="agent", password_hash="x"
+        )
+        bob = await queries.create_agent(
+            session, email="bob@example.com", name="Bob", role="agent", password_hash="x"
+        )
+    assert alice.id is not None and bob.id is not None
+    async with db.write() as session:
+        histories = [chat.history() for chat in dataset(alice.id, bob.id)]
+        await room_log.write_histories(session, histories=histories)
+    folder = rollups.RollupFolder(db)
+    await folder.fold_now()
+    async with db.write() as session:
+        await session.run_sync(lambda s: fold_all(s.connection()))
+    before = await compute_stats(db, window=BERLIN)
+    assert before.ratings is not None and before.ratings.count == 0
+    for room_id, score in RATED.items():
+        async with db.write() as session:
+            comment = "slow" if room_id == "r9" else None
+            await ratings.rate_room(
+                session, room_id=room_id, score=score, comment=comment, at=datetime.now(UTC)
+            )
+    assert await folder.fold_now() == len(RATED)  # the live fold picks the rated rooms up
+    yield Loaded(db, alice.id, bob.id)
+    await db.dispose()
+
+
+async def test_ratings_by_hand_on_the_exact_path(rated: Loaded) -> None:
+    stats = (await compute_exact_stats(rated.db, window=BERLIN)).model_dump(mode="json")
+    got = stats["ratings"]
+    assert {k: got[k] for k in ("count", "average", "csat", "by_score")} == figures(
+        5, 3.4, 0.6, [1, 1, 0, 1, 2]
+    )
+    assert got["response_rate"] == round(5 / 6, 4)  # six closed conversations in the week
+    assert got["by_agent"] == [
+        {"agent_id": rated.alice, "name": "Alice", **figures(2, 3.0, 0.5, [0, 1, 0, 1, 0])},
+        {"agent_id": None, "name": "Assistant", **figures(2, 3.0, 0.5, [1, 0, 0, 0, 1])},
+        {"agent_id": rated.bob, "name": "Bob", **figures(1, 5.0, 1.0, [0, 0, 0, 0, 1])},
+    ]
+    # R2 (Friday 23:30 UTC) is Saturday in Berlin, with R9; R4 is Sunday 01:30 local.
+    assert got["by_day"] == [
+        {"date": "2026-03-27", **figures(1, 5.0, 1.0, [0, 0, 0, 0, 1])},
+        {"date": "2026-03-28", **figures(2, 3.0, 0.5, [0, 1, 0, 1, 0])},
+        {"date": "2026-03-29", **figures(2, 3.0, 0.5, [1, 0, 0, 0, 1])},
+        {"date": "2026-03-30", **figures(0, None, None, [0, 0, 0, 0, 0])},
+    ]
+
+
+@pytest.mark.parametrize("name", list(WINDOWS))
+async def test_rollups_give_the_ratings_of_the_exact_path(rated: Loaded, name: str) -> None:
+    window = WINDOWS[name]
+    exact = (await compute_exact_stats(rated.db, window=window)).model_dump(mode="json")
+    sketched = (await compute_stats(rated.db, window=window)).model_dump(mode="json")
+    assert_within_bound(sketched, exact)
+    if name == "berlin":
+        assert sketched["ratings"]["count"] == 5
+
+
+async def test_a_room_is_rated_once_closed_and_once_only(rated: Loaded) -> None:
+    for room_id, code in (("r1", "already_rated"), ("r3", "not_closed"), ("r6", "not_closed")):
+        with pytest.raises(ratings.RatingRefused) as refused:
+            async with rated.db.write() as session:
+                await ratings.rate_room(
+                    session, room_id=room_id, score=3, comment=None, at=datetime.now(UTC)
+                )
+        assert refused.value.code == code
+    async with rated.db.session() as session:
+        record = await transcripts.transcript(session, room_id="r9")
+    assert record is not None and record.rating is not None
+    assert (record.rating.score, record.rating.comment) == (2, "slow")
+    assert record.rating.agent is not None and record.rating.agent.name == "Alice"
+    assert await rollups.RollupFolder(rated.db).fold_now() == 0  # refused: nothing changed
+
+
+async def test_a_rating_is_credited_to_whoever_held_the_chat_last(database_url: str) -> None:
+    """The last stint's agent: a join, or (team routing) a transfer to an agent or a takeover;
+    a transfer back to the queue credits nobody new."""
+    db = Database(database_url)
+    await upgrade(db.engine)
+    try:
+        async with db.write() as session:
+            alice = await queries.create_agent(
+                session, email="a@example.com", name="Alice", role="agent", password_hash="x"
+            )
+            bob = await queries.create_agent(
+                session, email="b@example.com", name="Bob", role="agent", password_hash="x"
+            )
+        assert alice.id is not None and bob.id is not None
+        first = Chat("t1", at("2026-03-27 10:00:00")).say("user", "2026-03-27 10:00:05")
+        first.move("joined", "2026-03-27 10:01:00", "agent", "agent", alice.id, holder=alice.id)
+        second = Chat("t2", at("2026-03-27 10:00:00")).say("user", "2026-03-27 10:00:05")
+        second.move("joined", "2026-03-27 10:01:00", "agent", "agent", alice.id, holder=alice.id)
+        second.move("transferred", "2026-03-27 10:02:00", "agent", "agent", bob.id, holder=bob.id)
+        third = Chat("t3", at("2026-03-27 10:00:00")).say("user", "2026-03-27 10:00:05")
+        third.move("joined", "2026-03-27 10:01:00", "agent", "agent", alice.id, holder=alice.id)
+        third.move("transferred", "2026-03-27 10:02:00", "agent", "agent", bob.id, holder=bob.id)
+        third.move("transferred", "2026-03-27 10:03:00", "waiting", "queue", bob.id)
+        async with db.write() as session:
+            histories = [first.history(), second.history(), third.history()]
+            await room_log.write_histories(session, histories=histories)
+            assert await ratings.credited_agent(session, room_id="t1") == alice.id
+            assert await ratings.credited_agent(session, room_id="t2") == bob.id
+            assert await ratings.credited_agent(session, room_id="t3") == bob.id
     finally:
         await db.dispose()
