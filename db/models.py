@@ -141,6 +141,8 @@ class Room(SQLModel, table=True):
     ai_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     agent_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     system_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    user_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """The user's last poll or message, written at most every 30 s (api/abandon.py)."""
 
 
 SEQ_MAX = 2**31 - 1
@@ -160,6 +162,9 @@ class RoomPublic(SQLModel):
     waiting_since: datetime | None = None
     last_seq: int = 0
     """The newest message's seq: a client compares it with what it has to count unread."""
+    estimated_wait_seconds: int | None = None
+    """While waiting: the median recent wait at this hour of the week (api/waits.py); None
+    when there is too little history to say ("shortly")."""
 
 
 # ---------------------------------------------------------------- messages
@@ -361,3 +366,40 @@ class NotePublic(SQLModel):
     agent: AgentRef
     text: str
     created_at: datetime
+
+
+# ---------------------------------------------------------------- follow-ups
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+FOLLOWUP_TEXT_MAX = 4000
+
+
+class Followup(SQLModel, table=True):
+    """What a user left for later when no agent was online: one per room (its room closed)."""
+
+    __tablename__ = "followups"
+    __table_args__ = (sa.Index("ix_followups_done_created", "done_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(max_length=32, foreign_key="rooms.id", unique=True, index=True)
+    email: str = Field(max_length=254)
+    text: str = Field(max_length=FOLLOWUP_TEXT_MAX, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    done_by: int | None = Field(default=None, foreign_key="agents.id")
+
+
+class FollowupCreate(SQLModel):
+    email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+    """Where the team answers (a plain address check: Tandem sends no mail itself)."""
+    text: StorableText = Field(min_length=1, max_length=FOLLOWUP_TEXT_MAX)
+
+
+class FollowupPublic(SQLModel):
+    id: int
+    room_id: str
+    email: str
+    text: str
+    created_at: datetime
+    done_at: datetime | None = None
+    done_by: AgentRef | None = None

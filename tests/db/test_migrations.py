@@ -44,6 +44,7 @@ TABLES = (
     "stats_fold_state",
     "saved_replies",
     "notes",
+    "followups",
 )
 ALL_TABLES = (*TABLES, "alembic_version")
 
@@ -399,6 +400,36 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
 
         await migrate_to(engine, "0004_stats_rollups", down=True)
         assert not {"saved_replies", "notes"} & await table_names(engine)
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()
+
+
+# --------------------------------------------------------------------------- 0009
+
+
+async def test_0009_adds_followups_and_user_seen_at_and_goes_down_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+
+    async def room_columns() -> set[str]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: {col["name"] for col in sa.inspect(c).get_columns("rooms")}
+            )
+
+    try:
+        await migrate_to(engine, "0005_team_tools")
+        assert "followups" not in await table_names(engine)
+        assert "user_seen_at" not in await room_columns()
+        await upgrade(engine)
+        assert "followups" in await table_names(engine)
+        assert "user_seen_at" in await room_columns()
+        assert await metadata_diff(engine) == []
+
+        await migrate_to(engine, "0005_team_tools", down=True)
+        assert "followups" not in await table_names(engine)
+        assert "user_seen_at" not in await room_columns()
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]
     finally:
