@@ -25,7 +25,17 @@ from api.realtime.drain import Drain
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
 from api.rooms import MessageRefused, RoomService
-from api.routes import auth, config, health, notes, rooms, saved_replies, stats, ws
+from api.routes import (
+    auth,
+    config,
+    followups,
+    health,
+    notes,
+    rooms,
+    saved_replies,
+    stats,
+    ws,
+)
 from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
@@ -84,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
     install_log_redaction()
-    for module in (auth, rooms, health, ws, stats, saved_replies, notes, config):
+    for module in (auth, rooms, health, ws, stats, saved_replies, notes, config, followups):
         app.include_router(module.router)
 
     @app.exception_handler(RoutingError)

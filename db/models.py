@@ -390,7 +390,7 @@ class Followup(SQLModel, table=True):
 
 
 class FollowupCreate(SQLModel):
-    email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+    email: Annotated[StorableText, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
     """Where the team answers (a plain address check: Tandem sends no mail itself)."""
     text: StorableText = Field(min_length=1, max_length=FOLLOWUP_TEXT_MAX)
 
