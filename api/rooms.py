@@ -27,6 +27,7 @@ from api.frames import (
     room_frame,
 )
 from api.handoff import wants_human
+from api.waits import WaitEstimator
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.realtime.publisher import Publisher
@@ -106,6 +107,7 @@ class RoomService:
             db=db, hub=hub, store=self.store, assistant=assistant, hand_off=self._ai_hand_off
         )
         self._background: set[asyncio.Task[None]] = set()
+        self.waits = WaitEstimator(db)
 
     async def start(self) -> None:
         self.publisher.start()
@@ -132,6 +134,8 @@ class RoomService:
             room = await queries.get_room_public(session, room_id=room_id)
         if room is None:
             raise RoomNotFound(room_id)
+        if room.status is RoomStatus.waiting:
+            room.estimated_wait_seconds = await self.waits.estimate()
         return room
 
     async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:

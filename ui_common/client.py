@@ -241,6 +241,22 @@ class TandemClient:
         )
         return note
 
+    # ------------------------------------------------------------ follow-ups
+
+    def leave_followup(self, room_id: str, email: str, text: str) -> dict[str, Any]:
+        """The room's user, while no agent is online; the room is closed afterwards."""
+        body = {"email": email, "text": text}
+        left: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/followup", json=body)
+        return left
+
+    def followups(self, state: str = "open") -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.get("/api/followups", state=state)["followups"]
+        return found
+
+    def followup_done(self, followup_id: int) -> dict[str, Any]:
+        done: dict[str, Any] = self.request("POST", f"/api/followups/{followup_id}/done")
+        return done
+
 
 def _detail(response: httpx.Response) -> str:
     try:

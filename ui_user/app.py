@@ -45,6 +45,32 @@ def on_end_chat() -> None:
         s.flash = f"Could not end the chat: {_why(exc)}"
 
 
+def followup_form() -> None:
+    """Nobody online: the user can leave an address and a message for the team, which closes
+    the chat (the notice in the transcript says so)."""
+    s = chat.state()
+    if not s.no_agent or s.room_id is None or not chat.is_open(s):
+        return
+    with st.form("followup", clear_on_submit=False, border=True):
+        st.markdown("**Leave your email and a message** — the team will write back.")
+        email = st.text_input("Your email", placeholder="you@example.com")
+        text = st.text_area("Your message", max_chars=chat.config().max_message_chars)
+        if not st.form_submit_button("Send to the team", icon=":material/mail:"):
+            return
+    try:
+        s.client.leave_followup(s.room_id, email.strip(), text.strip())
+        s.set_room(s.client.room(s.room_id))
+        chat.fetch_new()
+        st.rerun()
+    except ApiError as exc:
+        if exc.status == 409 and s.room is not None:
+            s.no_agent = False  # someone came online: the button asks for them
+        why = "check the email address and the message" if exc.status == 422 else exc.detail
+        s.flash = f"Could not leave the message: {why}"
+    except httpx.HTTPError:
+        s.flash = "Could not leave the message: the chat service is unreachable"
+
+
 def on_new_chat() -> None:
     chat.forget_room()
 
@@ -189,11 +215,12 @@ def main() -> None:
     chat.drop_delivered()
     st.title("Tandem support", anchor=False)
     if s.messages:
-        view.render_transcript(s.messages)
+        view.render_transcript(chat.shown_messages(s))
     else:
         with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
             st.markdown(GREETING)
     render_unsent()
+    followup_form()
     view.follow_newest(f"{s.room_id}:{view.last_seq(s.messages)}:{len(s.unsent)}")
     prompt = controls()
     if s.retry:
