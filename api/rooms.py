@@ -27,11 +27,11 @@ from api.frames import (
     room_frame,
 )
 from api.handoff import wants_human
-from api.waits import WaitEstimator
 from api.presence import Presence
 from api.realtime.hub import Hub
 from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
+from api.waits import WaitEstimator
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log
 from db.engine import Database
