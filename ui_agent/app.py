@@ -107,7 +107,13 @@ def main() -> None:
     stats = st.Page(
         HERE / "page_stats.py", title="Stats", icon=":material/bar_chart:", url_path="stats"
     )
-    pages = ([chats] if s.me.can_chat else []) + ([stats] if s.me.can_read_stats else [])
+    followups = st.Page(
+        HERE / "page_followups.py",
+        title="Follow-ups",
+        icon=":material/mail:",
+        url_path="followups",
+    )
+    pages = ([chats, followups] if s.me.can_chat else []) + ([stats] if s.me.can_read_stats else [])
     current = st.navigation(pages)
     sidebar_account(s.me)
     current.run()
