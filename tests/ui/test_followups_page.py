@@ -34,7 +34,7 @@ def test_an_agent_sees_a_followup_with_a_mailto_link_and_marks_it_done(
     at.text_input(key="login_password").input(agent.password)
     at.button[0].click().run()
     no_exception(at)
-    assert not any("Log in" == b.label for b in at.button), alerts(at)
+    assert not any(b.label == "Log in" for b in at.button), alerts(at)
 
     at.switch_page(FOLLOWUPS_PAGE).run()
     no_exception(at)
