@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     presence_seconds: int = 30
     """An agent is online this long after its last /api/queue poll or WebSocket heartbeat."""
     max_message_chars: int = 4000
+    abandon_minutes: float = Field(default=30.0, gt=0)
+    """A waiting chat whose user has not been seen (no poll, no socket) this long is closed
+    as `abandoned`."""
+    abandon_check_seconds: float = Field(default=60.0, gt=0)
+    """How often each API process looks for abandoned chats."""
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
     drain_seconds: float = 10.0

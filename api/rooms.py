@@ -31,6 +31,7 @@ from api.presence import Presence
 from api.realtime.hub import Hub
 from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
+from api.user_seen import UserSeen
 from api.waits import WaitEstimator
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log
@@ -108,6 +109,7 @@ class RoomService:
         )
         self._background: set[asyncio.Task[None]] = set()
         self.waits = WaitEstimator(db)
+        self.user_seen = UserSeen(db)
 
     async def start(self) -> None:
         self.publisher.start()
