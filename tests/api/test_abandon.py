@@ -97,7 +97,7 @@ async def impatient(database_url: str) -> AsyncIterator[LiveServer]:
 
 async def test_the_periodic_sweep_closes_it_by_itself(impatient: LiveServer) -> None:
     _, agent = await impatient.add_agent("Alice")
-    room_id, token = await queued(impatient, agent)
+    room_id, _ = await queued(impatient, agent)
     for _ in range(150):  # up to 30 s under load
         room = (await impatient.http.get(f"/api/rooms/{room_id}", headers=auth(agent))).json()
         if room["status"] == "closed":
