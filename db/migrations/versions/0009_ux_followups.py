@@ -59,5 +59,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("followups")
-    with op.batch_alter_table("rooms") as batch:
-        batch.drop_column("user_seen_at")
+    op.drop_column("rooms", "user_seen_at")
