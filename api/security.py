@@ -18,7 +18,12 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-TOKEN_RESPONSES = {("POST", "/api/auth/token"), ("POST", "/api/rooms")}
+TOKEN_RESPONSES = {
+    ("POST", "/api/auth/token"),
+    ("POST", "/api/rooms"),
+    ("POST", "/api/auth/sessions"),
+    ("POST", "/api/auth/sessions/token"),
+}
 
 
 class SecurityHeaders:

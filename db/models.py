@@ -109,6 +109,22 @@ class Agent(AgentBase, table=True):
     id, and the old agent's tokens must not fit the new one."""
 
 
+class AgentSession(SQLModel, table=True):
+    """A console's "stay logged in" across reloads: revocable, unlike a JWT. The browser keeps
+    the secret; only its SHA-256 is stored. Void once revoked, expired, or the agent's
+    `token_version` moved on (disabled, new password)."""
+
+    __tablename__ = "agent_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    """SHA-256 (hex) of the secret the browser holds."""
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    token_version: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
 class AgentPublic(AgentBase):
     id: int
 

@@ -163,6 +163,19 @@ CREATE TABLE IF NOT EXISTS followups (
     FOREIGN KEY (done_by) REFERENCES agents (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Console sessions: a revocable "stay logged in", stored as the SHA-256 of the browser's secret.
+CREATE TABLE IF NOT EXISTS agent_sessions (
+    id VARCHAR(64) NOT NULL,
+    agent_id INTEGER NOT NULL,
+    token_version INTEGER NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    revoked_at DATETIME(6) NULL,
+    PRIMARY KEY (id),
+    KEY ix_agent_sessions_agent_id (agent_id),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Alembic's bookkeeping, as Alembic itself creates it (the database's default charset).
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,

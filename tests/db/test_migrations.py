@@ -45,6 +45,7 @@ TABLES = (
     "saved_replies",
     "notes",
     "followups",
+    "agent_sessions",
 )
 ALL_TABLES = (*TABLES, "alembic_version")
 
@@ -409,7 +410,9 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
 # --------------------------------------------------------------------------- 0009
 
 
-async def test_0009_adds_followups_and_user_seen_at_and_goes_down_again(database_url: str) -> None:
+async def test_0009_adds_followups_sessions_user_seen_at_and_goes_down_again(
+    database_url: str,
+) -> None:
     engine = create_engine(database_url)
 
     async def room_columns() -> set[str]:
@@ -420,15 +423,15 @@ async def test_0009_adds_followups_and_user_seen_at_and_goes_down_again(database
 
     try:
         await migrate_to(engine, "0005_team_tools")
-        assert "followups" not in await table_names(engine)
+        assert not {"followups", "agent_sessions"} & await table_names(engine)
         assert "user_seen_at" not in await room_columns()
         await upgrade(engine)
-        assert "followups" in await table_names(engine)
+        assert {"followups", "agent_sessions"} <= await table_names(engine)
         assert "user_seen_at" in await room_columns()
         assert await metadata_diff(engine) == []
 
         await migrate_to(engine, "0005_team_tools", down=True)
-        assert "followups" not in await table_names(engine)
+        assert not {"followups", "agent_sessions"} & await table_names(engine)
         assert "user_seen_at" not in await room_columns()
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]

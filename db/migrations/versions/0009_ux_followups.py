@@ -1,4 +1,4 @@
-"""Follow-ups and when a room's user was last seen.
+"""Follow-ups, when a room's user was last seen, and agents' console sessions.
 
 Revision ID: 0009_ux_followups
 Revises: 0005_team_tools
@@ -7,7 +7,9 @@ Create Date: 2026-11-30
 * followups: an email and a message a user left while no agent was online (their room closes
   with reason `followup`); agents mark them done. Tandem sends no mail.
 * rooms.user_seen_at: the last time the room's user polled or wrote (written at most once per
-  30 s per room), so a periodic task can close the rooms whose user is gone (`abandoned`).
+  30 s per room), so a periodic task can close the rooms whose user is gone (`abandoned`);
+* agent_sessions: a console's revocable "stay logged in" (the SHA-256 of a secret the
+  browser keeps), exchanged for a JWT on reload; logout and disabling void it.
 
 db/schema.sql matches.
 """
@@ -55,8 +57,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_followups_room_id", "followups", ["room_id"], unique=True)
     op.create_index("ix_followups_done_created", "followups", ["done_at", "created_at"])
+    op.create_table(
+        "agent_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=False),
+        sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("created_at", utc_datetime(), nullable=False),
+        sa.Column("expires_at", utc_datetime(), nullable=False),
+        sa.Column("revoked_at", utc_datetime(), nullable=True),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        **TABLE_OPTIONS,
+    )
+    op.create_index("ix_agent_sessions_agent_id", "agent_sessions", ["agent_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("agent_sessions")
     op.drop_table("followups")
     op.drop_column("rooms", "user_seen_at")
