@@ -71,4 +71,3 @@ async def revoke(session: AsyncSession, *, secret: str, now: datetime) -> None:
         .where(sessions_t.c.id == digest(secret), sessions_t.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-
