@@ -156,6 +156,19 @@ class TandemClient:
         self.token = str(body["access_token"])
         return self.token
 
+    def create_session(self) -> str:
+        """A revocable "stay logged in" secret for this agent (not a JWT)."""
+        return str(self.request("POST", "/api/auth/sessions")["session"])
+
+    def session_login(self, secret: str) -> str:
+        """Exchange a session secret for a fresh token (401 once it has ended)."""
+        body = self.request("POST", "/api/auth/sessions/token", json={"session": secret})
+        self.token = str(body["access_token"])
+        return self.token
+
+    def revoke_session(self, secret: str) -> None:
+        self.request("POST", "/api/auth/sessions/revoke", json={"session": secret})
+
     def me(self) -> Agent:
         return Agent.from_json(self.get("/api/agents/me"))
 
