@@ -12,7 +12,7 @@ import streamlit as st
 from ui_common import view
 from ui_common.client import ApiError
 from ui_common.safe_text import ai_markdown
-from ui_user import chat
+from ui_user import chat, phone
 
 st.set_page_config(page_title="Tandem support", page_icon=str(view.FAVICON))
 
@@ -205,6 +205,7 @@ def live_updates() -> None:
 
 def main() -> None:
     s = chat.state()
+    phone.compact()
     chat.adopt_url_session()
     try:
         chat.sync()
