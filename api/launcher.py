@@ -66,7 +66,8 @@ def streamlit_command(app: Path, port: int, host: str = "127.0.0.1") -> list[str
     - No developer toolbar (Deploy, Rerun): the people using these apps are not developers.
     - Only the primary colour is themed, once for light and once for dark: a plain
       `theme.primaryColor` made a single light custom theme that ignored the visitor's
-      system; with both, light or dark follows the system (`prefers-color-scheme`). The tab icon is a local file (`page_icon`), nothing fetched.
+      system; with both, light or dark follows the system (`prefers-color-scheme`). The tab
+      icon is a local file (`page_icon`), nothing fetched.
     """
     return [
         sys.executable, "-m", "streamlit", "run", str(app),

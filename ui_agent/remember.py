@@ -43,7 +43,7 @@ def restore() -> bool:
         return False
     st.session_state[TRIED_KEY] = True
     secret = st.context.cookies.get(COOKIE)
-    if not secret:
+    if not isinstance(secret, str) or not secret:  # AppTest has no browser: no cookies
         return False
     client = TandemClient(forwarded_for=st.context.ip_address)
     try:

@@ -26,7 +26,8 @@ PHONE_CSS = """<style>
   [data-testid="stBottom"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
     flex: 1 1 0 !important; min-width: 0 !important; width: auto !important;
   }
-  [data-testid="stBottom"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:first-child {
+  [data-testid="stBottom"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:first-child
+  {
     flex: 1 1 100% !important;
   }
   [data-testid="stBottom"] [data-testid="stAlert"] [role="alert"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
@@ -117,7 +117,7 @@ def luminance(css_rgb: str) -> float:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_phone_chat_is_mostly_chat_and_follows_the_system_theme(
-    stack: Stack, browser: Browser, scheme: str
+    stack: Stack, browser: Browser, scheme: Literal["light", "dark"]
 ) -> None:
     import os
 
