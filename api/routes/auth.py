@@ -89,7 +89,7 @@ async def create_session(agent: CurrentAgent, tandem: TandemDep) -> SessionCreat
     return SessionCreated(session=secret, expires_at=expires)
 
 
-@router.post("/auth/sessions/token", responses=errors(401, 413, 422))
+@router.post("/auth/sessions/token", responses=errors(400, 401, 413, 422))
 async def session_token(body: SessionSecret, tandem: TandemDep) -> Token:
     """A fresh token for a live session; 401 once it was revoked (logout), expired, or the
     agent was disabled or given a new password since."""
@@ -106,7 +106,7 @@ async def session_token(body: SessionSecret, tandem: TandemDep) -> Token:
 
 
 @router.post(
-    "/auth/sessions/revoke", status_code=status.HTTP_204_NO_CONTENT, responses=errors(413, 422)
+    "/auth/sessions/revoke", status_code=status.HTTP_204_NO_CONTENT, responses=errors(400, 413, 422)
 )
 async def revoke_session(body: SessionSecret, tandem: TandemDep) -> None:
     """Logout: the session stops working at once (an unknown one: 204 too)."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from api import followups
 from api.deps import ChatAgent, RoomPrincipal, TandemDep
 from api.responses import errors
-from db.models import FollowupCreate, FollowupPublic
+from db.models import SEQ_MAX, FollowupCreate, FollowupPublic
 
 router = APIRouter(prefix="/api", tags=["followups"])
+
+FollowupId = Annotated[int, Path(ge=1, le=SEQ_MAX)]
 
 
 class FollowupList(BaseModel):
@@ -47,12 +49,12 @@ async def list_followups(
 
 
 @router.get("/followups/{followup_id}", responses=errors(401, 403, 404, 422))
-async def get_followup(followup_id: int, _: ChatAgent, tandem: TandemDep) -> FollowupPublic:
+async def get_followup(followup_id: FollowupId, _: ChatAgent, tandem: TandemDep) -> FollowupPublic:
     return await followups.get(tandem, followup_id)
 
 
 @router.post("/followups/{followup_id}/done", responses=errors(401, 403, 404, 422))
-async def mark_done(followup_id: int, agent: ChatAgent, tandem: TandemDep) -> FollowupPublic:
+async def mark_done(followup_id: FollowupId, agent: ChatAgent, tandem: TandemDep) -> FollowupPublic:
     """Answered: kept, with who marked it and when (marking twice keeps the first mark)."""
     assert agent.id is not None
     return await followups.mark_done(tandem, followup_id, agent_id=agent.id)
