@@ -180,7 +180,9 @@ async def replay(stack: Stack, scene: Scene, stop: asyncio.Event, visitors: int)
 
         async def agent(index: int, email: str, password: str) -> None:
             nonlocal count
-            r = await http.post("/api/auth/token", data={"username": email, "password": password})
+            # 20 argon2 logins at once queue in a small low-priority pool: slow on a busy machine.
+            login = {"username": email, "password": password}
+            r = await http.post("/api/auth/token", data=login, timeout=180)
             headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
             after = dict.fromkeys(scene.held.get(index, []), 0)
             while not stop.is_set():
