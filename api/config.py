@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     presence_seconds: int = 30
     """An agent is online this long after its last /api/queue poll or WebSocket heartbeat."""
     max_message_chars: int = 4000
+    agent_session_days: float = Field(default=7.0, gt=0)
+    """How long the console's "stay logged in" lasts (logout and disabling end it sooner)."""
+    abandon_minutes: float = Field(default=30.0, gt=0)
+    """A waiting chat whose user has not been seen (no poll, no socket) this long is closed
+    as `abandoned`."""
+    abandon_check_seconds: float = Field(default=60.0, gt=0)
+    """How often each API process looks for abandoned chats."""
     write_batch_max: int = 500
     """Most messages the writer stores in one transaction (one multi-row INSERT)."""
     auto_assign: bool = False

@@ -64,8 +64,10 @@ def streamlit_command(app: Path, port: int, host: str = "127.0.0.1") -> list[str
       own GC still runs. (bench/ui_idle.py measures it; figures in README, Idle cost.)
     - No file watcher: `watchdog` is not a dependency, and without it Streamlit polls files.
     - No developer toolbar (Deploy, Rerun): the people using these apps are not developers.
-    - Only the primary colour is themed: with no `theme.base` forced, light or dark follows
-      the visitor's system. The tab icon is a local file (`page_icon`), nothing fetched.
+    - Only the primary colour is themed, once for light and once for dark: a plain
+      `theme.primaryColor` made a single light custom theme that ignored the visitor's
+      system; with both, light or dark follows the system (`prefers-color-scheme`). The tab
+      icon is a local file (`page_icon`), nothing fetched.
     """
     return [
         sys.executable, "-m", "streamlit", "run", str(app),
@@ -73,7 +75,7 @@ def streamlit_command(app: Path, port: int, host: str = "127.0.0.1") -> list[str
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--runner.postScriptGC", "false", "--server.fileWatcherType", "none",
         "--client.toolbarMode", "minimal",
-        "--theme.primaryColor", "#4F46E5",
+        "--theme.light.primaryColor", "#4F46E5", "--theme.dark.primaryColor", "#818CF8",
     ]  # fmt: skip
 
 

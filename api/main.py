@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.abandon import Abandoner
 from api.ai import make_assistant
 from api.config import Settings, get_settings
 from api.deps import Tandem
@@ -30,6 +31,7 @@ from api.routes import (
     auth,
     board,
     config,
+    followups,
     health,
     notes,
     ratings,
@@ -77,6 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await service.start()
         folder = RollupFolder(db)  # statistics rollups, folded in after commits
         await folder.start()
+        abandoner = Abandoner(
+            service,
+            minutes=settings.abandon_minutes,
+            every_seconds=settings.abandon_check_seconds,
+        )
+        abandoner.start()
         limits = Limits(settings)
         app.state.tandem = Tandem(
             settings=settings, db=db, hub=hub, presence=presence, rooms=service, limits=limits
@@ -87,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             drain.uninstall()
+            await abandoner.stop()
             await folder.stop()
             await service.stop()
             await limits.aclose()
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         board,
         ratings,
         visitors,
+        followups,
     ):
         app.include_router(module.router)
 

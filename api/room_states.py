@@ -132,6 +132,20 @@ def close(
     return Transition(RoomStatus.closed, EventKind.closed, "agent")
 
 
+NOTICE_FOLLOWUP = (
+    "Thanks: your message is with the team, who will answer by email. This chat is now closed."
+)
+NOTICE_ABANDONED = "This chat was closed because it had no activity for a long time."
+
+
+def close_as(status: RoomStatus, *, reason: str) -> Transition | None:
+    """A close of the system's own (`followup`, `abandoned`): whoever holds the room; None when
+    it is already closed."""
+    if status is RoomStatus.closed:
+        return None
+    return Transition(RoomStatus.closed, EventKind.closed, reason)
+
+
 def check_send(
     status: RoomStatus, sender: Sender, *, room_agent_id: int | None, agent_id: int | None
 ) -> None:

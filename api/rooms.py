@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ from api.realtime.hub import Hub
 from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
 from api.transfers import TeamRouting
+from api.user_seen import UserSeen
+from api.waits import WaitEstimator
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log, visitors
 from db.engine import Database
@@ -109,6 +111,8 @@ class RoomService(TeamRouting):
             db=db, hub=hub, store=self.store, assistant=assistant, hand_off=self._ai_hand_off
         )
         self._background: set[asyncio.Task[None]] = set()
+        self.waits = WaitEstimator(db)
+        self.user_seen = UserSeen(db)
 
     async def start(self) -> None:
         self.publisher.start()
@@ -139,6 +143,8 @@ class RoomService(TeamRouting):
             room = await queries.get_room_public(session, room_id=room_id)
         if room is None:
             raise RoomNotFound(room_id)
+        if room.status is RoomStatus.waiting:
+            room.estimated_wait_seconds = await self.waits.estimate()
         return room
 
     async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
@@ -334,6 +340,36 @@ class RoomService(TeamRouting):
                 agent_ids=agents,
             )
         return await self.get_room(room_id)
+
+    async def close_as(
+        self,
+        room_id: str,
+        *,
+        reason: str,
+        notice: str,
+        check: Callable[[AsyncSession, Room], Awaitable[bool]] | None = None,
+    ) -> bool:
+        """Close a room for a reason of the system's own (`followup`, `abandoned`). `check` runs
+        under the room's lock, in the same transaction: it may decline (False), raise, or add
+        rows of its own. False when nothing changed (already closed, or declined)."""
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            was, holder = room.status, room.agent_id
+            step = room_states.close_as(room.status, reason=reason)
+            if step is None or (check is not None and not await check(session, room)):
+                return False
+            text = await self._transition(
+                session, room, step, agent_id=holder, by=None, text=notice
+            )
+        self.replies.cancel(room_id)
+        await self._announce(
+            room_id,
+            text,
+            room_changed=True,
+            queue_changed=was is RoomStatus.waiting,
+            agent_ids=tuple(a for a in (holder,) if a is not None),
+        )
+        return True
 
     async def _ai_hand_off(self, room_id: str, reason: str) -> list[str]:
         return await self.request_human(room_id, reason=reason, cancel_reply=False)

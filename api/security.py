@@ -23,6 +23,8 @@ TOKEN_RESPONSES = {
     ("POST", "/api/auth/token"),
     ("POST", "/api/rooms"),
     ("POST", "/api/visitors/resume"),
+    ("POST", "/api/auth/sessions"),
+    ("POST", "/api/auth/sessions/token"),
 }
 
 

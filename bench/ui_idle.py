@@ -4,7 +4,9 @@ Two measurements, one stack (API + user chat + agent console as subprocesses, te
 
 1. http — the apps' polling pattern replayed over HTTP, no Streamlit involved: every user chat
    asks `GET /messages?after=<last seq>` each 1.0 s; every console asks `GET /api/queue` and
-   `GET /messages?after=` for each chat it holds each 1.5 s. Isolates the API's share.
+   `GET /messages?after=` for each chat it holds each 1.5 s; every idle visitor (a chat page
+   open with no conversation yet, or after it ended) asks `GET /healthz` each 2.0 s for the
+   connection indicator. Isolates the API's share.
 2. browser — the real thing: user chats and agent consoles open as Debian-chromium pages
    (Playwright), idle. Streamlit's own timers fire the fragments; what the API, both Streamlit
    servers and chromium spend is measured. By default 10 chats + 4 consoles: all 70 pages
@@ -14,7 +16,7 @@ Two measurements, one stack (API + user chat + agent console as subprocesses, te
 CPU is read from /proc/<pid>/stat (utime+stime) before and after a quiet window; "per open
 page" divides a process's whole use (idle baseline included) by the pages it serves.
 
-    .venv/bin/python bench/ui_idle.py --users 50 --agents 20 --seconds 30
+    .venv/bin/python bench/ui_idle.py --users 50 --agents 20 --visitors 20 --seconds 30
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ui_common.client import TandemClient  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 USER_POLL, AGENT_POLL = 1.0, 1.5  # ui_user/chat.py POLL_SECONDS, ui_agent/console.py POLL_SECONDS
+VISITOR_PING = 2.0  # ui_user/chat.py PING_EVERY: a chat page with no open conversation
 
 
 # ---------------------------------------------------------------- /proc
@@ -160,7 +163,7 @@ def build_scene(stack: Stack, users: int, agents: int) -> Scene:
 # ---------------------------------------------------------------- 1. http replay
 
 
-async def replay(stack: Stack, scene: Scene, stop: asyncio.Event) -> int:
+async def replay(stack: Stack, scene: Scene, stop: asyncio.Event, visitors: int) -> int:
     """Poll like the apps do until `stop`; returns the number of requests made."""
     count = 0
     async with httpx.AsyncClient(base_url=stack.api.url, timeout=10) as http:
@@ -177,7 +180,9 @@ async def replay(stack: Stack, scene: Scene, stop: asyncio.Event) -> int:
 
         async def agent(index: int, email: str, password: str) -> None:
             nonlocal count
-            r = await http.post("/api/auth/token", data={"username": email, "password": password})
+            # 20 argon2 logins at once queue in a small low-priority pool: slow on a busy machine.
+            login = {"username": email, "password": password}
+            r = await http.post("/api/auth/token", data=login, timeout=180)
             headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
             after = dict.fromkeys(scene.held.get(index, []), 0)
             while not stop.is_set():
@@ -191,29 +196,38 @@ async def replay(stack: Stack, scene: Scene, stop: asyncio.Event) -> int:
                     after[room_id] = max([seq, *(m["seq"] for m in r.json()["messages"])])
                 await asyncio.sleep(AGENT_POLL)
 
+        async def visitor() -> None:
+            nonlocal count
+            while not stop.is_set():
+                await http.get("/healthz")
+                count += 1
+                await asyncio.sleep(VISITOR_PING)
+
         tasks = [asyncio.create_task(user(r, t)) for r, t in scene.rooms]
+        tasks += [asyncio.create_task(visitor()) for _ in range(visitors)]
         tasks += [asyncio.create_task(agent(i, e, p)) for i, (e, p) in enumerate(scene.agents)]
         await stop.wait()
         await asyncio.gather(*tasks)
     return count
 
 
-def run_http(stack: Stack, scene: Scene, seconds: float) -> list[Row]:
+def run_http(stack: Stack, scene: Scene, seconds: float, visitors: int) -> list[Row]:
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     result: dict[str, int] = {}
 
     def runner() -> None:
-        result["requests"] = loop.run_until_complete(replay(stack, scene, stop))
+        result["requests"] = loop.run_until_complete(replay(stack, scene, stop, visitors))
 
     thread = threading.Thread(target=runner)
     thread.start()
     time.sleep(5)  # logins and first polls out of the way
     rows = measure(
         {
-            f"API, http replay of {len(scene.rooms)} chats + {len(scene.agents)} consoles": (
+            f"API, http replay of {len(scene.rooms)} chats + {len(scene.agents)} consoles"
+            f" + {visitors} idle visitors (/healthz)": (
                 [stack.api.process.pid],
-                len(scene.rooms) + len(scene.agents),
+                len(scene.rooms) + len(scene.agents) + visitors,
             ),
             "user chat Streamlit, no page open": ([stack.user.process.pid], 0),
             "agent console Streamlit, no page open": ([stack.agent.process.pid], 0),
@@ -230,9 +244,16 @@ def run_http(stack: Stack, scene: Scene, seconds: float) -> list[Row]:
 
 
 def run_browser(
-    stack: Stack, scene: Scene, users: int, agents: int, seconds: float, settle: float
+    stack: Stack,
+    scene: Scene,
+    users: int,
+    agents: int,
+    seconds: float,
+    settle: float,
+    visitors: int = 0,
 ) -> list[Row]:
-    """Open `users` chats and `agents` consoles (the first of the scene's) as real pages."""
+    """Open `users` chats and `agents` consoles (the first of the scene's) as real pages, and
+    `visitors` chat pages with no conversation (they ping /healthz)."""
     from playwright.sync_api import expect, sync_playwright
 
     path = chromium_path()
@@ -247,6 +268,10 @@ def run_browser(
                 page = browser.new_context().new_page()
                 page.goto(f"{stack.user.url}/?room={room_id}&token={token}")
                 expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=60_000)
+            for _ in range(visitors):
+                page = browser.new_context().new_page()
+                page.goto(stack.user.url)
+                expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=60_000)
             for email, password in scene.agents[:agents]:
                 page = browser.new_context().new_page()
                 page.goto(stack.agent.url)
@@ -255,21 +280,30 @@ def run_browser(
                 page.get_by_role("button", name="Log in").click()
                 expect(page.get_by_test_id("stSidebar")).to_be_visible(timeout=60_000)
             opened = time.monotonic() - started
-            print(f"  opened {users} chats + {agents} consoles in {opened:.0f} s")
+            print(
+                f"  opened {users} chats + {visitors} idle visitors + {agents} consoles"
+                f" in {opened:.0f} s"
+            )
             time.sleep(settle)
             chromium = descendants(os.getpid(), "chrom")
             return measure(
                 {
-                    f"API, {users} chat + {agents} console pages": (
+                    f"API, {users} chat + {visitors} idle visitor + {agents} console pages": (
                         [stack.api.process.pid],
-                        users + agents,
+                        users + visitors + agents,
                     ),
-                    f"user chat Streamlit, {users} pages": ([stack.user.process.pid], users),
+                    f"user chat Streamlit, {users} chats + {visitors} idle visitors": (
+                        [stack.user.process.pid],
+                        users + visitors,
+                    ),
                     f"agent console Streamlit, {agents} pages": (
                         [stack.agent.process.pid],
                         agents,
                     ),
-                    f"chromium, {len(chromium)} processes (PSS)": (chromium, users + agents),
+                    f"chromium, {len(chromium)} processes (PSS)": (
+                        chromium,
+                        users + visitors + agents,
+                    ),
                 },
                 seconds,
             )
@@ -283,6 +317,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20, help="agent consoles (http replay)")
     parser.add_argument("--browser-users", type=int, default=10, help="user chats as pages")
     parser.add_argument("--browser-agents", type=int, default=4, help="consoles as pages")
+    parser.add_argument(
+        "--visitors", type=int, default=20, help="idle chat pages pinging /healthz (http replay)"
+    )
+    parser.add_argument(
+        "--browser-visitors", type=int, default=2, help="idle chat pages (no conversation)"
+    )
     parser.add_argument("--seconds", type=float, default=30, help="measurement window")
     parser.add_argument("--settle", type=float, default=10, help="quiet time before measuring")
     parser.add_argument("--skip-browser", action="store_true")
@@ -290,11 +330,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), rate_limits=False) as stack:
         scene = build_scene(stack, args.users, args.agents)
         print(f"stack up; {args.users} user chats, {args.agents} agents; window {args.seconds} s")
-        rows = run_http(stack, scene, args.seconds)
+        rows = run_http(stack, scene, args.seconds, args.visitors)
         if not args.skip_browser:
             users = min(args.browser_users, args.users)
             agents = min(args.browser_agents, args.agents)
-            rows += run_browser(stack, scene, users, agents, args.seconds, args.settle)
+            rows += run_browser(
+                stack, scene, users, agents, args.seconds, args.settle, args.browser_visitors
+            )
     print("\n| process | CPU % of a core | per open page | RSS MB |")
     print("|---|---:|---:|---:|")
     for row in rows:

@@ -132,6 +132,22 @@ class Agent(AgentBase, table=True):
     """When the agent last got a chat (join, transfer): auto-assignment's "longest idle"."""
 
 
+class AgentSession(SQLModel, table=True):
+    """A console's "stay logged in" across reloads: revocable, unlike a JWT. The browser keeps
+    the secret; only its SHA-256 is stored. Void once revoked, expired, or the agent's
+    `token_version` moved on (disabled, new password)."""
+
+    __tablename__ = "agent_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    """SHA-256 (hex) of the secret the browser holds."""
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    token_version: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
 class AgentPublic(AgentBase):
     id: int
 
@@ -168,6 +184,8 @@ class Room(SQLModel, table=True):
     """While waiting after a transfer back to the queue: ahead of the rooms without it."""
     visitor_id: str | None = Field(default=None, max_length=32, index=True)
     """The browser that opened it (api/visitors.py signs the id): links a visitor's rooms."""
+    user_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """The user's last poll or message, written at most every 30 s (api/abandon.py)."""
 
 
 SEQ_MAX = 2**31 - 1
@@ -189,6 +207,9 @@ class RoomPublic(SQLModel):
     """The newest message's seq: a client compares it with what it has to count unread."""
     priority: bool = False
     """Waiting after a transfer back to the queue: first in line (oldest first among these)."""
+    estimated_wait_seconds: int | None = None
+    """While waiting: the median recent wait at this hour of the week (api/waits.py); None
+    when there is too little history to say ("shortly")."""
 
 
 # ---------------------------------------------------------------- messages
@@ -438,3 +459,40 @@ class RatingPublic(SQLModel):
     agent: AgentRef | None
     """Who it is credited to; null: the AI."""
     created_at: datetime
+
+
+# ---------------------------------------------------------------- follow-ups
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+FOLLOWUP_TEXT_MAX = 4000
+
+
+class Followup(SQLModel, table=True):
+    """What a user left for later when no agent was online: one per room (its room closed)."""
+
+    __tablename__ = "followups"
+    __table_args__ = (sa.Index("ix_followups_done_created", "done_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(max_length=32, foreign_key="rooms.id", unique=True, index=True)
+    email: str = Field(max_length=254)
+    text: str = Field(max_length=FOLLOWUP_TEXT_MAX, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    done_by: int | None = Field(default=None, foreign_key="agents.id")
+
+
+class FollowupCreate(SQLModel):
+    email: Annotated[StorableText, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+    """Where the team answers (a plain address check: Tandem sends no mail itself)."""
+    text: StorableText = Field(min_length=1, max_length=FOLLOWUP_TEXT_MAX)
+
+
+class FollowupPublic(SQLModel):
+    id: int
+    room_id: str
+    email: str
+    text: str
+    created_at: datetime
+    done_at: datetime | None = None
+    done_by: AgentRef | None = None

@@ -147,6 +147,8 @@ def contribution(room: Any, events: Sequence[Any]) -> tuple[Counter[Key], dict[K
 
     reasons: dict[str, set[str]] = {}
     for e in events:
+        if e.kind == EventKind.closed.value:  # followup and abandoned apart from other closes
+            adds[("closed_rooms", e.reason or "unknown", 0)] += 1
         if e.kind in _REQUESTS:
             reason = e.reason or "unknown"
             adds[(f"{e.kind}_req", reason, 0)] += 1

@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0008_ratings_visitors, written out as plain DDL: same tables, columns, types, nullability,
+-- 0009_ux_followups, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     system_messages INTEGER NOT NULL DEFAULT 0,
     priority BOOL NOT NULL DEFAULT 0,
     visitor_id VARCHAR(32) NULL,
+    user_seen_at DATETIME(6) NULL,
     PRIMARY KEY (id),
     KEY ix_rooms_agent_id (agent_id),
     KEY ix_rooms_status_waiting_since (status, waiting_since),
@@ -165,6 +166,35 @@ CREATE TABLE IF NOT EXISTS ratings (
     FOREIGN KEY (agent_id) REFERENCES agents (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Follow-ups: an email and a message left while no agent was online (Tandem sends no mail).
+CREATE TABLE IF NOT EXISTS followups (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    room_id VARCHAR(32) NOT NULL,
+    email VARCHAR(254) NOT NULL,
+    text TEXT NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    done_at DATETIME(6) NULL,
+    done_by INTEGER NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY ix_followups_room_id (room_id),
+    KEY ix_followups_done_created (done_at, created_at),
+    FOREIGN KEY (room_id) REFERENCES rooms (id),
+    FOREIGN KEY (done_by) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Console sessions: a revocable "stay logged in", stored as the SHA-256 of the browser's secret.
+CREATE TABLE IF NOT EXISTS agent_sessions (
+    id VARCHAR(64) NOT NULL,
+    agent_id INTEGER NOT NULL,
+    token_version INTEGER NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    revoked_at DATETIME(6) NULL,
+    PRIMARY KEY (id),
+    KEY ix_agent_sessions_agent_id (agent_id),
+    FOREIGN KEY (agent_id) REFERENCES agents (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Alembic's bookkeeping, as Alembic itself creates it (the database's default charset).
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
@@ -172,5 +202,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0008_ratings_visitors' FROM DUAL
+SELECT '0009_ux_followups' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -1,8 +1,9 @@
 """Tandem agent console (Streamlit, port 8502): log in, then the pages the role may see.
 
 `st.navigation` lists the pages by role: agents get Chats, analysts Stats, admins both. The
-JWT lives in the session's `ConsoleState` only (a reload asks to log in again) and is never
-shown or logged. A 1.5-second fragment polls the queue (the presence heartbeat) and, on the
+JWT lives in the session's `ConsoleState` only and is never shown or logged; a reload logs in
+again from a revocable session secret kept in a cookie (ui_agent/remember.py). A 1.5-second
+fragment polls the queue (the presence heartbeat) and, on the
 Chats page, the held chats; it draws nothing and reruns the page only when something changed.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import streamlit as st
 
-from ui_agent import console
+from ui_agent import console, remember
 from ui_agent.feedback import flash
 from ui_common import view
 from ui_common.client import ApiError
@@ -41,9 +42,11 @@ def on_login() -> None:
     else:
         s.flash = None
         st.session_state.login_password = ""
+        remember.keep()
 
 
 def on_logout() -> None:
+    remember.end()
     console.reset(("info", "You are logged out."))
 
 
@@ -82,7 +85,8 @@ def live_updates(on_chats: bool) -> None:
         else:
             s.api.ping()
     except ApiError as exc:
-        if exc.status == 401:
+        if exc.status == 401 and not remember.refresh():
+            remember.end()
             console.reset(("warning", "Your session expired; log in again."))
             st.rerun()
     except httpx.HTTPError:
@@ -98,6 +102,8 @@ def live_updates(on_chats: bool) -> None:
 
 def main() -> None:
     s = console.state()
+    remember.restore()
+    remember.write_cookie()
     if s.client is None or s.me is None:
         st.navigation([st.Page(login_page, title="Log in", url_path="login")]).run()
         return
@@ -110,7 +116,13 @@ def main() -> None:
     board = st.Page(
         HERE / "page_board.py", title="Board", icon=":material/dashboard:", url_path="board"
     )
-    pages = ([chats] if s.me.can_chat else []) + ([stats] if s.me.can_read_stats else [])
+    followups = st.Page(
+        HERE / "page_followups.py",
+        title="Follow-ups",
+        icon=":material/mail:",
+        url_path="followups",
+    )
+    pages = ([chats, followups] if s.me.can_chat else []) + ([stats] if s.me.can_read_stats else [])
     if s.me.role == "admin":
         pages.append(board)
     current = st.navigation(pages)

@@ -158,6 +158,19 @@ class TandemClient:
         self.token = str(body["access_token"])
         return self.token
 
+    def create_session(self) -> str:
+        """A revocable "stay logged in" secret for this agent (not a JWT)."""
+        return str(self.request("POST", "/api/auth/sessions")["session"])
+
+    def session_login(self, secret: str) -> str:
+        """Exchange a session secret for a fresh token (401 once it has ended)."""
+        body = self.request("POST", "/api/auth/sessions/token", json={"session": secret})
+        self.token = str(body["access_token"])
+        return self.token
+
+    def revoke_session(self, secret: str) -> None:
+        self.request("POST", "/api/auth/sessions/revoke", json={"session": secret})
+
     def me(self) -> Agent:
         return Agent.from_json(self.get("/api/agents/me"))
 
@@ -269,6 +282,22 @@ class TandemClient:
         """`{"count", "conversations": [transcript]}`: the visitor's earlier chats."""
         found: dict[str, Any] = self.get(f"/api/rooms/{room_id}/history")
         return found
+
+    # ------------------------------------------------------------ follow-ups
+
+    def leave_followup(self, room_id: str, email: str, text: str) -> dict[str, Any]:
+        """The room's user, while no agent is online; the room is closed afterwards."""
+        body = {"email": email, "text": text}
+        left: dict[str, Any] = self.request("POST", f"/api/rooms/{room_id}/followup", json=body)
+        return left
+
+    def followups(self, state: str = "open") -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.get("/api/followups", state=state)["followups"]
+        return found
+
+    def followup_done(self, followup_id: int) -> dict[str, Any]:
+        done: dict[str, Any] = self.request("POST", f"/api/followups/{followup_id}/done")
+        return done
 
 
 def _detail(response: httpx.Response) -> str:

@@ -31,6 +31,10 @@ def _time(value: Any) -> datetime | None:
     return None if value is None else parse_time(str(value))
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _choice(value: Any, allowed: tuple[_L, ...]) -> _L:
     """One of a Literal's values; anything else is a contract break, so it raises."""
     if value not in allowed:
@@ -63,6 +67,8 @@ class Room:
     waiting_since: datetime | None = None
     """When the room joined the queue; set only while it waits."""
     last_seq: int = 0
+    estimated_wait_seconds: int | None = None
+    """While waiting: the API's estimate from recent waits; None: too little history."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Room:
@@ -77,6 +83,7 @@ class Room:
             brief=data.get("brief"),
             waiting_since=_time(data.get("waiting_since")),
             last_seq=int(data.get("last_seq") or 0),
+            estimated_wait_seconds=_optional_int(data.get("estimated_wait_seconds")),
         )
 
 

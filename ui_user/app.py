@@ -12,7 +12,7 @@ import streamlit as st
 from ui_common import view
 from ui_common.client import ApiError
 from ui_common.safe_text import ai_markdown
-from ui_user import chat, rating, visitor
+from ui_user import chat, phone, rating, visitor
 
 st.set_page_config(page_title="Tandem support", page_icon=str(view.FAVICON))
 
@@ -43,6 +43,32 @@ def on_end_chat() -> None:
         s.set_room(s.client.close_room(s.room_id))
     except (ApiError, httpx.HTTPError) as exc:
         s.flash = f"Could not end the chat: {_why(exc)}"
+
+
+def followup_form() -> None:
+    """Nobody online: the user can leave an address and a message for the team, which closes
+    the chat (the notice in the transcript says so)."""
+    s = chat.state()
+    if not s.no_agent or s.room_id is None or not chat.is_open(s):
+        return
+    with st.form("followup", clear_on_submit=False, border=True):
+        st.markdown("**Leave your email and a message** — the team will write back.")
+        email = st.text_input("Your email", placeholder="you@example.com")
+        text = st.text_area("Your message", max_chars=chat.config().max_message_chars)
+        if not st.form_submit_button("Send to the team", icon=":material/mail:"):
+            return
+    try:
+        s.client.leave_followup(s.room_id, email.strip(), text.strip())
+        s.set_room(s.client.room(s.room_id))
+        chat.fetch_new()
+        st.rerun()
+    except ApiError as exc:
+        if exc.status == 409 and s.room is not None:
+            s.no_agent = False  # someone came online: the button asks for them
+        why = "check the email address and the message" if exc.status == 422 else exc.detail
+        s.flash = f"Could not leave the message: {why}"
+    except httpx.HTTPError:
+        s.flash = "Could not leave the message: the chat service is unreachable"
 
 
 def on_new_chat() -> None:
@@ -179,6 +205,7 @@ def live_updates() -> None:
 
 def main() -> None:
     s = chat.state()
+    phone.compact()
     chat.adopt_url_session()
     chat.resume_visitor()
     try:
@@ -190,7 +217,7 @@ def main() -> None:
     chat.drop_delivered()
     st.title("Tandem support", anchor=False)
     if s.messages:
-        view.render_transcript(s.messages)
+        view.render_transcript(chat.shown_messages(s))
     else:
         with st.chat_message("assistant", avatar=view.AVATARS["ai"]):
             st.markdown(GREETING)
@@ -199,6 +226,7 @@ def main() -> None:
         took_part = any(m.sender == "user" for m in s.messages)
         rating.ask(s.client, s.room_id, took_part=took_part)
     visitor.write_cookie()
+    followup_form()
     view.follow_newest(f"{s.room_id}:{view.last_seq(s.messages)}:{len(s.unsent)}")
     prompt = controls()
     if s.retry:

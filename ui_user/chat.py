@@ -6,6 +6,7 @@ the URL (`?room=...&token=...`) so a browser reload finds the same conversation.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -207,7 +208,7 @@ def status_line(s: ChatState) -> tuple[str, str]:
     status = room.status if room else "ai"
     if room and status == "waiting":
         where = f" — you are #{room.queue_position}" if room.queue_position else ""
-        return "waiting", f"Waiting for an agent{where}"
+        return "waiting", f"Waiting for an agent{where} · {wait_text(room)}"
     if room and status == "agent" and room.agent:
         return "agent", f"Chatting with {room.agent.name}"
     if status == "closed":
@@ -215,6 +216,35 @@ def status_line(s: ChatState) -> tuple[str, str]:
     if s.no_agent:
         return "no_agent", "No agents are online right now; the assistant will keep helping"
     return "ai", "AI assistant"
+
+
+def wait_text(room: Room) -> str:
+    """'about 4 min' from the API's estimate, or 'shortly' when it has none."""
+    seconds = room.estimated_wait_seconds
+    if seconds is None:
+        return "an agent will be with you shortly"
+    minutes = max(1, round(seconds / 60))
+    return f"estimated wait about {minutes} min"
+
+
+def queue_note(room: Room) -> str:
+    """The grey note under the request, kept current (the stored notice says the position at
+    the time it was written)."""
+    where = f"You are #{room.queue_position} in the queue; " if room.queue_position else ""
+    return f"Connecting you to a person. {where}{wait_text(room)}."
+
+
+def shown_messages(s: ChatState) -> list[Message]:
+    """The transcript as drawn: while the room waits, its newest notice (the one that queued
+    it) says the current position and estimate instead of those it was written with."""
+    room = s.room
+    if room is None or room.status != "waiting":
+        return s.messages
+    for index in range(len(s.messages) - 1, -1, -1):
+        if s.messages[index].sender == "system":
+            live = dataclasses.replace(s.messages[index], text=queue_note(room))
+            return [*s.messages[:index], live, *s.messages[index + 1 :]]
+    return s.messages
 
 
 def new_client_id() -> str:

@@ -41,6 +41,11 @@ async def compute_exact_stats(db: Database, *, window: LocalWindow) -> Stats:
     q = Query(window=window, time=SqlTime(db.dialect))
     raw = await gather_raw(db, q)
     conversations = _conversations(raw.days)
+    conversations.closed_by_reason = {
+        str(row.reason): int(row.conversations)
+        for row in raw.reasons
+        if row.kind == EventKind.closed.value
+    }
     started = conversations.started
     dists = raw.distributions
     waits = dists["wait"].get(0)

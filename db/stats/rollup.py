@@ -158,6 +158,9 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             closed=get("rooms", "closed"),
             containment_rate=ratio(started - human, started),
             handoff_rate=ratio(human, started),
+            closed_by_reason={
+                label: n for (m, label, _), n in sorted(totals.items()) if m == "closed_rooms" and n
+            },
         ),
         handoffs=Handoffs(
             requests=sum(x.requests for x in handoff_reasons),

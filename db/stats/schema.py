@@ -47,6 +47,10 @@ class Conversations(BaseModel):
     closed: int
     containment_rate: float | None
     handoff_rate: float | None
+    closed_by_reason: dict[str, int] = Field(default_factory=dict)
+    """The closed conversations by the reason on their closing event: `user`, `agent`, and
+    apart from those `followup` (the user left an email, no agent online) and `abandoned`
+    (the user was gone while waiting)."""
 
 
 class ReasonCount(BaseModel):

@@ -192,11 +192,11 @@ async def _durations(session: AsyncSession, q: Query) -> Any:
 
 
 async def _reasons(session: AsyncSession, q: Query) -> list[Any]:
-    """Handoff and no-agent requests, and transfers, per (kind, reason): events and distinct
-    rooms."""
+    """Handoff and no-agent requests, transfers and closes, per (kind, reason): events and
+    distinct rooms."""
     reason = sa.func.coalesce(events_t.c.reason, "unknown")
     requests = q.cohort_events(
-        (EventKind.handoff, EventKind.no_agent, EventKind.transferred),
+        (EventKind.handoff, EventKind.no_agent, EventKind.transferred, EventKind.closed),
         events_t.c.kind,
         reason.label("reason"),
         events_t.c.room_id,

@@ -132,6 +132,7 @@ async def test_numbers_after_real_chats(server: LiveServer, scene: Scene) -> Non
         "closed": 1,
         "containment_rate": 0.6667,
         "handoff_rate": 0.3333,
+        "closed_by_reason": {"agent": 1},
     }
     assert stats["handoffs"]["by_reason"] == [
         {"reason": "button", "requests": 1, "conversations": 1, "rate": 0.3333}

@@ -45,6 +45,8 @@ TABLES = (
     "saved_replies",
     "notes",
     "ratings",
+    "followups",
+    "agent_sessions",
 )
 ALL_TABLES = (*TABLES, "alembic_version")
 
@@ -406,7 +408,7 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
         await engine.dispose()
 
 
-# --------------------------------------------------------------------------- 0007, 0008
+# --------------------------------------------------------------------------- 0007, 0008, 0009
 
 
 async def column_names(engine: AsyncEngine, table: str) -> set[str]:
@@ -462,6 +464,35 @@ async def test_0008_adds_ratings_and_visitors_and_goes_down_again(database_url: 
         await migrate_to(engine, "0007_agent_status_transfer", down=True)
         assert "ratings" not in await table_names(engine)
         assert "visitor_id" not in await column_names(engine, "rooms")
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()
+
+
+async def test_0009_adds_followups_sessions_user_seen_at_and_goes_down_again(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+
+    async def room_columns() -> set[str]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: {col["name"] for col in sa.inspect(c).get_columns("rooms")}
+            )
+
+    try:
+        await migrate_to(engine, "0008_ratings_visitors")
+        assert not {"followups", "agent_sessions"} & await table_names(engine)
+        assert "user_seen_at" not in await room_columns()
+        await upgrade(engine)
+        assert {"followups", "agent_sessions"} <= await table_names(engine)
+        assert "user_seen_at" in await room_columns()
+        assert await metadata_diff(engine) == []
+
+        await migrate_to(engine, "0008_ratings_visitors", down=True)
+        assert not {"followups", "agent_sessions"} & await table_names(engine)
+        assert "user_seen_at" not in await room_columns()
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]
     finally:

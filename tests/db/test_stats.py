@@ -9,8 +9,9 @@ Berlin's window ends; R7 only belongs to the UTC window; R8 to neither.
     R2  handoff (phrase), Alice answers after 30 s, replies after 10 s, closes after 300 s
     R3  handoff (button), Bob after 90.5 s, replies 20 s, leaves after 100 s; the AI again;
         handoff (tool_call), Alice after 45 s, replies 5 s, still in the chat
-    R4  a human asked for while nobody was online (no_agent, phrase); the user closes
-    R5  handoff (phrase), the user gives up in the queue after 600 s
+    R4  a human asked for while nobody was online (no_agent, phrase); the user leaves an email
+        (closed as `followup`)
+    R5  handoff (phrase), the user gives up in the queue after 600 s (closed as `abandoned`)
     R6  handoff (ungrounded), still waiting
     R9  Alice joins from the AI without a handoff, replies after 30 s, closes after 120 s
     R10 handoff (button), Bob after 10 s, says nothing, leaves after 60 s; handoff (phrase),
@@ -145,13 +146,13 @@ def dataset(alice: int, bob: int) -> list[Chat]:
     r4 = Chat("r4", at("2026-03-29 00:30:00"))
     r4.say("user", "2026-03-29 00:31:00", "talk to agent").no_agent("2026-03-29 00:31:00", "phrase")
     r4.say("user", "2026-03-29 00:32:00").say("ai", "2026-03-29 00:32:03")
-    r4.move("closed", "2026-03-29 00:40:00", "closed", "user")
+    r4.move("closed", "2026-03-29 00:40:00", "closed", "followup")
 
     r5 = Chat("r5", at("2026-03-29 12:00:00"))
     r5.say("user", "2026-03-29 12:00:20", "a human please")
     r5.move("handoff", "2026-03-29 12:00:20", "waiting", "phrase")
     r5.say("user", "2026-03-29 12:05:00", "hello? 100% lost")
-    r5.move("closed", "2026-03-29 12:10:20", "closed", "user")
+    r5.move("closed", "2026-03-29 12:10:20", "closed", "abandoned")
 
     r6 = Chat("r6", at("2026-03-30 21:59:59.999999"))
     r6.say("user", "2026-03-30 22:00:30").say("ai", "2026-03-30 22:00:33")
@@ -250,6 +251,8 @@ async def test_every_metric_in_berlin_across_the_dst_switch(loaded: Loaded) -> N
         "closed": 6,
         "containment_rate": 0.25,
         "handoff_rate": 0.75,
+        # r1 user; r2, r9, r10 agent; r4 left an email; r5's user was gone
+        "closed_by_reason": {"abandoned": 1, "agent": 3, "followup": 1, "user": 1},
     }
     assert stats["handoffs"] == {
         "requests": 7,

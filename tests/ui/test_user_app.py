@@ -185,3 +185,31 @@ def test_the_chat_box_takes_its_limit_from_the_api(use_api: ApiProcess) -> None:
     at = app(USER_APP).run()
     no_exception(at)
     assert at.chat_input[0].max_chars == use_api.client().config().max_message_chars
+
+
+def test_no_agent_online_the_user_leaves_an_email_and_a_message(
+    lonely_api: ApiProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_API_URL", lonely_api.url)
+    at = app(USER_APP).run()
+    button(at, "Talk to a person").click().run()
+    no_exception(at)
+    assert any("Leave your email and a message" in m.value for m in at.markdown)
+
+    at.text_input[0].set_value("not an address")
+    at.text_area[0].set_value("Order 77 is late.")
+    at.button[0].click().run()  # the form's submit button is the page's first
+    no_exception(at)
+    assert any("check the email address" in a for a in alerts(at)), alerts(at)
+    assert at.text_area[0].value == "Order 77 is late."  # nothing typed is lost
+
+    at.text_input[0].set_value("ann@example.com")
+    at.button[0].click().run()
+    no_exception(at)
+    assert status(at) == "This chat has ended"
+    assert any("answer by email" in c for c in captions(at)), captions(at)
+    assert not any("Leave your email" in m.value for m in at.markdown)
+
+    agent = lonely_api.agent_client(lonely_api.add_agent("Flo"))
+    [left] = agent.followups()
+    assert (left["email"], left["text"]) == ("ann@example.com", "Order 77 is late.")
