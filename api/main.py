@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assistant=assistant,
             presence=presence,
             batch_max=settings.write_batch_max,
+            ai_while_waiting=settings.ai_while_waiting,
         )
         await service.start()
         folder = RollupFolder(db)  # statistics rollups, folded in after commits

@@ -299,7 +299,7 @@ async def test_greeting_does_not_count_toward_handoff(assistant: OfflineAssistan
 # --- brief -------------------------------------------------------------------------------
 
 
-async def test_brief_has_first_real_question_and_answered_titles(
+async def test_brief_has_the_latest_need_and_answered_titles(
     assistant: OfflineAssistant,
 ) -> None:
     history = [user("hi")]
@@ -308,7 +308,7 @@ async def test_brief_has_first_real_question_and_answered_titles(
         history.append(user(question))
     history.append(ai(text_of(await collect(assistant, history))))
     brief = await assistant.brief(history)
-    assert brief.startswith('Asked: "I forgot my password, can\'t log in"')
+    assert brief.startswith(f'Needs: "{OFF_TOPIC}"')
     assert "AI answered with: Resetting your password; Payment methods" in brief
     assert "no answer 1×" in brief
     assert len(brief) <= BRIEF_MAX_CHARS
@@ -321,6 +321,41 @@ async def test_brief_stays_short_for_long_messages(assistant: OfflineAssistant) 
     assert len(brief) <= BRIEF_MAX_CHARS
     assert brief.endswith("AI answered with: Damaged or faulty items")
     assert "…" in brief
+
+
+async def test_brief_keeps_the_need_behind_a_bare_request_for_a_person(
+    assistant: OfflineAssistant,
+) -> None:
+    history = [
+        user("the courier says delivered but there's nothing at my door"),
+        ai("From our help article *Missing parcels*. Want the full article? Just ask."),
+        user("ok"),
+        user("talk to a human please"),
+    ]
+    brief = await assistant.brief(history, reason="phrase")
+    assert brief.startswith('Needs: "the courier says delivered but there\'s nothing at my door"')
+    assert "Handoff: asked for a person" in brief
+    assert "AI answered with: Missing parcels" in brief
+    assert "While waiting" not in brief
+
+
+async def test_brief_quotes_what_the_user_said_while_waiting(
+    assistant: OfflineAssistant,
+) -> None:
+    history = [
+        user("my refund hasn't arrived"),
+        user("agent please"),
+        Turn("user", "User", "it was order 1234, paid by card", while_waiting=True),
+        Turn("user", "User", "thanks", while_waiting=True),
+        Turn("user", "User", "also the box was damaged", while_waiting=True),
+    ]
+    brief = await assistant.brief(history, reason="button")
+    assert brief.startswith('Needs: "my refund hasn\'t arrived"')
+    assert "Handoff: pressed Talk to a person" in brief
+    assert brief.endswith(
+        'While waiting: "it was order 1234, paid by card" / "also the box was damaged"'
+    )
+    assert len(brief) <= BRIEF_MAX_CHARS
 
 
 async def test_brief_of_an_empty_history(assistant: OfflineAssistant) -> None:
