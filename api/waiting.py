@@ -54,6 +54,11 @@ _QUESTION_WORDS = _set(
     "how what where when why who which whose can could do does did is are was will would "
     "should shall may might have has"
 )
+_CHECKING_IN = _set(
+    "hello hi hey hallo hola bonjour ciao ola anyone anybody someone somebody there here still "
+    "waiting is are you me long how much more please ok okay"
+)
+"""Words of a user checking someone is there, which no help article answers."""
 
 
 class Step(StrEnum):
@@ -121,8 +126,8 @@ def is_question(text: str) -> bool:
     """A question mark, or an English question's first word ("how do I ..."). Greetings,
     thanks and statements for the agent get no answer while the user waits."""
     words = _words(text)
-    if len(words) < 2:
-        return False
+    if len(words) < 2 or all(w in _CHECKING_IN for w in words):
+        return False  # "hello? anyone there?": for the person, not a question to answer
     return "?" in text or words[0] in _QUESTION_WORDS
 
 
