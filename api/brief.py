@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from api.ai.base import Assistant, Turn
+from api.replies import ReplyRun
 from db import queries
 from db.engine import Database
 from db.models import EventKind, MessagePublic, Sender
@@ -59,6 +60,8 @@ class Briefs:
         self._publish_queue = publish_queue
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._after: set[asyncio.Task[None]] = set()
+        """Rewrites waiting for an AI answer to finish (what the AI tried changes with it)."""
 
     def refresh(self, room_id: str) -> None:
         """Rewrite the room's brief in the background (after the one in progress, if any)."""
@@ -69,14 +72,27 @@ class Briefs:
         self._tasks[room_id] = task
         task.add_done_callback(lambda t: self._done(room_id, t))
 
+    def refresh_after(self, run: ReplyRun) -> None:
+        """Rewrite the room's brief once this AI answer has ended (stored or cancelled)."""
+
+        async def later() -> None:
+            async for _ in run.listen():
+                pass
+            self.refresh(run.room_id)
+
+        task = asyncio.create_task(later(), name=f"brief-after:{run.room_id}")
+        self._after.add(task)
+        task.add_done_callback(self._after.discard)
+
     async def idle(self) -> None:
         """Wait until every rewrite has finished, the owed ones included (tests use it)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        while self._tasks or self._after:
+            tasks = [*self._tasks.values(), *self._after]
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def stop(self) -> None:
         self._again.clear()
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._after]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -117,6 +117,7 @@ class RoomService:
             replies=self.replies,
             withdraw=self.withdraw,
             refresh_brief=self.briefs.refresh,
+            refresh_brief_after=self.briefs.refresh_after,
         )
 
     async def start(self) -> None:

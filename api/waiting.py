@@ -29,6 +29,8 @@ Withdraw = Callable[[str], Awaitable[list[str]]]
 """(room_id) → the frames of the withdrawal (notice, room state): the room service's."""
 Refresh = Callable[[str], None]
 """(room_id): bring the room's brief up to date, in the background."""
+RefreshAfter = Callable[[ReplyRun], None]
+"""The same, once an AI answer has ended."""
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +144,14 @@ class WhileWaiting:
         replies: Replies,
         withdraw: Withdraw,
         refresh_brief: Refresh,
+        refresh_brief_after: RefreshAfter,
     ) -> None:
         self._db = db
         self._store = store
         self._replies = replies
         self._withdraw = withdraw
         self._refresh_brief = refresh_brief
+        self._refresh_brief_after = refresh_brief_after
 
     async def on_user_message(self, message: MessagePublic) -> tuple[list[str], ReplyRun | None]:
         """The frames the message set off at once, and the AI reply it started, if any."""
@@ -166,7 +170,10 @@ class WhileWaiting:
             return await self._withdraw(room_id), None
         self._refresh_brief(room_id)
         if step is Step.answer:
-            return [], self._replies.start(room_id, while_waiting=True)
+            run = self._replies.start(room_id, while_waiting=True)
+            if run is not None:
+                self._refresh_brief_after(run)
+            return [], run
         if step in (Step.ask, Step.keep):
             text = CONFIRM_WITHDRAW if step is Step.ask else KEPT_IN_QUEUE
             return await self._say(room_id, text), None

@@ -234,9 +234,10 @@ class OfflineAssistant(Assistant):
         return self._kb
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
-        plan = self._plan(request.history)
         if request.while_waiting:
-            plan = _while_waiting(plan)
+            plan = _while_waiting(self._plan(_newest_user_turn_only(request.history)))
+        else:
+            plan = self._plan(request.history)
         for index, chunk in enumerate(chunk_words(plan.text)):
             if index:
                 await asyncio.sleep(self._chunk_delay)
@@ -299,6 +300,15 @@ class OfflineAssistant(Assistant):
             if t.sender == "user" and t.while_waiting and _is_substantive(t.text)
         ][-BRIEF_WAITING_LINES:]
         return _compose_brief(need, titles, unsure, reason=reason, said=said)
+
+
+def _newest_user_turn_only(history: Sequence[Turn]) -> list[Turn]:
+    """While waiting, the user's lines since the AI last spoke were mostly for the person
+    (statements, "hello?"): the answer is to the newest, the question that set it off."""
+    kept = list(history)
+    while len(kept) >= 2 and kept[-1].sender == "user" and kept[-2].sender == "user":
+        del kept[-2]
+    return kept
 
 
 def _while_waiting(plan: _Plan) -> _Plan:

@@ -18,6 +18,8 @@ from api.ai.offline import (
     OFFER_HUMAN,
     PERSON_IN_YOUR_LANGUAGE,
     THANKS_REPLY,
+    WAITING_NOT_SURE_REPLY,
+    WAITING_NOTE,
     OfflineAssistant,
     answered_title,
     chunk_words,
@@ -294,6 +296,34 @@ async def test_greeting_does_not_count_toward_handoff(assistant: OfflineAssistan
     chunks = await collect(assistant, history)
     assert text_of(chunks) == GREETING_REPLY
     assert not any(isinstance(c, HandoffRequest) for c in chunks)
+
+
+# --- while the user waits --------------------------------------------------------------------
+
+
+async def waiting_reply(assistant: OfflineAssistant, history: Sequence[Turn]) -> list[ReplyChunk]:
+    request = ReplyRequest("room-1", history, while_waiting=True)
+    return [chunk async for chunk in assistant.reply(request)]
+
+
+async def test_an_answer_while_waiting_offers_no_person(assistant: OfflineAssistant) -> None:
+    history = [user("talk to a human"), user("hello?"), user("how do I reset my password?")]
+    text = text_of(await waiting_reply(assistant, history))
+    assert answered_title(text) == "Resetting your password"  # the newest line, not "hello?"
+    assert OFFER_HUMAN not in text and text.endswith(WAITING_NOTE)
+
+
+async def test_no_answer_while_waiting_never_hands_over_again(assistant: OfflineAssistant) -> None:
+    history = [user(OFF_TOPIC), ai(NOT_SURE_REPLY), user(OFF_TOPIC), ai(NOT_SURE_REPLY)]
+    chunks = await waiting_reply(assistant, [*history, user(OFF_TOPIC)])
+    assert text_of(chunks) == WAITING_NOT_SURE_REPLY
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+    assert is_not_sure(WAITING_NOT_SURE_REPLY)  # still counted as "no answer" in the brief
+
+
+async def test_no_person_in_your_language_line_while_waiting(assistant: OfflineAssistant) -> None:
+    text = text_of(await waiting_reply(assistant, [user("¿Cómo restablezco mi contraseña?")]))
+    assert not any(sentence in text for sentence in PERSON_IN_YOUR_LANGUAGE.values())
 
 
 # --- brief -------------------------------------------------------------------------------

@@ -261,6 +261,13 @@ async def test_the_brief_follows_what_the_user_adds_while_waiting(server: LiveSe
     assert 'While waiting: "it was order 5521' in brief
     assert "nothing at my door" in brief
 
+    # An answer given while waiting is what the AI tried too, once it has been given.
+    await say(server, room_id, token, QUESTION)
+    await settled(server)
+    [queued] = (await server.http.get("/api/queue", headers=auth(agent_token))).json()["rooms"]
+    assert "Resetting your password" in queued["brief"]
+    assert "order 5521" in queued["brief"] and "reset my password" in queued["brief"]
+
 
 # --- the decision, unit by unit -----------------------------------------------------------------
 
