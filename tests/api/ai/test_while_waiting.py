@@ -21,7 +21,14 @@ from db.sqltime import LocalWindow
 from db.stats import compute_exact_stats, compute_stats
 from tests.api.ai.fake_openai import FakeOpenAI, Script
 from tests.api.test_ws import message_from, next_frame, of_type
-from tests.conftest import LiveServer, auth, make_settings, start_server
+from tests.conftest import (
+    REDIS_URL,
+    LiveServer,
+    auth,
+    make_settings,
+    require_service,
+    start_server,
+)
 
 QUESTION = "how do I reset my password?"
 
@@ -355,3 +362,25 @@ async def test_the_model_writes_the_brief_with_what_the_user_said_while_waiting(
     assert "user (while waiting): it was order 5521, can you check it?" in transcript
     [queued] = (await server.http.get("/api/queue", headers=auth(agent_token))).json()["rooms"]
     assert queued["brief"] == "Wants order 5521 found; handed over by button."
+
+
+# --- two API processes ------------------------------------------------------------------------
+
+
+@pytest.mark.mariadb
+@pytest.mark.redis
+async def test_the_confirmation_holds_across_two_processes(mariadb_url: str) -> None:
+    """The question is asked by one process and answered through the other: the state lives
+    in the room's messages, not in a process's memory."""
+    require_service("Redis", 6379)
+    settings = make_settings(mariadb_url, redis_url=REDIS_URL)
+    async for one in start_server(settings):
+        async for two in start_server(settings):
+            room_id, token, agent_token = await waiting_room(one)
+            async with websockets.connect(f"{two.ws_url}/ws/agent?token={agent_token}") as console:
+                await next_frame(console, lambda f: f["type"] == "queue" and f["rooms"])
+                asked = await say(one, room_id, token, "never mind, it's fixed now")
+                assert asked[-1]["message"]["text"] == CONFIRM_WITHDRAW
+                await say(two, room_id, token, "yes")
+                await next_frame(console, lambda f: f["type"] == "queue" and f["rooms"] == [])
+            assert (await room_of(one, room_id, token))["status"] == "ai"
