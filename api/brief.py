@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
@@ -23,14 +22,13 @@ from db import queries
 from db.engine import Database
 from db.models import EventKind, MessagePublic, Sender
 from db.tables import events_t
+from db.text import without_unstorable
 
 log = logging.getLogger(__name__)
 
 HISTORY_WINDOW = 40
 BRIEF_MAX_CHARS = 1000
 """The `rooms.brief` column's length."""
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-"""What db/text.py refuses: a model's brief is cleaned of it rather than refused."""
 
 PublishQueue = Callable[[], Awaitable[None]]
 
@@ -50,7 +48,8 @@ def turns(messages: Sequence[MessagePublic], waiting_since: datetime | None) -> 
 
 
 def storable(brief: str) -> str:
-    return _UNSTORABLE.sub("", brief).strip()[:BRIEF_MAX_CHARS]
+    """A model's brief, cleaned of what db/text.py refuses rather than refused."""
+    return without_unstorable(brief).strip()[:BRIEF_MAX_CHARS]
 
 
 class Briefs:

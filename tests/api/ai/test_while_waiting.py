@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import websockets
 
+from api.brief import storable
 from api.waiting import CONFIRM_WITHDRAW, KEPT_IN_QUEUE, Step, decide, is_no, is_yes
 from db.models import MessagePublic, Sender, utcnow
 from db.rollups import rebuild_rollups
@@ -384,3 +385,8 @@ async def test_the_confirmation_holds_across_two_processes(mariadb_url: str) -> 
                 await say(two, room_id, token, "yes")
                 await next_frame(console, lambda f: f["type"] == "queue" and f["rooms"] == [])
             assert (await room_of(one, room_id, token))["status"] == "ai"
+
+
+def test_a_models_brief_is_stored_without_unstorable_characters() -> None:
+    assert storable(" Wants\x00 a refund\ud800.\x1b ") == "Wants a refund."
+    assert len(storable("x" * 5000)) == 1000
