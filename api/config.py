@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     ai_breaker_cooldown_seconds: float = 30.0
     ai_chunk_delay_seconds: float = 0.02
     """Pause between offline-assistant chunks, so the reply reads as typed rather than pasted."""
+    ai_while_waiting: bool = True
+    """In `waiting`, the AI answers questions ("while you wait") and offers to withdraw the
+    request when the user says they are sorted; false: silent from the handoff on."""
 
     presence_seconds: int = 30
     """An agent is online this long after its last /api/queue poll or WebSocket heartbeat."""

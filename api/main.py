@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             presence=presence,
             batch_max=settings.write_batch_max,
             auto_assign=settings.auto_assign,
+            ai_while_waiting=settings.ai_while_waiting,
         )
         await service.start()
         folder = RollupFolder(db)  # statistics rollups, folded in after commits

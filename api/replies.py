@@ -8,6 +8,9 @@ flood, costs one paid call at a time). A human taking over cancels the reply in 
 the one owed. A `ReplyRun` also buffers its frames, so the HTTP streaming endpoint can replay
 them from the start however late it starts listening.
 
+A reply started while the room waits for a person (`while_waiting`) is stored with that mark;
+the writer refuses it once an agent has joined, as it refuses any AI reply then.
+
 Shutting down (`stop()`) does not wait for replies to finish: it cancels every reply in flight
 (each still publishes its `ai.cancelled`, and stores nothing) and drops the ones owed.
 """
@@ -42,8 +45,9 @@ HandOff = Callable[[str, str], Awaitable[list[str]]]
 class ReplyRun:
     """The frames of one reply, for listeners that join at any time."""
 
-    def __init__(self, room_id: str) -> None:
+    def __init__(self, room_id: str, *, while_waiting: bool = False) -> None:
         self.room_id = room_id
+        self.while_waiting = while_waiting
         self._frames: list[str] = []
         self._done = False
         self._changed = asyncio.Event()
@@ -85,19 +89,25 @@ class Replies:
         self._hand_off = hand_off
         self._tail: dict[str, asyncio.Task[None]] = {}
         """The reply in flight per room."""
-        self._owed: set[str] = set()
-        """Rooms with user messages that arrived while their reply was in flight."""
+        self._owed: dict[str, bool] = {}
+        """Rooms with user messages that arrived while their reply was in flight (→ whether
+        the newest of them came while the room waited)."""
 
-    def start(self, room_id: str) -> ReplyRun | None:
+    def start(self, room_id: str, *, while_waiting: bool = False) -> ReplyRun | None:
         """Start a reply, or, while one is in flight, owe the room one more after it
-        (returns None: the message's own stream ends at its `message` frame)."""
+        (returns None: the message's own stream ends at its `message` frame).
+        `while_waiting`: the room waits for a person; the reply is marked so."""
         if room_id in self._tail:
-            self._owed.add(room_id)
+            self._owed[room_id] = while_waiting
             return None
-        return self._begin(room_id, owed=False)
+        return self._begin(room_id, owed=False, while_waiting=while_waiting)
 
-    def _begin(self, room_id: str, *, owed: bool) -> ReplyRun:
-        run = ReplyRun(room_id)
+    def busy(self, room_id: str) -> bool:
+        """A reply is in flight in this room (in this process)."""
+        return room_id in self._tail
+
+    def _begin(self, room_id: str, *, owed: bool, while_waiting: bool) -> ReplyRun:
+        run = ReplyRun(room_id, while_waiting=while_waiting)
         task = asyncio.create_task(self._run(run, owed=owed), name=f"reply:{room_id}")
         self._tail[room_id] = task
         task.add_done_callback(lambda t: self._forget(room_id, t))
@@ -106,7 +116,7 @@ class Replies:
 
     def cancel(self, room_id: str) -> None:
         """A human took over: the reply in flight stops, and the one owed is dropped."""
-        self._owed.discard(room_id)
+        self._owed.pop(room_id, None)
         task = self._tail.pop(room_id, None)
         if task is not None:
             task.cancel()
@@ -130,8 +140,8 @@ class Replies:
             return
         del self._tail[room_id]
         if room_id in self._owed and not task.cancelled():
-            self._owed.discard(room_id)
-            self._begin(room_id, owed=True)
+            while_waiting = self._owed.pop(room_id)
+            self._begin(room_id, owed=True, while_waiting=while_waiting)
 
     async def _run(self, run: ReplyRun, *, owed: bool) -> None:
         try:
@@ -149,10 +159,11 @@ class Replies:
 
     async def _reply(self, run: ReplyRun, *, owed: bool) -> None:
         async with self._db.session() as session:
-            if owed:  # the message that started a first reply was just stored in an AI room
+            if owed:  # the message that started a first reply was just stored in its room
                 room = await queries.get_room_public(session, room_id=run.room_id)
-                if room is None or room.status is not RoomStatus.ai:
-                    return  # its room went to a human (or closed) while the reply before ran
+                wanted = RoomStatus.waiting if run.while_waiting else RoomStatus.ai
+                if room is None or room.status is not wanted:
+                    return  # its room changed hands (or closed) while the reply before ran
             recent = await queries.recent_messages(
                 session, room_id=run.room_id, limit=HISTORY_WINDOW
             )
@@ -160,7 +171,10 @@ class Replies:
         channel = room_channel(run.room_id)
         parts: list[str] = []
         handoff: HandoffRequest | None = None
-        async for chunk in self.assistant.reply(ReplyRequest(room_id=run.room_id, history=history)):
+        request = ReplyRequest(
+            room_id=run.room_id, history=history, while_waiting=run.while_waiting
+        )
+        async for chunk in self.assistant.reply(request):
             if isinstance(chunk, HandoffRequest):
                 handoff = chunk
                 continue
@@ -172,7 +186,13 @@ class Replies:
             await self._hub.publish(channel, frame)
         text = "".join(parts).strip()
         if text:
-            draft = MessageDraft(room_id=run.room_id, sender=Sender.ai, author=AI_AUTHOR, text=text)
+            draft = MessageDraft(
+                room_id=run.room_id,
+                sender=Sender.ai,
+                author=AI_AUTHOR,
+                text=text,
+                while_waiting=run.while_waiting,
+            )
             stored = await self._store(draft)
             run.emit(message_frame(stored.message))
         if handoff is not None:

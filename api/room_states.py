@@ -4,7 +4,8 @@ No I/O here, so every rule is a unit test. The room service applies the decision
 the system message and the event row and pushes the frames.
 
     ai ──(human asked for, an agent online)──> waiting ──(agent joins)──> agent
-     ^  (no agent online: notice, stays ai)                                 |
+     ^  (no agent online: notice, stays ai)       |                         |
+     ├──────(the user confirms they are sorted: withdrawn)                  |
      └──────────────────(agent leaves: AI resumes)──────────────────────────┘
     any state ──(close)──> closed
     agent ──(transfer: to an agent, an admin's takeover)──> agent
@@ -79,6 +80,10 @@ NOTICE_BACK_IN_QUEUE = (
     "You're back in the queue, first in line: the next available agent will be with you."
 )
 
+NOTICE_WITHDRAWN = (
+    "Your request for a person was cancelled. The assistant is here if you need anything else."
+)
+
 
 def ai_should_reply(status: RoomStatus, sender: Sender) -> bool:
     """Only a user message in an AI-handled room gets an AI reply; otherwise humans talk."""
@@ -146,15 +151,39 @@ def close_as(status: RoomStatus, *, reason: str) -> Transition | None:
     return Transition(RoomStatus.closed, EventKind.closed, reason)
 
 
+def ai_may_answer_while_waiting(status: RoomStatus, sender: Sender, *, enabled: bool) -> bool:
+    """A user message in a waiting room may get an AI answer "while you wait" (the setting
+    TANDEM_AI_WHILE_WAITING); once an agent has joined, the AI is silent."""
+    return enabled and sender is Sender.user and status is RoomStatus.waiting
+
+
+def withdraw(status: RoomStatus) -> Transition:
+    """The user confirmed they no longer need a person: the room leaves the queue, back to
+    the AI. Only a waiting room can: once an agent has joined there is nothing to withdraw."""
+    if status is RoomStatus.closed:
+        raise RoutingError("room_closed", "This chat is closed.")
+    if status is not RoomStatus.waiting:
+        raise RoutingError("not_waiting", "This chat is not waiting for a person.")
+    return Transition(RoomStatus.ai, EventKind.withdrawn, "user")
+
+
 def check_send(
-    status: RoomStatus, sender: Sender, *, room_agent_id: int | None, agent_id: int | None
+    status: RoomStatus,
+    sender: Sender,
+    *,
+    room_agent_id: int | None,
+    agent_id: int | None,
+    while_waiting: bool = False,
 ) -> None:
-    """Raise when `sender` may not write into a room in `status`."""
+    """Raise when `sender` may not write into a room in `status`. An AI reply marked
+    `while_waiting` may be stored while the room waits; any other only in an AI room."""
     if status is RoomStatus.closed:
         raise RoutingError("room_closed", "This chat is closed; start a new one.")
     if sender is Sender.agent and (status is not RoomStatus.agent or room_agent_id != agent_id):
         raise RoutingError("not_your_room", "Join this chat before writing in it.", status=403)
-    if sender is Sender.ai and status is not RoomStatus.ai:
+    if sender is Sender.ai and while_waiting and status is RoomStatus.waiting:
+        return
+    if sender is Sender.ai and (status is not RoomStatus.ai or while_waiting):
         raise RoutingError("ai_preempted", "A human has taken over this chat.")
 
 

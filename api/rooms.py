@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import room_states
-from api.ai.base import Assistant, Turn
+from api.ai.base import Assistant
+from api.brief import Briefs
 from api.frames import (
     QUEUE_CHANNEL,
     agent_channel,
@@ -33,6 +34,7 @@ from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
 from api.transfers import TeamRouting
 from api.user_seen import UserSeen
+from api.waiting import WhileWaiting
 from api.waits import WaitEstimator
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log, visitors
@@ -100,6 +102,7 @@ class RoomService(TeamRouting):
         presence: Presence,
         batch_max: int = 500,
         auto_assign: bool = False,
+        ai_while_waiting: bool = True,
     ) -> None:
         self.auto_assign = auto_assign
         self.db = db
@@ -113,6 +116,16 @@ class RoomService(TeamRouting):
         self._background: set[asyncio.Task[None]] = set()
         self.waits = WaitEstimator(db)
         self.user_seen = UserSeen(db)
+        self.briefs = Briefs(db=db, assistant=assistant, publish_queue=self._publish_queue)
+        self.ai_while_waiting = ai_while_waiting
+        self.while_waiting = WhileWaiting(
+            db=db,
+            store=self.store,
+            replies=self.replies,
+            withdraw=self.withdraw,
+            refresh_brief=self.briefs.refresh,
+            refresh_brief_after=self.briefs.refresh_after,
+        )
 
     async def start(self) -> None:
         self.publisher.start()
@@ -122,6 +135,7 @@ class RoomService(TeamRouting):
     async def stop(self) -> None:
         await self.stop_assigner()
         await self.replies.stop()
+        await self.briefs.stop()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -198,6 +212,11 @@ class RoomService(TeamRouting):
             )
         stored = await self.store(draft)
         result = SendResult(stored.message)
+        if stored.status is not None and room_states.ai_may_answer_while_waiting(
+            stored.status, draft.sender, enabled=self.ai_while_waiting
+        ):
+            result.frames, result.reply = await self.while_waiting.on_user_message(stored.message)
+            return result
         if stored.status is None or not room_states.ai_should_reply(stored.status, draft.sender):
             return result
         if wants_human(text):
@@ -264,7 +283,7 @@ class RoomService(TeamRouting):
             self.replies.cancel(room_id)
         frames = await self._announce(room_id, notice, room_changed=changed, queue_changed=changed)
         if changed:
-            self._spawn(self._write_brief(room_id))
+            self.briefs.refresh(room_id)
         return frames
 
     async def join(self, room_id: str, agent: Agent) -> RoomPublic:
@@ -371,6 +390,24 @@ class RoomService(TeamRouting):
         )
         return True
 
+    async def withdraw(self, room_id: str) -> list[str]:
+        """The user confirmed they no longer need a person: the room leaves the queue and the
+        AI holds it again (`withdrawn`). Nothing when an agent joined first. The frames."""
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            try:
+                step = room_states.withdraw(room.status)
+            except room_states.RoutingError:
+                return []
+            notice = await self._transition(
+                session, room, step, agent_id=None, by=None, text=room_states.NOTICE_WITHDRAWN
+            )
+        self.replies.cancel(room_id)  # a "while you wait" reply would now be refused
+        return await self._announce(room_id, notice, room_changed=True, queue_changed=True)
+
+    async def _publish_queue(self) -> None:
+        self.publisher.push([(QUEUE_CHANNEL, queue_frame(await self.queue()))])
+
     async def _ai_hand_off(self, room_id: str, reason: str) -> list[str]:
         return await self.request_human(room_id, reason=reason, cancel_reply=False)
 
@@ -434,18 +471,6 @@ class RoomService(TeamRouting):
             items.append((QUEUE_CHANNEL, queue_frame(await self.queue())))
         self.publisher.push(items)
         return frames
-
-    async def _write_brief(self, room_id: str) -> None:
-        """Summarise the chat for the agent queue, then push the queue again with it."""
-        async with self.db.session() as session:
-            recent = await queries.recent_messages(session, room_id=room_id, limit=40)
-        history = [Turn(sender=m.sender.value, author=m.author, text=m.text) for m in recent]
-        brief = await self.replies.assistant.brief(history)
-        if not brief:
-            return
-        async with self.db.write() as session:
-            await queries.set_room_briefs(session, briefs={room_id: brief})
-        self.publisher.push([(QUEUE_CHANNEL, queue_frame(await self.queue()))])
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)

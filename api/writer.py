@@ -309,7 +309,11 @@ async def _store_drafts(
             if room is None:
                 raise RoomNotFound(draft.room_id)
             check_send(
-                room.status, draft.sender, room_agent_id=room.agent_id, agent_id=draft.agent_id
+                room.status,
+                draft.sender,
+                room_agent_id=room.agent_id,
+                agent_id=draft.agent_id,
+                while_waiting=draft.while_waiting,
             )
         except Exception as exc:
             answers.append(exc)

@@ -240,6 +240,8 @@ class Message(MessageBase, table=True):
     author: str = Field(max_length=100)
     agent_id: int | None = Field(default=None, foreign_key="agents.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    while_waiting: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """An AI reply written while the room waited for a person ("while you wait")."""
 
 
 class MessagePublic(MessageBase):
@@ -248,6 +250,8 @@ class MessagePublic(MessageBase):
     sender: Sender
     author: str
     created_at: datetime
+    while_waiting: bool = False
+    """True on an AI reply written while the user waited for a person (shown "while you wait")."""
 
 
 class MessageCreate(SQLModel):
@@ -275,6 +279,8 @@ class EventKind(StrEnum):
     The event's agent_id is who holds the room afterwards (to the queue: who sent it back)."""
     rated = "rated"
     """The user rated the closed chat (reason: the score; agent_id: the agent credited)."""
+    withdrawn = "withdrawn"
+    """waiting → ai: the user confirmed they no longer need a person."""
 
 
 TRANSITIONS = (
@@ -283,6 +289,7 @@ TRANSITIONS = (
     EventKind.left,
     EventKind.closed,
     EventKind.transferred,
+    EventKind.withdrawn,
 )
 """The events that change who holds a room; `no_agent` and `created` do not."""
 
@@ -315,7 +322,8 @@ class RoomEvent(SQLModel, table=True):
     # Filled in later on a handoff or join row (SPANS), so the statistics group these rows
     # instead of pairing every transition with the next one at query time.
     next_kind: EventKind | None = Field(default=None, max_length=16, sa_type=EnumText(EventKind))
-    """The room's next transition: joined (a wait answered), closed, left; NULL while open."""
+    """The room's next transition: joined (a wait answered), closed, left, withdrawn; NULL
+    while open."""
     next_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """A join's first agent message before the stint ended (NULL: none yet)."""

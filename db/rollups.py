@@ -154,7 +154,11 @@ def contribution(room: Any, events: Sequence[Any]) -> tuple[Counter[Key], dict[K
             adds[(f"{e.kind}_req", reason, 0)] += 1
             reasons.setdefault(e.kind, set()).add(reason)
         if e.kind == EventKind.handoff.value:
-            outcome = {EventKind.joined.value: "answered", EventKind.closed.value: "abandoned"}
+            outcome = {
+                EventKind.joined.value: "answered",
+                EventKind.closed.value: "abandoned",
+                EventKind.withdrawn.value: "withdrawn",
+            }
             if e.next_kind is None:
                 adds[("outcome", "waiting", 0)] += 1
             elif e.next_kind in outcome:

@@ -44,8 +44,8 @@ from db.queries import RoomNotFound
 SYSTEM_AUTHOR = "Tandem"
 
 _INSERT_MESSAGES = (
-    "INSERT INTO messages (text, client_id, room_id, seq, sender, author, agent_id, created_at) "
-    "VALUES ({marks})"
+    "INSERT INTO messages (text, client_id, room_id, seq, sender, author, agent_id, created_at, "
+    "while_waiting) VALUES ({marks})"
 )
 _INSERT_EVENTS = (
     "INSERT INTO room_events (room_id, kind, from_status, to_status, reason, agent_id, "
@@ -63,6 +63,8 @@ class MessageDraft:
     agent_id: int | None = None
     created_at: datetime | None = None
     """When it was written, for histories replayed later; None: when its batch is stored."""
+    while_waiting: bool = False
+    """An AI reply written while the room waits for a person (the writer checks the state)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +153,14 @@ async def find_by_client_ids(
     client_ids = sorted({client_id for _, client_id in keys})
     driver = await Driver.of(session)
     rows = await driver.fetchall(
-        "SELECT seq, room_id, sender, author, text, created_at, client_id FROM messages "
+        "SELECT seq, room_id, sender, author, text, created_at, client_id, while_waiting "
+        "FROM messages "
         f"WHERE client_id IN ({driver.marks(len(client_ids))})",
         client_ids,
     )
     wanted = set(keys)
     found: dict[tuple[str, str], MessagePublic] = {}
-    for seq, room_id, sender, author, text, created_at, client_id in rows:
+    for seq, room_id, sender, author, text, created_at, client_id, waiting in rows:
         if (room_id, client_id) in wanted:
             found[(room_id, client_id)] = MessagePublic.model_construct(
                 seq=seq,
@@ -167,6 +170,7 @@ async def find_by_client_ids(
                 text=text,
                 created_at=driver.read_time(created_at),
                 client_id=client_id,
+                while_waiting=bool(waiting),
             )
     return found
 
@@ -230,6 +234,7 @@ async def append_messages(
                 draft.author,
                 draft.agent_id,
                 stamp,
+                draft.while_waiting,
             )
         )
         stored.append(
@@ -241,6 +246,7 @@ async def append_messages(
                 text=draft.text,
                 created_at=at,
                 client_id=draft.client_id,
+                while_waiting=draft.while_waiting,
             )
         )
 
@@ -251,7 +257,7 @@ async def append_messages(
         if counts:
             sets.append(f"{column} = {column} + {_cases(driver, counts, '0', params)}")
     await _update(driver, "rooms", sets, params, ids=sorted(last_seq))
-    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(8)), inserts)
+    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), inserts)
     if first_reply:
         await _stamp_first_replies(driver, first_reply)
     return stored
@@ -344,7 +350,7 @@ async def record_transitions(
                 closed_at[t.room_id] = stamp
         seq = seqs[t.room_id] = room.last_seq + 1
         notices.append(
-            (t.notice, None, t.room_id, seq, Sender.system.value, SYSTEM_AUTHOR, None, stamp)
+            (t.notice, None, t.room_id, seq, Sender.system.value, SYSTEM_AUTHOR, None, stamp, False)
         )
         events.append(
             (t.room_id, t.kind.value, room.status.value, to_status.value, t.reason, t.by, stamp)
@@ -358,6 +364,7 @@ async def record_transitions(
                 text=t.notice,
                 created_at=t.at,
                 client_id=None,
+                while_waiting=False,
             )
         )
 
@@ -374,7 +381,7 @@ async def record_transitions(
         if values:
             sets.append(f"{name} = {_assign(driver, values, name, params, of=len(seqs))}")
     await _update(driver, "rooms", sets, params, ids=list(seqs))
-    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(8)), notices)
+    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), notices)
     await driver.executemany(_INSERT_EVENTS.format(marks=driver.marks(7)), events)
     return stored
 

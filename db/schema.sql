@@ -3,7 +3,7 @@
 --     mysql tandem < db/schema.sql          (or: mariadb tandem < db/schema.sql)
 --
 -- It is the schema the Alembic migrations in db/migrations/versions create, at revision
--- 0009_ux_followups, written out as plain DDL: same tables, columns, types, nullability,
+-- 0010_while_waiting, written out as plain DDL: same tables, columns, types, nullability,
 -- indexes, constraints and foreign keys, InnoDB and utf8mb4 (binary collation, so strings
 -- compare as on SQLite). It also creates alembic_version stamped with that revision, so the app's start-up
 -- migration (db.migrate.upgrade) finds the database up to date and leaves it alone.
@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS messages (
     author VARCHAR(100) NOT NULL,
     agent_id INTEGER NULL,
     created_at DATETIME(6) NOT NULL,
+    while_waiting BOOL NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     CONSTRAINT uq_messages_room_seq UNIQUE (room_id, seq),
     CONSTRAINT uq_messages_room_client_id UNIQUE (client_id, room_id),
@@ -202,5 +203,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 );
 
 INSERT INTO alembic_version (version_num)
-SELECT '0009_ux_followups' FROM DUAL
+SELECT '0010_while_waiting' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

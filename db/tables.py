@@ -24,6 +24,7 @@ MESSAGE_COLUMNS = (
     messages_t.c.text,
     messages_t.c.created_at,
     messages_t.c.client_id,
+    messages_t.c.while_waiting,
 )
 """What a `MessagePublic` is made of, in the order `message_from_row` reads."""
 
@@ -37,4 +38,5 @@ def message_from_row(row: Any) -> MessagePublic:
         text=row.text,
         created_at=row.created_at,
         client_id=row.client_id,
+        while_waiting=bool(row.while_waiting),
     )

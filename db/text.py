@@ -30,5 +30,11 @@ def check_storable(value: str) -> str:
     return value
 
 
+def without_unstorable(value: str) -> str:
+    """`value` without what `check_storable` refuses: for text we did not take from a user
+    and would rather keep than refuse (a model's brief)."""
+    return _UNSTORABLE.sub("", value)
+
+
 StorableText = Annotated[str, AfterValidator(check_storable)]
 """A str field that refuses what `check_storable` refuses (422 over HTTP)."""

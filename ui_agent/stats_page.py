@@ -249,7 +249,7 @@ def _charts(stats: dict[str, Any]) -> None:
         h = stats["handoffs"]
         st.caption(
             f"{h['answered']:,} handoffs answered · {h['abandoned']:,} abandoned in the queue · "
-            f"{h['still_waiting']:,} still waiting"
+            f"{h['still_waiting']:,} still waiting · {h.get('withdrawn', 0):,} withdrawn"
         )
     with right:
         st.altair_chart(stats_charts.handoff_reasons(stats), width="stretch")

@@ -96,6 +96,8 @@ class Message:
     text: str
     created_at: datetime
     client_id: str | None = None
+    while_waiting: bool = False
+    """An AI answer given while the user waited for a person: shown "while you wait"."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
@@ -107,6 +109,7 @@ class Message:
             text=str(data["text"]),
             created_at=parse_time(str(data["created_at"])),
             client_id=data.get("client_id"),
+            while_waiting=data.get("while_waiting") is True,
         )
 
 

@@ -60,24 +60,42 @@ def person_text(text: str) -> str:
     return escape_markdown(text).replace("\n", "  \n")
 
 
+WHILE_YOU_WAIT = "while you wait"
+"""The mark on an AI answer given while the user waited for a person."""
+
+
 def render_bubble(
-    sender: Sender, text: str, author: str | None = None, at: datetime | None = None
+    sender: Sender,
+    text: str,
+    author: str | None = None,
+    at: datetime | None = None,
+    *,
+    while_waiting: bool = False,
 ) -> None:
     """One line of the chat; a person's text is shown as typed, the AI's as safe Markdown.
-    `at`: when it was sent, shown small in the browser's local time."""
+    `at`: when it was sent, shown small in the browser's local time. `while_waiting`: an AI
+    answer given while the user waited for a person, marked so in both apps."""
     if sender == "system":
         st.caption(f":material/info: {escape_markdown(text)}")
         return
     with st.chat_message(bubble_name(sender, author), avatar=AVATARS.get(sender)):
         if sender == "agent":
             st.caption(escape_markdown(author or "Agent"))
+        if while_waiting:
+            st.caption(f":material/hourglass_top: {WHILE_YOU_WAIT}")
         st.markdown(ai_markdown(text) if sender == "ai" else person_text(text))
         if at is not None:
             st.caption(local_time(at))
 
 
 def render_message(message: Message) -> None:
-    render_bubble(message.sender, message.text, message.author, message.created_at)
+    render_bubble(
+        message.sender,
+        message.text,
+        message.author,
+        message.created_at,
+        while_waiting=message.while_waiting,
+    )
 
 
 def render_transcript(messages: list[Message]) -> None:

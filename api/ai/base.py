@@ -18,6 +18,8 @@ class Turn:
     sender: Sender
     author: str
     text: str
+    while_waiting: bool = False
+    """Written while the room waited for a person (the user's lines then, the AI's answers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,8 @@ class ReplyRequest:
     room_id: str
     history: Sequence[Turn]
     """The whole transcript, oldest first; the last turn is the user message to answer."""
+    while_waiting: bool = False
+    """The user already waits for a person: answer, but don't offer one (they are in the queue)."""
 
 
 class Assistant(ABC):
@@ -46,8 +50,9 @@ class Assistant(ABC):
     def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
         """An async generator of reply chunks; the concatenated `str` chunks are the reply."""
 
-    async def brief(self, history: Sequence[Turn]) -> str:
-        """A short summary for the agent who picks the room from the queue."""
+    async def brief(self, history: Sequence[Turn], *, reason: str | None = None) -> str:
+        """A short summary for the agent who picks the room from the queue; `reason`: why
+        it was handed over (the handoff event's reason)."""
         wants = [t.text for t in history if t.sender == "user"]
         return wants[0][:200] if wants else ""
 

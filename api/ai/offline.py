@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
 from api.ai.retrieval import Article, Hit, KnowledgeBase, Lookup, tokenize, word_set
+from api.handoff import wants_human
 from api.language import detect_language
 
 NOT_SURE_PREFIX = "I'm not sure about that one"
@@ -21,7 +22,15 @@ NOT_SURE_PREFIX = "I'm not sure about that one"
 HANDOFF_REASON = "ungrounded"
 UNSURE_STREAK_FOR_HANDOFF = 3
 """The third "not sure" in a row asks for a human: by then the user is clearly stuck."""
-BRIEF_MAX_CHARS = 300
+BRIEF_MAX_CHARS = 500
+BRIEF_WAITING_LINES = 3
+"""The newest things the user said while waiting that the brief quotes."""
+HANDOFF_REASONS = {
+    "phrase": "asked for a person",
+    "button": "pressed Talk to a person",
+    "tool_call": "the model handed over",
+    "ungrounded": "the AI had no answer",
+}
 
 OFFER_HUMAN = (
     "If that doesn't help, I can connect you to a person — just say 'talk to an agent' "
@@ -31,6 +40,12 @@ NOT_SURE_REPLY = (
     f"{NOT_SURE_PREFIX}. I can connect you to a person — just say 'talk to an agent' or press "
     "*Talk to a person*. I can also help with orders, shipping, returns, refunds, payments "
     "and your account."
+)
+WAITING_NOTE = "A person from our team will still be with you shortly."
+"""Ends an answer given while the user waits: they already asked for a person."""
+WAITING_NOT_SURE_REPLY = (
+    f"{NOT_SURE_PREFIX}, but the person you're waiting for can help with it. "
+    "You keep your place in the queue."
 )
 GIVE_UP_REPLY = f"{NOT_SURE_PREFIX} either, so I'm asking a person from our team to help you."
 GREETING_REPLY = (
@@ -219,7 +234,10 @@ class OfflineAssistant(Assistant):
         return self._kb
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
-        plan = self._plan(request.history)
+        if request.while_waiting:
+            plan = _while_waiting(self._plan(_newest_user_turn_only(request.history)))
+        else:
+            plan = self._plan(request.history)
         for index, chunk in enumerate(chunk_words(plan.text)):
             if index:
                 await asyncio.sleep(self._chunk_delay)
@@ -267,17 +285,41 @@ class OfflineAssistant(Assistant):
         parts.append(OFFER_HUMAN)
         return "\n\n".join(parts)
 
-    async def brief(self, history: Sequence[Turn]) -> str:
-        """What the user came for, what the AI already sent and how often it had no answer,
-        so the agent doesn't repeat an article the user has already read."""
-        user_texts = [t.text for t in history if t.sender == "user"]
+    async def brief(self, history: Sequence[Turn], *, reason: str | None = None) -> str:
+        """The user's latest need, why a person was asked for, what the AI already sent and
+        how often it had no answer (so the agent doesn't repeat an article the user has
+        read), and what the user said while waiting. Extractive: their words, quoted."""
+        before = [t.text for t in history if t.sender == "user" and not t.while_waiting]
         ai_texts = [t.text for t in history if t.sender == "ai"]
-        asked = next(
-            (t for t in user_texts if _is_substantive(t)), user_texts[0] if user_texts else ""
-        )
+        need = next((t for t in reversed(before) if _is_need(t)), before[-1] if before else "")
         titles = list(dict.fromkeys(t for t in map(answered_title, ai_texts) if t))
         unsure = sum(1 for t in ai_texts if is_not_sure(t))
-        return _compose_brief(asked, titles, unsure)
+        said = [
+            t.text
+            for t in history
+            if t.sender == "user" and t.while_waiting and _is_substantive(t.text)
+        ][-BRIEF_WAITING_LINES:]
+        return _compose_brief(need, titles, unsure, reason=reason, said=said)
+
+
+def _newest_user_turn_only(history: Sequence[Turn]) -> list[Turn]:
+    """While waiting, the user's lines since the AI last spoke were mostly for the person
+    (statements, "hello?"): the answer is to the newest, the question that set it off."""
+    kept = list(history)
+    while len(kept) >= 2 and kept[-1].sender == "user" and kept[-2].sender == "user":
+        del kept[-2]
+    return kept
+
+
+def _while_waiting(plan: _Plan) -> _Plan:
+    """The user already waits for a person: no offer of one, no handoff, no "ask for a
+    person in your language" (they have)."""
+    if is_not_sure(plan.text):
+        return _Plan(WAITING_NOT_SURE_REPLY)
+    text = plan.text.split("\n\n" + OFFER_HUMAN)[0]
+    for sentence in PERSON_IN_YOUR_LANGUAGE.values():
+        text = text.replace("\n\n" + sentence, "")
+    return _Plan(f"{text}\n\n{WAITING_NOTE}")
 
 
 def _rest_text(article: Article, previous: str) -> str:
@@ -293,15 +335,31 @@ def _is_substantive(text: str) -> bool:
     return small_talk(text) is None and bool(tokenize(text))
 
 
-def _compose_brief(asked: str, titles: Sequence[str], unsure: int) -> str:
-    """The question gets whatever room the facts leave, so the facts are never cut off."""
+def _is_need(text: str) -> bool:
+    """A message that says what the user needs: not small talk, nor a bare "a person please"."""
+    return _is_substantive(text) and not (wants_human(text) and len(tokenize(text)) <= 6)
+
+
+def _compose_brief(
+    asked: str,
+    titles: Sequence[str],
+    unsure: int,
+    *,
+    reason: str | None = None,
+    said: Sequence[str] = (),
+) -> str:
+    """The need gets whatever room the facts leave, so the facts are never cut off."""
     tail = []
+    if reason:
+        tail.append(f"Handoff: {HANDOFF_REASONS.get(reason, reason)}")
     if titles:
         tail.append("AI answered with: " + "; ".join(titles))
     if unsure:
         tail.append(f"AI had no answer {unsure}×")
+    if said:
+        tail.append("While waiting: " + " / ".join(f'"{_clip(t, 100)}"' for t in said))
     suffix = "".join(f" | {part}" for part in tail)
-    room = BRIEF_MAX_CHARS - len(suffix) - len('Asked: ""')
+    room = BRIEF_MAX_CHARS - len(suffix) - len('Needs: ""')
     if not asked.strip() or room < 20:
         return _clip(suffix.removeprefix(" | "), BRIEF_MAX_CHARS)
-    return f'Asked: "{_clip(asked, room)}"{suffix}'
+    return f'Needs: "{_clip(asked, room)}"{suffix}'

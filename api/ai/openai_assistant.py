@@ -13,7 +13,7 @@ import openai
 from openai import AsyncOpenAI
 
 from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
-from api.ai.prompt import BRIEF_PROMPT, HANDOFF_TOOL, build_messages
+from api.ai.prompt import BRIEF_PROMPT, HANDOFF_TOOL, brief_transcript, build_messages
 from api.ai.resilience import UpstreamError
 from api.ai.retrieval import KnowledgeBase
 
@@ -62,8 +62,8 @@ class OpenAIAssistant(Assistant):
         questions = [t.text for t in request.history if t.sender == "user"]
         question = questions[-1] if questions else ""
         lookup = self.kb.lookup(question)
-        messages = build_messages(request.history, lookup.hits)
-        stream = await self._open(messages)
+        messages = build_messages(request.history, lookup.hits, while_waiting=request.while_waiting)
+        stream = await self._open(messages, tools=not request.while_waiting)
         calls: dict[int, dict[str, str]] = {}
         try:
             chunks = stream.__aiter__()
@@ -85,11 +85,13 @@ class OpenAIAssistant(Assistant):
             await stream.close()
         if any(c["name"] == "request_human_agent" for c in calls.values()):
             yield HandoffRequest("tool_call")
+        elif request.while_waiting:
+            return  # already in the queue: no offer of a person
         elif is_frustrated(question) or self._ungrounded_twice(questions, lookup.confident):
             yield OFFER_HUMAN
 
-    async def brief(self, history: Sequence[Turn]) -> str:
-        transcript = "\n".join(f"{t.sender}: {t.text}" for t in history[-20:])
+    async def brief(self, history: Sequence[Turn], *, reason: str | None = None) -> str:
+        transcript = brief_transcript(history, reason=reason)
         try:
             response = await asyncio.wait_for(
                 self._client.chat.completions.create(
@@ -98,7 +100,7 @@ class OpenAIAssistant(Assistant):
                         {"role": "system", "content": BRIEF_PROMPT},
                         {"role": "user", "content": transcript},
                     ],
-                    max_tokens=120,
+                    max_tokens=200,
                 ),
                 timeout=min(10.0, self.first_token_timeout),
             )
@@ -116,14 +118,17 @@ class OpenAIAssistant(Assistant):
             return False
         return not self.kb.lookup(questions[-2]).confident
 
-    async def _open(self, messages: list[dict[str, str]]) -> Any:
+    async def _open(self, messages: list[dict[str, str]], *, tools: bool = True) -> Any:
+        """The model's stream; without `tools` (the user already waits for a person) it
+        cannot hand over."""
+        extra: dict[str, Any] = {"tools": [HANDOFF_TOOL]} if tools else {}
         try:
             return await asyncio.wait_for(
                 self._client.chat.completions.create(
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
-                    tools=[HANDOFF_TOOL],  # type: ignore[list-item]
                     stream=True,
+                    **extra,
                 ),
                 timeout=self.first_token_timeout,
             )

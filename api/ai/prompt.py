@@ -85,14 +85,35 @@ def language_line(history: Sequence[Turn]) -> str:
     )
 
 
-def build_messages(history: Sequence[Turn], hits: Sequence[Hit]) -> list[dict[str, str]]:
-    system = SYSTEM_PROMPT + language_line(history) + "\n" + articles_block(hits)
+WHILE_WAITING_LINE = (
+    "- The customer has already asked for a person and is waiting in the queue for one. "
+    "Answer their question from the articles meanwhile; do not offer or promise a person, "
+    "and do not say the person has arrived.\n"
+)
+
+
+def build_messages(
+    history: Sequence[Turn], hits: Sequence[Hit], *, while_waiting: bool = False
+) -> list[dict[str, str]]:
+    waiting = WHILE_WAITING_LINE if while_waiting else ""
+    system = SYSTEM_PROMPT + language_line(history) + waiting + "\n" + articles_block(hits)
     return [{"role": "system", "content": system}] + [
         to_chat_message(turn) for turn in trim_history(history)
     ]
 
 
 BRIEF_PROMPT = (
-    "Summarise this support chat for the human agent taking it over, in at most two short "
-    "sentences: what the customer wants, and what the assistant already tried."
+    "Summarise this support chat for the human agent taking it over, in at most four short "
+    "sentences: what the customer needs now (their latest need, not only their first "
+    "question), why it was handed to a person, what the assistant already tried, and what "
+    "the customer said while waiting (lines marked 'while waiting'), if anything."
 )
+
+
+def brief_transcript(history: Sequence[Turn], *, reason: str | None, turns: int = 30) -> str:
+    """The chat as the brief's model reads it: one line per turn, the waiting ones marked."""
+    lines = [f"[Handed to a person; reason: {reason}]"] if reason else []
+    for turn in history[-turns:]:
+        mark = " (while waiting)" if turn.while_waiting else ""
+        lines.append(f"{turn.sender}{mark}: {turn.text}")
+    return "\n".join(lines)

@@ -121,15 +121,15 @@ class ResilientAssistant(Assistant):
         base = min(self.backoff * 2**attempt, self.max_backoff)
         return base * (0.5 + random.random() / 2)  # full jitter would retry too eagerly
 
-    async def brief(self, history: Sequence[Turn]) -> str:
+    async def brief(self, history: Sequence[Turn], *, reason: str | None = None) -> str:
         if self.breaker.allow():
             try:
-                brief = await self.primary.brief(history)
+                brief = await self.primary.brief(history, reason=reason)
                 if brief:
                     return brief
             except Exception as exc:
                 log.warning("AI brief failed (%s); using the extractive one", exc)
-        return await self.fallback.brief(history)
+        return await self.fallback.brief(history, reason=reason)
 
     async def aclose(self) -> None:
         await self.primary.aclose()

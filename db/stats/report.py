@@ -175,6 +175,7 @@ def _handoffs(raw: Raw, started: int) -> Handoffs:
         answered=outcome(EventKind.joined.value),
         abandoned=outcome(EventKind.closed.value),
         still_waiting=outcome(None),
+        withdrawn=outcome(EventKind.withdrawn.value),
     )
 
 

@@ -169,6 +169,7 @@ async def compute_stats(db: Database, *, window: LocalWindow) -> Stats:
             answered=get("outcome", "answered"),
             abandoned=get("outcome", "abandoned"),
             still_waiting=get("outcome", "waiting"),
+            withdrawn=get("outcome", "withdrawn"),
         ),
         no_agent=NoAgent(
             requests=sum(x.requests for x in no_agent_reasons),

@@ -68,6 +68,8 @@ class Handoffs(BaseModel):
     answered: int
     abandoned: int
     still_waiting: int
+    withdrawn: int = 0
+    """Handoffs the user withdrew while waiting ("never mind, it's fixed", confirmed)."""
 
 
 class NoAgent(BaseModel):

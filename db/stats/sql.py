@@ -247,8 +247,14 @@ class _Metric:
     """Microseconds, or NULL for a row that counts but has no value."""
 
 
-OUTCOMES = {EventKind.joined.value: 0, EventKind.closed.value: 1, None: 2}
-"""What came after a handoff: answered, abandoned (closed in the queue), still waiting."""
+OUTCOMES = {
+    EventKind.joined.value: 0,
+    EventKind.closed.value: 1,
+    None: 2,
+    EventKind.withdrawn.value: 3,
+}
+"""What came after a handoff: answered, abandoned (closed in the queue), still waiting,
+withdrawn (the user confirmed they no longer needed a person)."""
 
 
 def _metrics(q: Query, t: sa.Subquery) -> list[_Metric]:

@@ -188,3 +188,38 @@ def test_who_may_take_one_more_chat() -> None:
         assert refused.value.code == code and refused.value.status == 409
     with pytest.raises(room_states.RoutingError, match="Ben has 3 open chats, the maximum of 3"):
         can_take(own=False, held=3, **ok)  # type: ignore[arg-type]
+
+
+def test_only_a_waiting_room_can_withdraw_its_request() -> None:
+    step = room_states.withdraw(RoomStatus.waiting)
+    assert (step.to, step.event, step.reason) == (RoomStatus.ai, EventKind.withdrawn, "user")
+    for status, code in (
+        (RoomStatus.ai, "not_waiting"),
+        (RoomStatus.agent, "not_waiting"),
+        (RoomStatus.closed, "room_closed"),
+    ):
+        with pytest.raises(room_states.RoutingError) as refused:
+            room_states.withdraw(status)
+        assert refused.value.code == code
+
+
+def test_an_ai_answer_marked_while_waiting_is_stored_only_while_waiting() -> None:
+    def check(status: RoomStatus, *, while_waiting: bool) -> None:
+        room_states.check_send(
+            status, Sender.ai, room_agent_id=None, agent_id=None, while_waiting=while_waiting
+        )
+
+    check(RoomStatus.waiting, while_waiting=True)
+    check(RoomStatus.ai, while_waiting=False)
+    for status, marked in (
+        (RoomStatus.waiting, False),  # an unmarked AI reply in the queue: preempted, as before
+        (RoomStatus.agent, True),  # an agent joined while it streamed
+        (RoomStatus.ai, True),  # the request was withdrawn while it streamed
+    ):
+        with pytest.raises(room_states.RoutingError):
+            check(status, while_waiting=marked)
+    assert room_states.ai_may_answer_while_waiting(RoomStatus.waiting, Sender.user, enabled=True)
+    assert not room_states.ai_may_answer_while_waiting(
+        RoomStatus.waiting, Sender.user, enabled=False
+    )
+    assert not room_states.ai_may_answer_while_waiting(RoomStatus.agent, Sender.user, enabled=True)

@@ -408,7 +408,7 @@ async def test_0005_adds_the_team_tables_and_goes_down_again(database_url: str) 
         await engine.dispose()
 
 
-# --------------------------------------------------------------------------- 0007, 0008, 0009
+# --------------------------------------------------------------------------- 0007, 0008, 0009, 0010
 
 
 async def column_names(engine: AsyncEngine, table: str) -> set[str]:
@@ -493,6 +493,47 @@ async def test_0009_adds_followups_sessions_user_seen_at_and_goes_down_again(
         await migrate_to(engine, "0008_ratings_visitors", down=True)
         assert not {"followups", "agent_sessions"} & await table_names(engine)
         assert "user_seen_at" not in await room_columns()
+        await upgrade(engine)
+        assert await revision_rows(engine) == [head_revision()]
+    finally:
+        await engine.dispose()
+
+
+async def message_columns(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda c: {col["name"] for col in sa.inspect(c).get_columns("messages")}
+        )
+
+
+async def test_0010_adds_while_waiting_and_goes_down_again(database_url: str) -> None:
+    """Messages stored before the column exist read back as not written while waiting."""
+    engine = create_engine(database_url)
+    try:
+        await migrate_to(engine, "0009_ux_followups")
+        assert "while_waiting" not in await message_columns(engine)
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO rooms (id, status, last_seq, created_at) "
+                    "VALUES ('r1', 'ai', 1, '2026-11-30 12:00:00')"
+                )
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO messages (text, room_id, seq, sender, author, created_at) "
+                    "VALUES ('hi', 'r1', 1, 'user', 'User', '2026-11-30 12:00:00')"
+                )
+            )
+        await upgrade(engine)
+        assert "while_waiting" in await message_columns(engine)
+        assert await metadata_diff(engine) == []
+        async with engine.connect() as conn:
+            flag = (await conn.execute(sa.text("SELECT while_waiting FROM messages"))).scalar()
+        assert not flag
+
+        await migrate_to(engine, "0009_ux_followups", down=True)
+        assert "while_waiting" not in await message_columns(engine)
         await upgrade(engine)
         assert await revision_rows(engine) == [head_revision()]
     finally:

@@ -266,6 +266,7 @@ async def test_every_metric_in_berlin_across_the_dst_switch(loaded: Loaded) -> N
         "answered": 5,
         "abandoned": 1,
         "still_waiting": 1,
+        "withdrawn": 0,
     }
     assert stats["no_agent"] == {
         "requests": 1,

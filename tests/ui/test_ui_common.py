@@ -97,3 +97,36 @@ def test_times_in_the_browsers_zone_and_line_breaks_kept() -> None:
 
 def test_the_favicon_is_a_local_file() -> None:
     assert view.FAVICON.is_file() and view.FAVICON.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_answer_given_while_waiting_is_marked_in_the_chat() -> None:
+    """Both apps draw messages with `render_message`: the mark shows on a while-waiting AI
+    answer, and only there."""
+    from streamlit.testing.v1 import AppTest
+
+    sent = MessagePublic(
+        seq=5,
+        room_id="r1",
+        sender=Sender.ai,
+        author="Tandem Assistant",
+        text="Passwords are reset from the login page.",
+        created_at=NOW,
+        while_waiting=True,
+    ).model_dump(mode="json")
+    assert Message.from_json(sent).while_waiting is True
+
+    def script() -> None:
+        from datetime import UTC, datetime
+
+        from ui_common import view
+        from ui_common.models import Message
+
+        at = datetime(2026, 11, 23, 18, 53, 55, tzinfo=UTC)
+        view.render_message(Message(1, "r1", "ai", "Tandem Assistant", "Before.", at))
+        view.render_message(
+            Message(2, "r1", "ai", "Tandem Assistant", "While.", at, while_waiting=True)
+        )
+
+    app = AppTest.from_function(script).run(timeout=30)
+    marks = [c.value for c in app.caption if view.WHILE_YOU_WAIT in c.value]
+    assert len(marks) == 1

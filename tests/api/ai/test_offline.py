@@ -18,6 +18,8 @@ from api.ai.offline import (
     OFFER_HUMAN,
     PERSON_IN_YOUR_LANGUAGE,
     THANKS_REPLY,
+    WAITING_NOT_SURE_REPLY,
+    WAITING_NOTE,
     OfflineAssistant,
     answered_title,
     chunk_words,
@@ -296,10 +298,38 @@ async def test_greeting_does_not_count_toward_handoff(assistant: OfflineAssistan
     assert not any(isinstance(c, HandoffRequest) for c in chunks)
 
 
+# --- while the user waits --------------------------------------------------------------------
+
+
+async def waiting_reply(assistant: OfflineAssistant, history: Sequence[Turn]) -> list[ReplyChunk]:
+    request = ReplyRequest("room-1", history, while_waiting=True)
+    return [chunk async for chunk in assistant.reply(request)]
+
+
+async def test_an_answer_while_waiting_offers_no_person(assistant: OfflineAssistant) -> None:
+    history = [user("talk to a human"), user("hello?"), user("how do I reset my password?")]
+    text = text_of(await waiting_reply(assistant, history))
+    assert answered_title(text) == "Resetting your password"  # the newest line, not "hello?"
+    assert OFFER_HUMAN not in text and text.endswith(WAITING_NOTE)
+
+
+async def test_no_answer_while_waiting_never_hands_over_again(assistant: OfflineAssistant) -> None:
+    history = [user(OFF_TOPIC), ai(NOT_SURE_REPLY), user(OFF_TOPIC), ai(NOT_SURE_REPLY)]
+    chunks = await waiting_reply(assistant, [*history, user(OFF_TOPIC)])
+    assert text_of(chunks) == WAITING_NOT_SURE_REPLY
+    assert not any(isinstance(c, HandoffRequest) for c in chunks)
+    assert is_not_sure(WAITING_NOT_SURE_REPLY)  # still counted as "no answer" in the brief
+
+
+async def test_no_person_in_your_language_line_while_waiting(assistant: OfflineAssistant) -> None:
+    text = text_of(await waiting_reply(assistant, [user("¿Cómo restablezco mi contraseña?")]))
+    assert not any(sentence in text for sentence in PERSON_IN_YOUR_LANGUAGE.values())
+
+
 # --- brief -------------------------------------------------------------------------------
 
 
-async def test_brief_has_first_real_question_and_answered_titles(
+async def test_brief_has_the_latest_need_and_answered_titles(
     assistant: OfflineAssistant,
 ) -> None:
     history = [user("hi")]
@@ -308,7 +338,7 @@ async def test_brief_has_first_real_question_and_answered_titles(
         history.append(user(question))
     history.append(ai(text_of(await collect(assistant, history))))
     brief = await assistant.brief(history)
-    assert brief.startswith('Asked: "I forgot my password, can\'t log in"')
+    assert brief.startswith(f'Needs: "{OFF_TOPIC}"')
     assert "AI answered with: Resetting your password; Payment methods" in brief
     assert "no answer 1×" in brief
     assert len(brief) <= BRIEF_MAX_CHARS
@@ -321,6 +351,41 @@ async def test_brief_stays_short_for_long_messages(assistant: OfflineAssistant) 
     assert len(brief) <= BRIEF_MAX_CHARS
     assert brief.endswith("AI answered with: Damaged or faulty items")
     assert "…" in brief
+
+
+async def test_brief_keeps_the_need_behind_a_bare_request_for_a_person(
+    assistant: OfflineAssistant,
+) -> None:
+    history = [
+        user("the courier says delivered but there's nothing at my door"),
+        ai("From our help article *Missing parcels*. Want the full article? Just ask."),
+        user("ok"),
+        user("talk to a human please"),
+    ]
+    brief = await assistant.brief(history, reason="phrase")
+    assert brief.startswith('Needs: "the courier says delivered but there\'s nothing at my door"')
+    assert "Handoff: asked for a person" in brief
+    assert "AI answered with: Missing parcels" in brief
+    assert "While waiting" not in brief
+
+
+async def test_brief_quotes_what_the_user_said_while_waiting(
+    assistant: OfflineAssistant,
+) -> None:
+    history = [
+        user("my refund hasn't arrived"),
+        user("agent please"),
+        Turn("user", "User", "it was order 1234, paid by card", while_waiting=True),
+        Turn("user", "User", "thanks", while_waiting=True),
+        Turn("user", "User", "also the box was damaged", while_waiting=True),
+    ]
+    brief = await assistant.brief(history, reason="button")
+    assert brief.startswith('Needs: "my refund hasn\'t arrived"')
+    assert "Handoff: pressed Talk to a person" in brief
+    assert brief.endswith(
+        'While waiting: "it was order 1234, paid by card" / "also the box was damaged"'
+    )
+    assert len(brief) <= BRIEF_MAX_CHARS
 
 
 async def test_brief_of_an_empty_history(assistant: OfflineAssistant) -> None:
