@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await service.start()
         folder = RollupFolder(db)  # statistics rollups, folded in after commits
         await folder.start()
+        service.writer.on_commit.append(folder.notify)  # fold the rooms it wrote to
         limits = Limits(settings)
         app.state.tandem = Tandem(
             settings=settings, db=db, hub=hub, presence=presence, rooms=service, limits=limits
