@@ -71,7 +71,7 @@ SWEEP_LAG = timedelta(seconds=30)
 this: transitions committed late (a slow transaction, clocks apart) are still found; refolding
 is idempotent. Events are a few per conversation and read through their (kind, created_at)
 index, so this costs the chats nothing measurable."""
-BACKSTOP_SECONDS = 30.0
+BACKSTOP_SECONDS = 60.0
 """How often the API's folder also compares every open room's `last_seq` with what was folded:
 the backstop for messages another process (or one that died) committed but did not fold."""
 CHUNK = 500
