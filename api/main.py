@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             every_seconds=settings.abandon_check_seconds,
         )
         abandoner.start()
+        service.writer.on_commit.append(folder.notify)  # fold the rooms it wrote to
         limits = Limits(settings)
         app.state.tandem = Tandem(
             settings=settings, db=db, hub=hub, presence=presence, rooms=service, limits=limits

@@ -110,6 +110,8 @@ class MessageWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
+        self.on_commit: list[Callable[[set[str]], None]] = []
+        """Called with the rooms of each committed batch (the statistics fold, db/rollups.py)."""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="message-writer")
@@ -178,6 +180,8 @@ class MessageWriter:
             # answer, and only the one the database refuses fails.
             results = [await self._store_alone(pending) for pending in batch]
         turn.inserted.set()
+        for hook in self.on_commit:
+            hook({p.draft.room_id for p in batch})
         # Committed: answer now, whatever batches before this one are still doing, so answers
         # (and the publishes hanging on them) follow commit order, which is seq order per room.
         for pending, result in zip(batch, results, strict=True):

@@ -36,10 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.auth import hash_password  # noqa: E402
-from db import queries  # noqa: E402
+from db import queries, room_log  # noqa: E402
 from db.engine import Database, create_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.rollups import rebuild_rollups  # noqa: E402
+from db.models import Sender, utcnow  # noqa: E402
+from db.rollups import RollupFolder, rebuild_rollups  # noqa: E402
 from db.sqltime import LocalWindow  # noqa: E402
 from db.stats import compute_exact_stats, compute_stats  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -118,6 +119,13 @@ async def time_variant(
     results = [Timing("exact (spans)", "compute_exact()", first, times)]
     first, times = await timed(runs, lambda: compute_stats(db, window=window))
     results.append(Timing(variant, "compute_stats()", first, times))
+    # An idle fold round with its backstop (every open room's last_seq against its fold): what
+    # each API process pays every 30 s whatever the traffic; without it, every 2–5 s.
+    folder = RollupFolder(db)
+    first, times = await timed(runs, folder.fold_now)
+    results.append(Timing("fold round", "with backstop", first, times))
+    first, times = await timed(runs, lambda: folder.fold_now(backstop=False))
+    results.append(Timing("fold round", "events only", first, times))
     with tempfile.TemporaryDirectory() as tmp:
         process, base = start_api(url, Path(tmp) / "api.log")
         try:
@@ -137,6 +145,58 @@ async def time_variant(
         finally:
             process.terminate()
             process.wait(timeout=30)
+    return results
+
+
+RELAY_ROOMS = 50
+"""As bench/relay.py: the rooms a burst of traffic lands in."""
+
+
+async def time_fold_paths(db: Database, messages: int, runs: int) -> list[Timing]:
+    """What finding the changed rooms costs a fold round after 30 s of relay traffic
+    (`messages` new messages in RELAY_ROOMS open rooms): the range scan of recent messages the
+    fold used to run every round, against a round over the rooms the writer names."""
+    rooms = [f"burst{uuid.uuid4().hex[:10]}{i:02d}" for i in range(RELAY_ROOMS)]
+    async with db.write(notify=False) as session:
+        await room_log.open_rooms(session, rooms=[(r, utcnow()) for r in rooms])
+    batch = 500
+    for start in range(0, messages, batch):
+        async with db.write(notify=False) as session:
+            locked = await room_log.lock_rooms(session, room_ids=rooms)
+            drafts = [
+                room_log.MessageDraft(rooms[i % RELAY_ROOMS], Sender.user, "User", "bench")
+                for i in range(start, min(messages, start + batch))
+            ]
+            await room_log.append_messages(session, rooms=locked, drafts=drafts)
+    since = utcnow() - timedelta(seconds=30)
+
+    async def scan() -> None:
+        async with db.session() as session:
+            found = await session.execute(
+                sa.text("SELECT DISTINCT room_id FROM messages WHERE created_at >= :since"),
+                {"since": since.replace(tzinfo=None)},
+            )
+            assert len(found.all()) >= RELAY_ROOMS
+
+    folder = RollupFolder(db)
+
+    async def named() -> None:
+        async with db.write(notify=False) as session:  # one more message in each room
+            locked = await room_log.lock_rooms(session, room_ids=rooms)
+            drafts = [room_log.MessageDraft(r, Sender.user, "User", "bench") for r in rooms]
+            await room_log.append_messages(session, rooms=locked, drafts=drafts)
+        folder.notify(rooms)
+        started = time.perf_counter()
+        assert await folder.fold_now(backstop=False) == RELAY_ROOMS
+        named_times.append(time.perf_counter() - started)
+
+    named_times: list[float] = []
+    first, times = await timed(runs, scan)
+    results = [Timing("before: find rooms", f"scan {messages // 1000}k msgs", first, times)]
+    await timed(runs, named)
+    results.append(
+        Timing("after: fold round", f"{RELAY_ROOMS} rooms named", named_times[0], named_times[1:])
+    )
     return results
 
 
@@ -173,10 +233,14 @@ async def main(args: argparse.Namespace) -> None:
                 sa.text("ANALYZE TABLE rooms, messages, room_events, stats_rollups")
             )
             slots = await session.scalar(sa.text("SELECT COUNT(*) FROM stats_rollups"))
-        print(f"stats_rollups: {int(slots or 0):,} rows")
+            open_rooms = await session.scalar(
+                sa.text("SELECT COUNT(*) FROM rooms WHERE status <> 'closed'")
+            )
+        print(f"stats_rollups: {int(slots or 0):,} rows; open rooms: {int(open_rooms or 0):,}")
         today = date.today()
         window = LocalWindow.of(today - timedelta(days=89), today, "UTC")
         results = await time_variant("rollups", db, url, window, args.runs)
+        results += await time_fold_paths(db, args.burst, args.runs)
     finally:
         await db.dispose()
         if not args.keep:
@@ -202,4 +266,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--database", help="reuse (or create) this database instead of a new one")
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--burst", type=int, default=120_000, help="messages of the 30 s fold-path test"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -46,7 +46,7 @@ from db.models import (
     stats_rollups,
     stats_room_folds,
 )
-from db.tables import events_t, messages_t, rooms_t
+from db.tables import events_t, rooms_t
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,13 @@ ZERO_BUCKET = -1
 
 DURATIONS = ("wait", "first_response", "handle_time", "duration")
 SWEEP_LAG = timedelta(seconds=30)
-"""Each round re-reads the rooms active since the last round's start minus this: commits that
-landed late (a slow transaction, clocks apart) are still found; refolding is idempotent. Every
-second of it is a second of messages re-scanned per round, which the chats' latency pays for
-under load (bench/relay.py), so it covers late commits, not arbitrary clock drift."""
+"""Each round re-reads the room events (never the messages) since the last round's start minus
+this: transitions committed late (a slow transaction, clocks apart) are still found; refolding
+is idempotent. Events are a few per conversation and read through their (kind, created_at)
+index, so this costs the chats nothing measurable."""
+BACKSTOP_SECONDS = 60.0
+"""How often the API's folder also compares every open room's `last_seq` with what was folded:
+the backstop for messages another process (or one that died) committed but did not fold."""
 CHUNK = 500
 
 Key = tuple[str, str, int]
@@ -340,9 +343,19 @@ def _micros_epoch(moment: datetime) -> int:
     return _micros(EPOCH, moment)
 
 
-def fold_round(connection: sa.Connection, *, now: datetime | None = None) -> int:
-    """One round of the live fold: rooms with messages or events since the last round (minus
-    SWEEP_LAG) are folded. Takes the lease; the caller commits."""
+def fold_round(
+    connection: sa.Connection,
+    *,
+    rooms: Iterable[str] = (),
+    backstop: bool = True,
+    now: datetime | None = None,
+) -> int:
+    """One round of the live fold (takes the lease; the caller commits): `rooms` (the ones this
+    process committed messages to), rooms with events since the last round (minus SWEEP_LAG),
+    and with `backstop` every open room whose `last_seq` is not the one folded.
+
+    Changed rooms are never found by scanning recent messages: at thousands of messages a
+    second, re-reading the last SWEEP_LAG of them every round cost the chats' own latency."""
     now = now or datetime.now(UTC)
     take_lease(connection)
     swept = connection.execute(
@@ -353,16 +366,42 @@ def fold_round(connection: sa.Connection, *, now: datetime | None = None) -> int
         if swept is not None
         else now - SWEEP_LAG
     )
-    active = sa.union(
-        sa.select(events_t.c.room_id).where(
-            events_t.c.kind.in_([k.value for k in EventKind]), events_t.c.created_at >= since
-        ),
-        sa.select(messages_t.c.room_id).where(messages_t.c.created_at >= since),
+    room_ids = set(rooms)
+    room_ids.update(
+        row[0]
+        for row in connection.execute(
+            sa.select(events_t.c.room_id)
+            .where(
+                events_t.c.kind.in_([k.value for k in EventKind]),
+                events_t.c.created_at >= since,
+            )
+            .distinct()
+        )
     )
-    room_ids = [row[0] for row in connection.execute(active)]
+    if backstop:
+        room_ids.update(unfolded_open_rooms(connection))
     changed = fold_rooms(connection, room_ids)
     _set_state(connection, "swept_until", _micros_epoch(now))
     return changed
+
+
+def unfolded_open_rooms(connection: sa.Connection) -> list[str]:
+    """Rooms not closed whose newest message was not folded (or never folded at all).
+
+    A closed room takes no more messages, and its closing event is found by the event sweep,
+    so only open rooms are compared: through the rooms' status index and the folds' key."""
+    folds = stats_room_folds
+    return [
+        row[0]
+        for row in connection.execute(
+            sa.select(rooms_t.c.id)
+            .select_from(rooms_t.outerjoin(folds, folds.c.room_id == rooms_t.c.id))
+            .where(
+                rooms_t.c.status.in_([s.value for s in RoomStatus if s is not RoomStatus.closed]),
+                sa.or_(folds.c.room_id.is_(None), folds.c.last_seq != rooms_t.c.last_seq),
+            )
+        )
+    ]
 
 
 def mark_swept(connection: sa.Connection, now: datetime | None = None) -> None:
@@ -420,18 +459,32 @@ async def rebuild_rollups(
 
 
 class RollupFolder:
-    """The API process's fold task: a round after `notify()` (called after every committed
-    write, debounced) and every `interval` seconds (other processes' writes)."""
+    """The API process's fold task. `notify(room_ids)` (the message writer, after each commit)
+    queues rooms to fold; `notify()` (after any commit) only wakes it. A round runs `debounce`
+    seconds after a wake-up, or every `interval` seconds, and every `backstop` seconds it also
+    looks for open rooms nobody folded (another process's, or one that died first)."""
 
-    def __init__(self, db: Any, *, interval: float = 5.0, debounce: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Any,
+        *,
+        interval: float = 5.0,
+        debounce: float = 2.0,
+        backstop: float = BACKSTOP_SECONDS,
+    ) -> None:
         self._db = db
         self._interval = interval
         self._debounce = debounce
+        self._backstop = backstop
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._pending: set[str] = set()
+        self._last_backstop = -math.inf
         self.rounds = 0
 
-    def notify(self) -> None:
+    def notify(self, room_ids: Iterable[str] = ()) -> None:
+        """Cheap and synchronous: called on the event loop after commits."""
+        self._pending.update(room_ids)
         self._wake.set()
 
     async def start(self) -> None:
@@ -447,20 +500,32 @@ class RollupFolder:
                 await self._task
             self._task = None
 
-    async def fold_now(self) -> int:
-        """One round, now: rooms changed."""
-        async with self._db.write(notify=False) as session:
-            changed: int = await session.run_sync(lambda s: fold_round(s.connection()))
+    async def fold_now(self, *, backstop: bool = True) -> int:
+        """One round, now: rooms changed. The queued rooms go back in the queue if it fails."""
+        rooms, self._pending = self._pending, set()
+        try:
+            async with self._db.write(notify=False) as session:
+                changed: int = await session.run_sync(
+                    lambda s: fold_round(s.connection(), rooms=rooms, backstop=backstop)
+                )
+        except BaseException:
+            self._pending |= rooms
+            raise
         self.rounds += 1
         return changed
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             await asyncio.sleep(self._debounce)  # one round for a busy stretch of commits
             self._wake.clear()
+            backstop = loop.time() - self._last_backstop >= self._backstop
             try:
-                await self.fold_now()
+                await self.fold_now(backstop=backstop)
             except Exception:  # the next round retries; rebuild repairs what it cannot
                 log.exception("statistics fold round failed")
+            else:
+                if backstop:
+                    self._last_backstop = loop.time()

@@ -1,9 +1,10 @@
 """The statistics page of the agent console, for analysts and admins (the caller checks roles).
 
-`render(client)` draws: a date range and time zone; KPI tiles with the change against the
-previous period of the same length (two /api/stats calls); charts (daily volume, wait times,
-hour × weekday, handoff reasons); the per-agent table; the CSV export; and a transcript
-browser (search → pick → read, download as JSON). Every number comes from the API; this page
+`render(client)` draws: the live strip (ui_agent/stats_live.py, refreshing itself); a date
+range and time zone; KPI tiles with the change against the previous period of the same length
+(two /api/stats calls); charts (daily volume, wait times, hour × weekday, handoff reasons); the
+per-agent table; the CSV export; and a transcript browser (search → pick → read, download as
+JSON). Every number comes from the API; this page
 only lays it out. The metrics are defined in docs/metrics.md.
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from ui_agent import stats_charts, stats_ratings
+from ui_agent.stats_live import live_strip
 from ui_common import view
 from ui_common.client import ApiError, TandemClient
 from ui_common.models import Message, parse_time
@@ -393,6 +395,7 @@ def _transcript(client: TandemClient, room_id: str, tz: str = "UTC") -> None:
 
 def render(client: TandemClient) -> None:
     st.title("Statistics", anchor=False)
+    live_strip(client)
     period = _period_controls()
     if period is None:
         st.info("Pick the last day of the period too.", icon=":material/date_range:")

@@ -1,6 +1,7 @@
 """Statistics and transcript exports for analysts (and admins); the shapes are in docs/metrics.md.
 
     GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD&tz=Europe/Berlin   the metrics, JSON
+    GET /api/stats/live                                             the queue and team now
     GET /api/stats/conversations.csv?from=&to=&tz=                  one row per conversation
     GET /api/stats/transcripts?q=text&from=&to=&tz=&limit=          search transcripts
     GET /api/rooms/{id}/transcript.json                             one whole transcript
@@ -27,9 +28,10 @@ from api.deps import CurrentAgent, StatsReader, TandemDep
 from api.responses import errors
 from db import queries, transcripts
 from db.engine import Database
-from db.models import Role
+from db.models import Role, utcnow
 from db.sqltime import EARLIEST_DAY, LATEST_DAY, MAX_DAYS, LocalWindow
 from db.stats import Stats, compute_stats
+from db.stats.live import LiveStats, live_stats
 
 router = APIRouter(prefix="/api", tags=["stats"])
 
@@ -100,6 +102,13 @@ Period = Annotated[LocalWindow, Depends(period)]
 @router.get("/stats", responses=errors(401, 403, 422))
 async def stats(_: StatsReader, tandem: TandemDep, window: Period) -> Stats:
     return await compute_stats(tandem.db, window=window)
+
+
+@router.get("/stats/live", responses=errors(401, 403))
+async def stats_live(_: StatsReader, tandem: TandemDep) -> LiveStats:
+    """Waiting now, the longest current wait, chats held, agents online: current state."""
+    async with tandem.db.session() as session:
+        return await live_stats(session, now=utcnow(), presence=tandem.presence.window)
 
 
 # ---------------------------------------------------------------- CSV

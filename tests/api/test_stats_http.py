@@ -33,6 +33,8 @@ class Scene:
     handed: str
     ai_only: str
     no_agent: str
+    ai_token: str = ""
+    """The room token of `ai_only`, still open."""
 
 
 async def say(server: LiveServer, room_id: str, token: str, text: str) -> None:
@@ -68,7 +70,14 @@ async def scene(server: LiveServer) -> Scene:
     await say(server, handed, alice, "Hi, Alice here, let me check.")
     closed = await server.http.post(f"/api/rooms/{handed}/close", headers=auth(alice))
     assert closed.json()["status"] == "closed"
-    return Scene(analyst=analyst, agent=alice, handed=handed, ai_only=ai_only, no_agent=lonely)
+    return Scene(
+        analyst=analyst,
+        agent=alice,
+        handed=handed,
+        ai_only=ai_only,
+        no_agent=lonely,
+        ai_token=ai_token,
+    )
 
 
 async def test_only_analysts_and_admins_read_stats(server: LiveServer) -> None:
@@ -343,3 +352,55 @@ async def test_waits_stints_and_counters_are_written_as_they_happen(server: Live
     assert dict(zip(MESSAGE_COUNTS, counts, strict=True)) == {
         s: by_sender.get(s, 0) for s in MESSAGE_COUNTS
     }
+
+
+async def test_messages_alone_reach_the_stats_in_seconds(server: LiveServer, scene: Scene) -> None:
+    """More messages in an open chat, with no transition: the writer hands the room to the
+    running fold, which counts them without any help (and without re-reading messages)."""
+    await folded(server)
+    before = (await get_stats(server, scene.analyst))["messages"]["total"]
+    await say(server, scene.ai_only, scene.ai_token, "And to Norway?")  # + the AI's answer
+    deadline = asyncio.get_running_loop().time() + 15
+    while (await get_stats(server, scene.analyst))["messages"]["total"] != before + 2:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+
+
+async def test_live_figures_come_from_the_queue_and_team_now(server: LiveServer) -> None:
+    _, analyst = await server.add_agent("Ana", role="analyst")
+    _, admin = await server.add_agent("Ada", role="admin")
+    _, alice = await server.add_agent("Alice")
+
+    async def live(token: str = analyst) -> dict[str, Any]:
+        response = await server.http.get("/api/stats/live", headers=auth(token))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    assert (await server.http.get("/api/stats/live")).status_code == 401
+    assert (await server.http.get("/api/stats/live", headers=auth(alice))).status_code == 403
+    empty = await live(admin)
+    assert {k: empty[k] for k in ("waiting", "longest_wait_seconds", "with_agent")} == {
+        "waiting": 0,
+        "longest_wait_seconds": None,
+        "with_agent": 0,
+    }
+    assert empty["agents_online"] == 0
+
+    await server.http.get("/api/queue", headers=auth(alice))  # Alice is online from now on
+    rooms = []
+    for _ in range(2):
+        room, token = await server.new_room()
+        queued = await server.http.post(f"/api/rooms/{room}/handoff", headers=auth(token))
+        assert queued.json()["status"] == "waiting"
+        rooms.append(room)
+        await asyncio.sleep(1.2)
+    now = await live()
+    assert (now["waiting"], now["with_agent"], now["agents_online"]) == (2, 0, 1)
+    assert 2.0 <= now["longest_wait_seconds"] < 120
+
+    joined = await server.http.post(f"/api/rooms/{rooms[0]}/join", headers=auth(alice))
+    assert joined.json()["status"] == "agent"
+    later = await live()
+    assert (later["waiting"], later["with_agent"], later["agents_online"]) == (1, 1, 1)
+    assert 1.0 <= later["longest_wait_seconds"] < now["longest_wait_seconds"]

@@ -603,6 +603,45 @@ async def test_two_processes_folding_at_once_count_each_room_once(
     assert await rollup_rows(loaded.db) == before
 
 
+async def test_messages_nobody_folded_are_found_by_the_backstop(loaded: Loaded) -> None:
+    """Messages another process committed to an open room (and never handed to a folder): a
+    round without the backstop does not look for them, the backstop round counts them, once;
+    a room this process names is folded without it."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    chat = Chat("open1", now).say("user", str(now + timedelta(seconds=1))[:19])
+    async with loaded.db.write() as session:
+        await room_log.write_histories(session, histories=[chat.history()])
+    assert await rollups.RollupFolder(loaded.db).fold_now() == 1
+    today = now.date()
+    window = LocalWindow.of(today - timedelta(days=1), today + timedelta(days=1))
+
+    async def total() -> int:
+        return (await compute_stats(loaded.db, window=window)).messages.total
+
+    assert await total() == 1
+
+    async def another_process_says(*texts: str) -> None:
+        async with loaded.db.write() as session:
+            locked = await room_log.lock_rooms(session, room_ids=["open1"])
+            drafts = [MessageDraft("open1", Sender.user, "User", text) for text in texts]
+            await room_log.append_messages(session, rooms=locked, drafts=drafts)
+
+    await another_process_says("Hello?", "Anyone?")
+    assert await rollups.RollupFolder(loaded.db).fold_now(backstop=False) == 0
+    assert await total() == 1
+    assert await rollups.RollupFolder(loaded.db).fold_now() == 1  # the backstop finds it
+    assert await total() == 3
+
+    await another_process_says("Still there?")
+    named = rollups.RollupFolder(loaded.db)
+    named.notify(["open1"])  # as the writer of this process does after its commit
+    assert await named.fold_now(backstop=False) == 1
+    assert await total() == 4
+    assert await rollups.RollupFolder(loaded.db).fold_now() == 0
+    exact = await compute_exact_stats(loaded.db, window=window)
+    assert exact.messages.total == 4
+
+
 def test_a_window_is_tiled_by_the_largest_blocks() -> None:
     day, week, block = 86_400, 7 * 86_400, 28 * 86_400
     start = 733 * block - 5 * 3600 - 900  # 5 h 15 min before a 28-day block (and day) starts

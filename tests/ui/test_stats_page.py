@@ -112,6 +112,22 @@ def test_kpis_table_and_charts_show_the_api_numbers(demo: ApiProcess, use_api: A
     assert sum(map(sum, berlin["by_hour_of_week"])) == CONVERSATIONS
 
 
+def test_the_live_strip_shows_the_queue_and_team_now(demo: ApiProcess, use_api: ApiProcess) -> None:
+    client = demo.client()
+    at = page(demo, client.login(ANALYST, demo.agents[ANALYST].password))
+    no_exception(at)
+    live = client.get("/api/stats/live")
+    shown = metrics(at)
+    assert shown["Waiting now"].value == str(live["waiting"])
+    assert shown["With an agent"].value == str(live["with_agent"])
+    assert shown["Agents online"].value == str(live["agents_online"])
+    if live["waiting"]:  # the demo's still-waiting chats have waited days by now
+        assert shown["Longest current wait"].value.endswith("min")
+    else:
+        assert shown["Longest current wait"].value == "–"
+    assert "Live · updated every 5 s" in captions(at)
+
+
 def test_search_open_and_download_a_transcript(demo: ApiProcess, use_api: ApiProcess) -> None:
     client = demo.client()
     at = page(demo, client.login(ANALYST, demo.agents[ANALYST].password))
