@@ -267,6 +267,40 @@ async def test_the_csv_has_one_row_per_conversation(server: LiveServer, scene: S
     assert datetime.fromisoformat(rows[0]["created_at_utc"]).utcoffset() == timedelta(0)
 
 
+async def test_the_csv_counts_each_conversations_transfers(
+    server: LiveServer, scene: Scene
+) -> None:
+    """A chat handed from Alice to Ben and by Ben back to the queue shows 2 transfers in its CSV
+    row, the others 0, and the column adds up to `transfers.total` of /api/stats."""
+    ben, ben_token = await server.add_agent("Ben")
+    assert ben.id is not None
+    await server.http.get("/api/queue", headers=auth(ben_token))  # Ben is online
+    moved, token = await server.new_room()
+    await server.http.post(f"/api/rooms/{moved}/handoff", headers=auth(token))
+    joined = await server.http.post(f"/api/rooms/{moved}/join", headers=auth(scene.agent))
+    assert joined.status_code == 200, joined.text
+    for by, body in ((scene.agent, {"agent_id": ben.id}), (ben_token, {"queue": True})):
+        done = await server.http.post(f"/api/rooms/{moved}/transfer", json=body, headers=auth(by))
+        assert done.status_code == 200, done.text
+
+    response = await server.http.get(
+        "/api/stats/conversations.csv", params=around_today(), headers=auth(scene.analyst)
+    )
+    assert response.status_code == 200
+    rows = {r["conversation_id"]: r for r in csv.DictReader(io.StringIO(response.text))}
+    assert {room: r["transfers"] for room, r in rows.items()} == {
+        scene.no_agent: "0",
+        scene.ai_only: "0",
+        scene.handed: "0",
+        moved: "2",
+    }
+    await folded(server)
+    stats = await get_stats(server, scene.analyst)
+    assert stats["transfers"]["total"] == sum(int(r["transfers"]) for r in rows.values()) == 2
+    reasons = {r["reason"]: r["requests"] for r in stats["transfers"]["by_reason"]}
+    assert reasons == {"agent": 1, "queue": 1}
+
+
 async def test_transcript_download_and_search(server: LiveServer, scene: Scene) -> None:
     for token in (scene.analyst, scene.agent):
         response = await server.http.get(
