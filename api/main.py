@@ -21,11 +21,12 @@ from api.deps import Tandem
 from api.jwt_secret import resolve_jwt_secret
 from api.limits import Limits, RateLimited
 from api.logs import install as install_log_redaction
+from api.message_rules import MessageRefused
 from api.presence import Presence
 from api.realtime.drain import Drain
 from api.realtime.hub import Hub
 from api.room_states import RoutingError
-from api.rooms import MessageRefused, RoomService
+from api.rooms import RoomService
 from api.routes import (
     agents,
     auth,

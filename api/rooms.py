@@ -1,7 +1,10 @@
 """The room service: applies the state machine's decisions to the database and pushes the frames.
 
 Routes call it and stay thin; it is the only place that knows a handoff means a state change,
-a system notice, an event row, a queue update and a cancelled AI reply, in that order.
+a system notice, an event row, a queue update and a cancelled AI reply, in that order. Its
+team half (capacity, transfers, auto-assignment) is `api/transfers.py`, the transitions no
+agent asks for (the system's closes, a withdrawal) `api/system_transitions.py`, and the rule
+a message must pass first `api/message_rules.py`.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +35,7 @@ from api.presence import Presence
 from api.realtime.hub import Hub
 from api.realtime.publisher import Publisher
 from api.replies import Replies, ReplyRun
+from api.system_transitions import SystemTransitions
 from api.transfers import TeamRouting
 from api.user_seen import UserSeen
 from api.waiting import WhileWaiting
@@ -56,31 +60,7 @@ from db.tables import rooms_t
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MessageRefused", "RoomNotFound", "RoomService", "SendResult", "check_message"]
-
-
-class MessageRefused(Exception):
-    """A message no transport may store: HTTP answers `status`, a socket an error frame `code`."""
-
-    def __init__(self, code: str, detail: str, *, status: int) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.status = status
-
-
-def check_message(text: str, *, agent: Agent | None, max_chars: int) -> str:
-    """The text as it is stored (trimmed), or why it is refused: the one rule both transports
-    apply before a message counts against its sender's rate."""
-    text = text.strip()
-    if not text:
-        raise MessageRefused("bad_frame", "The message is empty.", status=422)
-    if len(text) > max_chars:
-        detail = f"The message is {len(text)} characters long; the limit is {max_chars}."
-        raise MessageRefused("too_long", detail, status=413)
-    if agent is not None and agent.role is Role.analyst:
-        raise MessageRefused("forbidden", "Analysts can read chats but not write.", status=403)
-    return text
+__all__ = ["RoomNotFound", "RoomService", "SendResult"]
 
 
 @dataclass(slots=True)
@@ -92,7 +72,7 @@ class SendResult:
     """The AI reply it set off, streaming."""
 
 
-class RoomService(TeamRouting):
+class RoomService(TeamRouting, SystemTransitions):
     def __init__(
         self,
         *,
@@ -359,51 +339,6 @@ class RoomService(TeamRouting):
                 agent_ids=agents,
             )
         return await self.get_room(room_id)
-
-    async def close_as(
-        self,
-        room_id: str,
-        *,
-        reason: str,
-        notice: str,
-        check: Callable[[AsyncSession, Room], Awaitable[bool]] | None = None,
-    ) -> bool:
-        """Close a room for a reason of the system's own (`followup`, `abandoned`). `check` runs
-        under the room's lock, in the same transaction: it may decline (False), raise, or add
-        rows of its own. False when nothing changed (already closed, or declined)."""
-        async with self.db.write() as session:
-            room = await self._locked(session, room_id)
-            was, holder = room.status, room.agent_id
-            step = room_states.close_as(room.status, reason=reason)
-            if step is None or (check is not None and not await check(session, room)):
-                return False
-            text = await self._transition(
-                session, room, step, agent_id=holder, by=None, text=notice
-            )
-        self.replies.cancel(room_id)
-        await self._announce(
-            room_id,
-            text,
-            room_changed=True,
-            queue_changed=was is RoomStatus.waiting,
-            agent_ids=tuple(a for a in (holder,) if a is not None),
-        )
-        return True
-
-    async def withdraw(self, room_id: str) -> list[str]:
-        """The user confirmed they no longer need a person: the room leaves the queue and the
-        AI holds it again (`withdrawn`). Nothing when an agent joined first. The frames."""
-        async with self.db.write() as session:
-            room = await self._locked(session, room_id)
-            try:
-                step = room_states.withdraw(room.status)
-            except room_states.RoutingError:
-                return []
-            notice = await self._transition(
-                session, room, step, agent_id=None, by=None, text=room_states.NOTICE_WITHDRAWN
-            )
-        self.replies.cancel(room_id)  # a "while you wait" reply would now be refused
-        return await self._announce(room_id, notice, room_changed=True, queue_changed=True)
 
     async def _publish_queue(self) -> None:
         self.publisher.push([(QUEUE_CHANNEL, queue_frame(await self.queue()))])

@@ -13,7 +13,9 @@ The writer (the hot path), the room service, the demo data and the test datasets
 through these functions, so the rules exist once. Every function takes many rooms at once:
 the writer batches messages, and loaders replay whole histories in a few rounds of statements
 (`write_histories`). The statements are fixed and run on the driver connection inside the
-caller's transaction (`db/driver.py`); callers hold the room locks (`lock_rooms`).
+caller's transaction (`db/driver.py`); callers hold the room locks (`lock_rooms`). The span
+and first-reply rules live in `db/room_spans.py` and the keyed UPDATE pieces in
+`db/keyed_updates.py`; only this module calls them.
 """
 
 from __future__ import annotations
@@ -28,10 +30,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.driver import Driver
+from db.keyed_updates import assign, cases, update_by_id
 from db.models import (
     MESSAGE_COUNTS,
-    SPANS,
-    TRANSFER_TO_QUEUE,
     TRANSITIONS,
     EventKind,
     MessagePublic,
@@ -40,6 +41,7 @@ from db.models import (
     utcnow,
 )
 from db.queries import RoomNotFound
+from db.room_spans import end_open_spans, stamp_first_replies
 
 SYSTEM_AUTHOR = "Tandem"
 
@@ -251,51 +253,16 @@ async def append_messages(
         )
 
     params: list[Any] = []
-    sets = [f"last_seq = {_cases(driver, sorted(last_seq.items()), 'last_seq', params)}"]
+    sets = [f"last_seq = {cases(driver, sorted(last_seq.items()), 'last_seq', params)}"]
     for sender, column in MESSAGE_COUNTS.items():
         counts = [(room_id, n) for (room_id, s), n in added.items() if s is sender]
         if counts:
-            sets.append(f"{column} = {column} + {_cases(driver, counts, '0', params)}")
-    await _update(driver, "rooms", sets, params, ids=sorted(last_seq))
+            sets.append(f"{column} = {column} + {cases(driver, counts, '0', params)}")
+    await update_by_id(driver, "rooms", sets, params, ids=sorted(last_seq))
     await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), inserts)
     if first_reply:
-        await _stamp_first_replies(driver, first_reply)
+        await stamp_first_replies(driver, first_reply)
     return stored
-
-
-_STINTS = (
-    f"(kind = '{EventKind.joined.value}' OR (kind = '{EventKind.transferred.value}' "
-    f"AND reason <> '{TRANSFER_TO_QUEUE}'))"
-)
-"""The events that start an agent's stint: a join, a transfer to an agent."""
-
-
-async def _stamp_first_replies(driver: Driver, first_reply: dict[str, Any]) -> None:
-    """The first agent message of an open stint is its first reply. `created_at <=`: a batch
-    stamped just before a join it then waited for does not answer that join. Updated by
-    primary key, as the spans are; usually the stint has its reply and nothing is found.
-    (On MariaDB this plain read sees the snapshot of the transaction's first read, which
-    `find_by_client_ids` may have taken before the room lock: a message sent while its own
-    join was still committing is not counted as the reply; the next one is.)"""
-    room_ids = sorted(first_reply)
-    unanswered = await driver.fetchall(
-        f"SELECT id, room_id, created_at FROM room_events "
-        f"WHERE room_id IN ({driver.marks(len(room_ids))}) "
-        f"AND {_STINTS} AND next_at IS NULL "
-        f"AND first_reply_at IS NULL AND created_at <= {driver.mark}",
-        [*room_ids, max(first_reply.values())],
-    )
-    replies = {
-        event_id: first_reply[room_id]
-        for event_id, room_id, joined_at in unanswered
-        if joined_at <= first_reply[room_id]  # one batch stamp: always (the SQL checked it)
-    }
-    if replies:
-        params: list[Any] = []
-        value = _assign(driver, replies, "first_reply_at", params)
-        await _update(
-            driver, "room_events", [f"first_reply_at = {value}"], params, ids=list(replies)
-        )
 
 
 # ---------------------------------------------------------------- transitions
@@ -320,7 +287,7 @@ async def record_transitions(
     driver = await Driver.of(session)
     ends = {t.room_id: t for t in transitions if t.kind in TRANSITIONS}
     if ends:
-        await _end_open_spans(driver, ends)
+        await end_open_spans(driver, ends)
 
     status: dict[str, Any] = {}
     holder: dict[str, Any] = {}
@@ -370,7 +337,7 @@ async def record_transitions(
 
     params: list[Any] = []
     column = MESSAGE_COUNTS[Sender.system]
-    sets = [f"{column} = {column} + 1", f"last_seq = {_assign(driver, seqs, 'last_seq', params)}"]
+    sets = [f"{column} = {column} + 1", f"last_seq = {assign(driver, seqs, 'last_seq', params)}"]
     for name, values in (
         ("status", {room_id: s.value for room_id, s in status.items()}),
         ("agent_id", holder),
@@ -379,70 +346,11 @@ async def record_transitions(
         ("priority", priority),
     ):
         if values:
-            sets.append(f"{name} = {_assign(driver, values, name, params, of=len(seqs))}")
-    await _update(driver, "rooms", sets, params, ids=list(seqs))
+            sets.append(f"{name} = {assign(driver, values, name, params, of=len(seqs))}")
+    await update_by_id(driver, "rooms", sets, params, ids=list(seqs))
     await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), notices)
     await driver.executemany(_INSERT_EVENTS.format(marks=driver.marks(7)), events)
     return stored
-
-
-async def _end_open_spans(driver: Driver, ends: dict[str, Transition]) -> None:
-    """Give each room's open span (its last handoff or join) the transition that ends it.
-
-    Found first, then updated by primary key: an UPDATE ... WHERE room_id would take gap locks
-    on MariaDB's room_id index and make transitions of neighbouring rooms wait. The room row
-    locks the caller holds keep these spans from changing in between."""
-    room_ids = sorted(ends)
-    kinds = ", ".join(f"'{kind.value}'" for kind in SPANS)
-    rows = await driver.fetchall(
-        f"SELECT id, room_id FROM room_events WHERE room_id IN ({driver.marks(len(room_ids))}) "
-        f"AND kind IN ({kinds}) AND next_at IS NULL",
-        room_ids,
-    )
-    if not rows:
-        return
-    span_kind = {event_id: ends[room_id].kind.value for event_id, room_id in rows}
-    span_end = {event_id: driver.time(ends[room_id].at) for event_id, room_id in rows}
-    params: list[Any] = []
-    sets = [
-        f"next_kind = {_assign(driver, span_kind, 'next_kind', params)}",
-        f"next_at = {_assign(driver, span_end, 'next_at', params)}",
-    ]
-    await _update(driver, "room_events", sets, params, ids=list(span_kind))
-
-
-# ---------------------------------------------------------------- SQL pieces
-
-
-async def _update(
-    driver: Driver, table: str, sets: Sequence[str], params: list[Any], *, ids: Sequence[Any]
-) -> None:
-    """`UPDATE table SET sets WHERE id IN ids`: by primary key, so only those rows are locked."""
-    await driver.execute(
-        f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({driver.marks(len(ids))})",
-        [*params, *ids],
-    )
-
-
-def _cases(
-    driver: Driver, pairs: Sequence[tuple[Any, Any]], otherwise: str, params: list[Any]
-) -> str:
-    """`CASE id WHEN <id> THEN <value> ... ELSE otherwise END`, its values added to `params`."""
-    params.extend(value for pair in pairs for value in pair)
-    whens = " ".join(f"WHEN {driver.mark} THEN {driver.mark}" for _ in pairs)
-    return f"CASE id {whens} ELSE {otherwise} END"
-
-
-def _assign(
-    driver: Driver, values: Mapping[Any, Any], column: str, params: list[Any], *, of: int = 0
-) -> str:
-    """The value to SET `column` to on the rows `values` names (by id), out of `of` rows updated
-    (default: just those): one parameter when they all get the same, else a CASE."""
-    distinct = set(values.values())
-    if len(distinct) == 1 and len(values) >= of:
-        params.append(next(iter(distinct)))
-        return driver.mark
-    return _cases(driver, list(values.items()), column, params)
 
 
 # ---------------------------------------------------------------- whole histories

@@ -54,6 +54,8 @@ class ConversationRow:
     duration_seconds: float | None
     rating: int | None = None
     rating_comment: str | None = None
+    transfers: int = 0
+    """Its `transferred` events: to another agent, an admin's takeover, back to the queue."""
 
 
 def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
@@ -90,6 +92,12 @@ def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
         .group_by(events_t.c.room_id)
         .subquery("joins")
     )
+    transfers = (
+        sa.select(events_t.c.room_id, sa.func.count().label("n"))
+        .where(events_t.c.room_id.in_(cohort), events_t.c.kind == EventKind.transferred.value)
+        .group_by(events_t.c.room_id)
+        .subquery("transfers")
+    )
     wait = sa.case(
         (
             first_handoff.c.next_kind == EventKind.joined.value,
@@ -118,11 +126,13 @@ def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
             duration.label("duration"),
             ratings_t.c.score.label("rating"),
             ratings_t.c.comment.label("rating_comment"),
+            sa.func.coalesce(transfers.c.n, 0).label("transfers"),
         )
         .select_from(
             rooms_t.outerjoin(first_handoff, first_handoff.c.room_id == rooms_t.c.id)
             .outerjoin(joins, joins.c.room_id == rooms_t.c.id)
             .outerjoin(ratings_t, ratings_t.c.room_id == rooms_t.c.id)
+            .outerjoin(transfers, transfers.c.room_id == rooms_t.c.id)
         )
         .where(in_cohort)
         .order_by(rooms_t.c.created_at, rooms_t.c.id)
@@ -152,6 +162,7 @@ def _row(row: Any) -> ConversationRow:
         duration_seconds=seconds(row.duration),
         rating=row.rating,
         rating_comment=row.rating_comment,
+        transfers=int(row.transfers),
     )
 
 

@@ -23,7 +23,7 @@ import httpx
 import pandas as pd
 import streamlit as st
 
-from ui_agent import stats_charts, stats_ratings
+from ui_agent import stats_charts, stats_ratings, stats_transfers
 from ui_agent.stats_live import live_strip
 from ui_common import view
 from ui_common.client import ApiError, TandemClient
@@ -406,6 +406,7 @@ def render(client: TandemClient) -> None:
         _kpis(now, before, period)
         _charts(now)
         _agents(now)
+        stats_transfers.render(now)
         stats_ratings.render(now)
         _exports(client, period)
         _transcripts(client, period)

@@ -13,8 +13,9 @@ from api import visitors
 from api.auth import create_room_token
 from api.deps import ChatAgent, ClientAddress, CurrentAgent, RoomPrincipal, TandemDep
 from api.frames import message_frame
+from api.message_rules import check_message
 from api.responses import errors
-from api.rooms import SendResult, check_message
+from api.rooms import SendResult
 from db.models import SEQ_MAX, MessageCreate, MessagePublic, Role, RoomPublic
 from db.text import StorableText
 

@@ -54,6 +54,7 @@ CSV_COLUMNS = (
     "duration_seconds",
     "rating",
     "rating_comment",
+    "transfers",
 )
 
 
@@ -163,6 +164,7 @@ async def _csv_lines(db: Database, window: LocalWindow) -> AsyncIterator[str]:
                     "" if row.duration_seconds is None else row.duration_seconds,
                     "" if row.rating is None else row.rating,
                     row.rating_comment or "",
+                    row.transfers,
                 ]
                 writer.writerow([_cell(value) for value in cells])
             yield chunk.getvalue()

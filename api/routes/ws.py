@@ -43,12 +43,12 @@ from api.frames import (
     room_frame,
 )
 from api.limits import RateLimited, SocketSlot, TooManySockets
+from api.message_rules import MessageRefused, check_message
 from api.realtime.backstop import Backstop
 from api.realtime.cursor import CatchUpFailed, Cursor
 from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
 from api.room_states import RoutingError
-from api.rooms import MessageRefused, check_message
 from api.routes.ws_frames import (
     FrameError,
     frame_after,

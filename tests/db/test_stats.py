@@ -40,6 +40,7 @@ from db.sqltime import LocalWindow, OffsetSegment, offset_segments
 from db.stats import compute_exact_stats, compute_stats
 from db.stats.rollup import tiling
 from tests.conftest import migrate_to
+from tests.stats_bound import assert_percentile
 
 BERLIN = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "Europe/Berlin")
 UTC_WEEK = LocalWindow.of(date(2026, 3, 27), date(2026, 3, 30), "UTC")
@@ -469,15 +470,16 @@ PERCENTILE_FIELDS = {"p50", "p90", "first_response_p50", "handle_time_p50"}
 
 
 def assert_within_bound(sketched: Any, exact: Any, path: str = "") -> None:
-    """Equal everywhere, except percentiles: within the rollups' relative error of the exact."""
+    """Equal everywhere, except percentiles: within the rollups' bound of the exact ones
+    (tests/stats_bound.py)."""
     if isinstance(exact, dict):
         assert sketched.keys() == exact.keys(), path
         for key in exact:
             if key == "percentile_relative_error":
                 continue
             if key in PERCENTILE_FIELDS and exact[key] is not None:
-                assert sketched[key] == pytest.approx(exact[key], rel=rollups.ALPHA, abs=0.001), (
-                    f"{path}.{key}"
+                assert_percentile(
+                    sketched[key], exact[key], exact_rounded=True, what=f"{path}.{key}"
                 )
             else:
                 assert_within_bound(sketched[key], exact[key], f"{path}.{key}")
@@ -503,10 +505,10 @@ async def test_rollup_percentiles_on_the_hand_worked_numbers(loaded: Loaded) -> 
     stats = await compute_stats(loaded.db, window=BERLIN)
     # waits 10, 30, 40, 45, 90.5: p50 40, p90 90.5 (the exact max caps the top bucket)
     assert stats.wait_seconds.count == 5 and stats.wait_seconds.mean == 43.1
-    assert stats.wait_seconds.p50 == pytest.approx(40.0, rel=0.02)
-    assert stats.wait_seconds.p90 == pytest.approx(90.5, rel=0.02)
+    assert_percentile(stats.wait_seconds.p50, 40.0, what="wait p50")
+    assert_percentile(stats.wait_seconds.p90, 90.5, what="wait p90")
     assert stats.wait_seconds.max == 90.5
-    assert stats.duration_seconds.p50 == pytest.approx(340.0, rel=0.02)
+    assert_percentile(stats.duration_seconds.p50, 340.0, what="duration p50")
     assert [a.chats for a in stats.agents] == [3, 3]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,47 @@ def test_search_results_list_marks_the_term_safely(demo: ApiProcess, use_api: Ap
     (listing,) = [h for h in at.get("html") if "<ol" in h.proto.body]
     assert "<mark>tracking</mark>" in listing.proto.body.lower()
     assert " UTC · " in listing.proto.body  # each hit has its time, in the page's zone
+
+
+def transfers_now(client: TandemClient) -> dict[str, Any]:
+    transfers: dict[str, Any] = api_stats(client, "UTC")["transfers"]
+    return transfers
+
+
+def test_transfers_are_shown_by_reason(demo: ApiProcess, use_api: ApiProcess) -> None:
+    """An agent takes a waiting chat and puts it back in the queue: once the API counts the
+    transfer, the page shows it under "Back to the queue" and in the total."""
+    analyst = demo.client()
+    token = analyst.login(ANALYST, demo.agents[ANALYST].password)
+    before = transfers_now(analyst)
+    at = page(demo, token)
+    no_exception(at)
+    if not before["total"]:  # the demo data has no transfers
+        assert "No chat of this period was transferred." in captions(at)
+        assert "Transfers" not in metrics(at)
+
+    agent = demo.agent_client(demo.add_agent("Tess"))
+    waiting = agent.queue()  # the demo's still-waiting chats, inside the page's period
+    assert waiting, "the demo data should leave some chats waiting"
+    agent.join(waiting[0].id)
+    agent.request("POST", f"/api/rooms/{waiting[0].id}/transfer", json={"queue": True})
+    deadline = time.monotonic() + 30  # /api/stats reads the rollups: the next fold round
+    while (after := transfers_now(analyst))["total"] == before["total"]:
+        assert time.monotonic() < deadline, "the transfer never reached /api/stats"
+        time.sleep(0.5)
+    assert after["total"] == before["total"] + 1
+
+    at = page(demo, token)
+    no_exception(at)
+    shown = metrics(at)
+    assert shown["Transfers"].value == f"{after['total']:,}"
+    reasons = {r["reason"]: r for r in after["by_reason"]}
+    queue = reasons["queue"]
+    assert shown["Back to the queue"].value == f"{queue['requests']:,}"
+    others = reasons.get("agent", {"requests": 0})
+    assert shown["To another agent"].value == f"{others['requests']:,}"
+    chats = queue["conversations"]
+    assert f"in {chats} chat{'s' if chats != 1 else ''}" in captions(at)
 
 
 def test_highlight_escapes_first_then_marks() -> None:

@@ -1,0 +1,97 @@
+"""The room service's transitions that no agent asks for: the system's own closes
+(`followup`, `abandoned`) and the user's confirmed withdrawal from the queue.
+
+`RoomService` inherits these methods, as it does the team half (`api/transfers.py`); they go
+through its lock, transition and announce steps, so each is one more transition written by
+`db/room_log.py` and pushed like the others. Callers: `api/followups.py`, `api/abandon.py`
+(closes) and `api/waiting.py` (withdraw).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import room_states
+from db.models import Room, RoomStatus
+
+if TYPE_CHECKING:
+    from api.replies import Replies
+    from db.engine import Database
+    from db.models import MessagePublic
+
+
+class SystemTransitions:
+    """Mixed into `RoomService` (api/rooms.py)."""
+
+    if TYPE_CHECKING:  # RoomService's, which these methods use
+        db: Database
+        replies: Replies
+
+        async def _locked(self, session: AsyncSession, room_id: str) -> Room: ...
+        async def _transition(
+            self,
+            session: AsyncSession,
+            room: Room,
+            step: room_states.Transition,
+            *,
+            agent_id: int | None,
+            by: int | None,
+            text: str,
+        ) -> MessagePublic: ...
+        async def _announce(
+            self,
+            room_id: str,
+            notice: MessagePublic,
+            *,
+            room_changed: bool,
+            queue_changed: bool = False,
+            agent_ids: tuple[int, ...] = (),
+        ) -> list[str]: ...
+
+    async def close_as(
+        self,
+        room_id: str,
+        *,
+        reason: str,
+        notice: str,
+        check: Callable[[AsyncSession, Room], Awaitable[bool]] | None = None,
+    ) -> bool:
+        """Close a room for a reason of the system's own (`followup`, `abandoned`). `check` runs
+        under the room's lock, in the same transaction: it may decline (False), raise, or add
+        rows of its own. False when nothing changed (already closed, or declined)."""
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            was, holder = room.status, room.agent_id
+            step = room_states.close_as(room.status, reason=reason)
+            if step is None or (check is not None and not await check(session, room)):
+                return False
+            text = await self._transition(
+                session, room, step, agent_id=holder, by=None, text=notice
+            )
+        self.replies.cancel(room_id)
+        await self._announce(
+            room_id,
+            text,
+            room_changed=True,
+            queue_changed=was is RoomStatus.waiting,
+            agent_ids=tuple(a for a in (holder,) if a is not None),
+        )
+        return True
+
+    async def withdraw(self, room_id: str) -> list[str]:
+        """The user confirmed they no longer need a person: the room leaves the queue and the
+        AI holds it again (`withdrawn`). Nothing when an agent joined first. The frames."""
+        async with self.db.write() as session:
+            room = await self._locked(session, room_id)
+            try:
+                step = room_states.withdraw(room.status)
+            except room_states.RoutingError:
+                return []
+            notice = await self._transition(
+                session, room, step, agent_id=None, by=None, text=room_states.NOTICE_WITHDRAWN
+            )
+        self.replies.cancel(room_id)  # a "while you wait" reply would now be refused
+        return await self._announce(room_id, notice, room_changed=True, queue_changed=True)
