@@ -31,7 +31,7 @@ def online_agent(api: ApiProcess, name: str) -> TandemClient:
 
 def room_of(at: AppTest) -> str | None:
     """The conversation the session is in (the address no longer carries it)."""
-    return at.session_state["chat"].room_id  # type: ignore[no-any-return]
+    return at.session_state["chat"].room_id
 
 
 def reopened(at: AppTest) -> AppTest:
