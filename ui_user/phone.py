@@ -44,6 +44,8 @@ PHONE_CSS = """<style>
     flex-wrap: nowrap !important; gap: 0.35rem !important;
   }
   .st-key-titlebar [data-testid="stColumn"] { min-width: 0 !important; width: auto !important; }
+  .st-key-titlebar [data-testid="stColumn"]:first-child { flex: 1 1 0 !important; }
+  .st-key-titlebar [data-testid="stColumn"]:last-child { flex: 0 0 auto !important; }
   .st-key-titlebar button { min-height: 2rem !important; padding: 0 0.3rem !important; }
 }
 </style>"""
