@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import streamlit as st
 
-from ui_agent import console, remember
+from ui_agent import console, remember, sound
 from ui_agent.feedback import flash
 from ui_common import view
 from ui_common.client import ApiError
@@ -64,6 +64,8 @@ def login_page() -> None:
 def sidebar_account(me: Agent) -> None:
     with st.sidebar:
         st.markdown(f"**{escape_markdown(me.name)}** · {me.role}")
+        if me.can_chat:
+            sound.toggle()
         st.button("Log out", icon=":material/logout:", on_click=on_logout, key="logout")
 
 
@@ -131,6 +133,8 @@ def main() -> None:
     # After the page ran (its sync is what the count reads); `st.navigation` titles the tab
     # with the page's title otherwise.
     st.set_page_config(page_title=console.tab_title())
+    if current is chats:
+        sound.play_if_news()  # off unless the sidebar toggle is on
     live_updates(current is chats)
 
 

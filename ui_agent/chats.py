@@ -149,12 +149,18 @@ def chat_pane(room_id: str) -> None:
             st.markdown(escape_markdown(room.brief))
     if mine:
         history.render(room_id)  # "Previous conversations (n)": ui_agent/history.py
+    unread_from, opened_at = _opened(room_id)
+    last = view.last_seq(console.history(room_id))
     for item in team.timeline(console.history(room_id), team.notes(room_id)):
         if isinstance(item, team.Note):
             team.render_note(item)
         else:
+            if item.seq == unread_from:
+                view.unread_marker()
             view.render_message(item)
-    view.follow_newest(f"{room_id}:{view.last_seq(console.history(room_id))}")
+    # Opened at the first unread; once more arrives while the chat is shown, follow the newest.
+    anchor = view.UNREAD_ANCHOR if unread_from is not None and last == opened_at else None
+    view.follow_newest(f"{room_id}:{last}", anchor=anchor)
     console.mark_read(room_id)
     if mine:
         st.text_input(
@@ -225,6 +231,18 @@ def _layout() -> None:
             "the AI part included.",
             icon=":material/support_agent:",
         )
+
+
+def _opened(room_id: str) -> tuple[int | None, int]:
+    """(first unread seq, last seq) as they were when this chat was put in the pane, kept
+    while it stays there: the "New messages" line does not jump as the chat is read."""
+    key = "pane_opened"
+    held = st.session_state.get(key)
+    if not (isinstance(held, tuple) and held[0] == room_id):
+        last = view.last_seq(console.history(room_id))
+        held = (room_id, console.first_unread(room_id), last)
+        st.session_state[key] = held
+    return held[1], held[2]
 
 
 def _clip(text: str, size: int) -> str:

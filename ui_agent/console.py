@@ -224,6 +224,17 @@ def tab_title(base: str = "Tandem console") -> str:
     return f"({count}) {base}" if count else base
 
 
+def first_unread(room_id: str) -> int | None:
+    """The seq the pane should open at: the first message after what the agent last had on
+    screen, when the customer wrote since. None for a chat never shown (it opens at the newest,
+    the brief says what came before) or one with nothing unread."""
+    s = state()
+    seen = s.seen.get(room_id)
+    if seen is None or not unread(room_id):
+        return None
+    return next((m.seq for m in history(room_id) if m.seq > seen), None)
+
+
 def mark_read(room_id: str) -> None:
     state().seen[room_id] = view.last_seq(history(room_id))
 

@@ -137,7 +137,10 @@ def ago(moment: datetime, *, now: datetime | None = None) -> str:
 _FOLLOW_JS = """<script>
 (() => {
   const key = %s;
+  const anchor = %s;
   const down = () => {
+    const mark = anchor && document.getElementById(anchor);
+    if (mark) { mark.scrollIntoView({block: "start"}); return; }
     for (const el of document.querySelectorAll(
       '[data-testid="stMain"], [data-testid="stAppScrollToBottomContainer"], section.main'
     )) { el.scrollTop = el.scrollHeight; }
@@ -148,12 +151,32 @@ _FOLLOW_JS = """<script>
 })();
 </script>"""
 
+UNREAD_ANCHOR = "tandem-first-unread"
+"""The element id of the "New messages" line (see `unread_marker`)."""
 
-def follow_newest(key: str) -> None:
+
+def follow_newest(key: str, *, anchor: str | None = None) -> None:
     """Scroll the page to its bottom (the newest message) whenever `key` changes: pass what
     identifies the newest thing on screen (room and last seq). An unchanged key leaves the
-    element as it is, so a redraw for anything else does not move the reader."""
-    st.html(_FOLLOW_JS % json.dumps(key), unsafe_allow_javascript=True, width="content")
+    element as it is, so a redraw for anything else does not move the reader. With `anchor`
+    (an element id on the page), scroll that element to the top instead: a chat opened at its
+    first unread message (the browser stops at the bottom when the rest is short)."""
+    st.html(
+        _FOLLOW_JS % (json.dumps(key), json.dumps(anchor)),
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def unread_marker() -> None:
+    """The "New messages" line above the first message the reader has not seen yet."""
+    st.html(
+        f'<div id="{UNREAD_ANCHOR}" data-tandem="unread" role="separator" '
+        'style="display:flex;align-items:center;gap:.5rem;color:#d9480f;font-size:.8rem;'
+        'font-weight:600;scroll-margin-top:4rem"><span style="flex:1;border-top:1px solid '
+        'currentColor"></span>New messages<span style="flex:1;border-top:1px solid '
+        'currentColor"></span></div>'
+    )
 
 
 OFFLINE_TEXT = "Connection lost — reconnecting…"

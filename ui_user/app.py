@@ -72,7 +72,26 @@ def followup_form() -> None:
 
 
 def on_new_chat() -> None:
-    chat.forget_room()
+    chat.leave_room()
+
+
+def title_bar() -> None:
+    """The title, and while a conversation is open a "Start a new chat" beside it: the way to
+    leave a chat that the visitor cookie would otherwise bring back on every visit. Once the
+    chat has ended the same button sits in the bottom bar instead."""
+    s = chat.state()
+    with st.container(key="titlebar"):
+        title, new = st.columns([4, 1.6], vertical_alignment="center")
+        title.title("Tandem support", anchor=False)
+        if chat.is_open(s):
+            new.button(
+                "Start a new chat",
+                key="new-chat-top",
+                icon=":material/add_comment:",
+                on_click=on_new_chat,
+                type="tertiary",
+                width="stretch",
+            )
 
 
 def _why(exc: Exception) -> str:
@@ -215,7 +234,7 @@ def main() -> None:
     except httpx.HTTPError:
         s.offline = True
     chat.drop_delivered()
-    st.title("Tandem support", anchor=False)
+    title_bar()
     if s.messages:
         view.render_transcript(chat.shown_messages(s))
     else:

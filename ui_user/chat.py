@@ -1,11 +1,13 @@
 """The user chat's state and its talk with the API, kept apart from the layout in `app.py`.
 
-The state is one `ChatState` in `st.session_state`; the room id and its token also live in
-the URL (`?room=...&token=...`) so a browser reload finds the same conversation.
+The state is one `ChatState` in `st.session_state`. The address carries no token: a reload
+or a later visit finds the conversation through the visitor cookie (ui_user/visitor.py), and
+an old `?room=...&token=...` link is still read once, then taken out of the address bar.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -104,12 +106,15 @@ def drop_delivered() -> None:
 
 
 def adopt_url_session() -> None:
-    """After a reload, pick the conversation up from the URL's query parameters."""
+    """An old link (`?room=&token=`, from before the cookie): pick that conversation up, then
+    strip the token from the address bar so it is not bookmarked or shared."""
     s = state()
     room_id, token = st.query_params.get("room"), st.query_params.get("token")
     if s.room_id is None and room_id and token:
         s.client.token = token
         s.room_id = room_id
+    if "room" in st.query_params or "token" in st.query_params:
+        st.query_params.clear()
 
 
 def start_room() -> str:
@@ -117,7 +122,6 @@ def start_room() -> str:
     session: Session = s.client.create_room(visitor=visitor.current())
     visitor.remember(session.visitor)
     s.client.token = session.token
-    st.query_params.update(room=session.room_id, token=session.token)
     s.room_id = session.room_id
     s.set_room(s.client.room(session.room_id))
     s.messages = []
@@ -140,7 +144,6 @@ def resume_visitor() -> None:
     if session is None:
         return
     s.client.token = session.token
-    st.query_params.update(room=session.room_id, token=session.token)
     s.room_id = session.room_id
 
 
@@ -152,8 +155,19 @@ def forget_room(flash: str | None = None) -> None:
     s.room = None
     s.messages = []
     s.no_agent = False
+    s.unsent = []
     s.flash = flash
-    st.query_params.clear()
+
+
+def leave_room() -> None:
+    """ "Start a new chat": end the open conversation (else the visitor cookie would bring it
+    back on the next visit) and forget it. The visitor stays, so the next room joins its
+    history. An end that fails to reach the API still leaves the conversation here."""
+    s = state()
+    if is_open(s) and s.room_id is not None:
+        with contextlib.suppress(ApiError, httpx.HTTPError):
+            s.client.close_room(s.room_id)
+    forget_room()
 
 
 def sync() -> None:

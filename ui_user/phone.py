@@ -3,8 +3,9 @@
 Streamlit stacks columns one under the other on narrow screens, so the status line and the two
 buttons took three rows above the message box, and the page title and its top margin another
 fifth of the screen. These rules (style only, no script) keep the status on one compact row,
-the two buttons side by side on the next, and shrink the title and the top margin. Colours are
-left to the theme, so light and dark both follow the visitor's system.
+the two buttons side by side on the next, keep "Start a new chat" on the title's row, and
+shrink the title and the top margin. Colours are left to the theme, so light and dark both
+follow the visitor's system.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ PHONE_CSS = """<style>
     min-height: 2.1rem !important; padding: 0.1rem 0.5rem !important;
   }
   [data-testid="stBottom"] [data-testid="stVerticalBlock"] { gap: 0.35rem !important; }
+  .st-key-titlebar [data-testid="stHorizontalBlock"] {
+    flex-wrap: nowrap !important; gap: 0.35rem !important;
+  }
+  .st-key-titlebar [data-testid="stColumn"] { min-width: 0 !important; width: auto !important; }
+  .st-key-titlebar [data-testid="stColumn"]:first-child { flex: 1 1 0 !important; }
+  .st-key-titlebar [data-testid="stColumn"]:last-child { flex: 0 0 auto !important; }
+  .st-key-titlebar button { min-height: 2rem !important; padding: 0 0.3rem !important; }
 }
 </style>"""
 

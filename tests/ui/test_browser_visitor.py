@@ -99,3 +99,35 @@ def test_reopening_the_plain_address_keeps_the_chat(stack: Stack, browser: Brows
     expect(fresh.get_by_test_id("stChatMessage")).to_have_count(2, timeout=AI_MS)
     assert visitor_cookie(context) == issued
     context.close()
+
+
+def test_the_address_carries_no_token_and_start_a_new_chat_leaves(
+    stack: Stack, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = open_plain(context, stack)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("Can I pay by invoice?")
+    box.press("Enter")
+    bubbles = page.get_by_test_id("stChatMessage")
+    expect(bubbles).to_have_count(2, timeout=AI_MS)
+    page.wait_for_function(f"document.cookie.includes('{COOKIE}=')", timeout=LIVE_MS)
+    assert "token" not in page.url and "room=" not in page.url, page.url
+
+    page.reload()  # a reload of the plain address keeps the chat
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=BOOT_MS)
+    expect(bubbles.filter(has_text="pay by invoice")).to_have_count(1)
+    assert "token" not in page.url and "room=" not in page.url, page.url
+
+    # "Start a new chat" leaves it: the greeting, and it does not come back on the next visit.
+    page.get_by_role("button", name="Start a new chat").click()
+    expect(page.get_by_text("Hi! I'm the Tandem assistant")).to_be_visible()
+    expect(bubbles.filter(has_text="pay by invoice")).to_have_count(0)
+    page.close()
+    fresh = open_plain(context, stack)
+    expect(fresh.get_by_text("Hi! I'm the Tandem assistant")).to_be_visible()
+    expect(fresh.get_by_test_id("stChatMessage").filter(has_text="pay by invoice")).to_have_count(0)
+    expect(fresh.get_by_role("button", name="Start a new chat")).to_have_count(0)  # no chat yet
+    context.close()

@@ -23,7 +23,7 @@ def test_a_closed_chat_asks_for_a_rating_that_reaches_the_statistics(use_api: Ap
     at = app(USER_APP).run()
     at.chat_input[0].set_value("Can I change my delivery address?").run()
     assert not asked(at)  # not while the chat is open
-    room_id = at.query_params["room"]
+    room_id = at.session_state["chat"].room_id
     button(at, "End chat").click().run()
     no_exception(at)
     assert asked(at)
@@ -37,9 +37,9 @@ def test_a_closed_chat_asks_for_a_rating_that_reaches_the_statistics(use_api: Ap
     assert not asked(at)
     assert any("Thanks for your rating: ★★★★" in a for a in alerts(at)), alerts(at)
 
-    # A reload of the same chat thanks again instead of asking twice.
+    # Reopening the same (ended) chat by its old link thanks again instead of asking twice.
     again = app(USER_APP)
-    again.query_params.update(room=room_id, token=at.query_params["token"])
+    again.query_params.update(room=room_id, token=at.session_state["chat"].client.token)
     again.run()
     assert not asked(again)
     assert any("Thanks for your rating" in a for a in alerts(again)), alerts(again)

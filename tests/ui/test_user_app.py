@@ -29,7 +29,21 @@ def online_agent(api: ApiProcess, name: str) -> TandemClient:
     return client
 
 
-def test_the_ai_answers_and_the_url_keeps_the_room(use_api: ApiProcess) -> None:
+def room_of(at: AppTest) -> str | None:
+    """The conversation the session is in (the address no longer carries it)."""
+    return at.session_state["chat"].room_id
+
+
+def reopened(at: AppTest) -> AppTest:
+    """A later visit from the same browser: a fresh session holding the visitor cookie that
+    `at` was issued (AppTest has no cookie jar, so the id is handed over as the page would
+    have read it)."""
+    again = app(USER_APP)
+    again.session_state["visitor"] = at.session_state["visitor"]
+    return again.run()
+
+
+def test_the_ai_answers_and_the_visitor_keeps_the_room(use_api: ApiProcess) -> None:
     at = app(USER_APP).run()
     no_exception(at)
     assert status(at) == "AI assistant"
@@ -41,15 +55,47 @@ def test_the_ai_answers_and_the_url_keeps_the_room(use_api: ApiProcess) -> None:
     said = bubbles(at)
     assert said[0] == ("user", "How do I return an item?")
     assert said[1][0] == "assistant" and len(said[1][1]) > 20, said
-    room_id, token = at.query_params["room"], at.query_params["token"]
-    assert room_id and token
+    assert room_of(at) and not at.query_params  # no room and no token in the address
 
-    # A reload (a fresh session with the same URL) shows the same conversation.
-    again = app(USER_APP)
-    again.query_params.update(room=room_id, token=token)
-    again.run()
+    # A reload (a fresh session from the same browser) shows the same conversation.
+    again = reopened(at)
     no_exception(again)
     assert bubbles(again) == said
+    assert room_of(again) == room_of(at) and not again.query_params
+
+
+def test_an_old_link_with_a_token_still_opens_its_chat_and_leaves_the_address(
+    use_api: ApiProcess,
+) -> None:
+    at = app(USER_APP).run()
+    at.chat_input[0].set_value("Where is my parcel?").run()
+    room_id = room_of(at)
+    assert room_id is not None
+    token = at.session_state["chat"].client.token
+    old_link = app(USER_APP)
+    old_link.query_params.update(room=room_id, token=token)
+    old_link.run()
+    no_exception(old_link)
+    assert bubbles(old_link) == bubbles(at)
+    assert "token" not in old_link.query_params and "room" not in old_link.query_params
+
+
+def test_start_a_new_chat_leaves_the_open_one_for_good(use_api: ApiProcess) -> None:
+    at = app(USER_APP).run()
+    at.chat_input[0].set_value("First question").run()
+    first, visitor = room_of(at), at.session_state["visitor"]
+    button(at, "Start a new chat").click().run()
+    no_exception(at)
+    assert room_of(at) is None and status(at) == "AI assistant"
+    assert [name for name, _ in bubbles(at)] == ["assistant"]  # only the greeting
+    # The left chat is over: a later visit does not bring it back ...
+    later = reopened(at)
+    assert room_of(later) is None
+    # ... and the next chat belongs to the same visitor.
+    at.chat_input[0].set_value("Second question").run()
+    assert room_of(at) not in (None, first)
+    assert bubbles(at)[0] == ("user", "Second question")
+    assert at.session_state["visitor"] == visitor
 
 
 def test_talk_to_a_person_then_the_agent_talks_then_leaves(use_api: ApiProcess) -> None:
@@ -62,7 +108,8 @@ def test_talk_to_a_person_then_the_agent_talks_then_leaves(use_api: ApiProcess) 
     assert any(c.startswith("Connecting you to a person") for c in captions(at)), captions(at)
     assert button(at, "Talk to a person").disabled
 
-    room_id = at.query_params["room"]
+    room_id = room_of(at)
+    assert room_id is not None
     alice.join(room_id)
     alice.send(room_id, "Hi, I'm Alice. Let me look into your parcel.")
     at.run()  # the poll
@@ -95,7 +142,7 @@ def test_a_typed_phrase_asks_for_a_person_too(use_api: ApiProcess) -> None:
 def test_end_the_chat_and_start_a_new_one(use_api: ApiProcess) -> None:
     at = app(USER_APP).run()
     at.chat_input[0].set_value("Hello").run()
-    first_room = at.query_params["room"]
+    first_room = room_of(at)
     button(at, "End chat").click().run()
     no_exception(at)
     assert status(at) == "This chat has ended"
@@ -104,9 +151,9 @@ def test_end_the_chat_and_start_a_new_one(use_api: ApiProcess) -> None:
 
     button(at, "Start a new chat").click().run()
     assert status(at) == "AI assistant"
-    assert "room" not in at.query_params
+    assert room_of(at) is None
     at.chat_input[0].set_value("Hello again").run()
-    assert at.query_params["room"] != first_room
+    assert room_of(at) not in (None, first_room)
     assert bubbles(at)[0] == ("user", "Hello again")
 
 
@@ -116,7 +163,7 @@ def test_a_dead_link_starts_over(use_api: ApiProcess) -> None:
     at.run()
     no_exception(at)
     assert any("can no longer be opened" in a for a in alerts(at)), alerts(at)
-    assert "room" not in at.query_params
+    assert "room" not in at.query_params and room_of(at) is None
 
 
 @pytest.fixture(scope="module")
@@ -198,13 +245,13 @@ def test_no_agent_online_the_user_leaves_an_email_and_a_message(
 
     at.text_input[0].set_value("not an address")
     at.text_area[0].set_value("Order 77 is late.")
-    at.button[0].click().run()  # the form's submit button is the page's first
+    button(at, "Send to the team").click().run()
     no_exception(at)
     assert any("check the email address" in a for a in alerts(at)), alerts(at)
     assert at.text_area[0].value == "Order 77 is late."  # nothing typed is lost
 
     at.text_input[0].set_value("ann@example.com")
-    at.button[0].click().run()
+    button(at, "Send to the team").click().run()
     no_exception(at)
     assert status(at) == "This chat has ended"
     assert any("answer by email" in c for c in captions(at)), captions(at)
