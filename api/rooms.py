@@ -165,6 +165,18 @@ class RoomService(TeamRouting):
         async with self.db.session() as session:
             return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
 
+    async def poll(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
+        """A client's `?after=` poll. Most polls find nothing new, so they cost one
+        primary-key read of `last_seq`; the messages are read only when there are some.
+        RoomNotFound for an unknown room (a poll never answers an empty list for it)."""
+        async with self.db.session() as session:
+            last_seq = await queries.room_last_seq(session, room_id=room_id)
+            if last_seq is None:
+                raise RoomNotFound(room_id)
+            if last_seq <= after:
+                return []
+            return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
+
     async def room_heads(self, room_ids: Collection[str]) -> dict[str, tuple[int, int | None]]:
         """Each room's newest seq and the agent holding it (None unless `agent`), in one
         query: the process's socket backstop (api/realtime/backstop.py)."""
