@@ -131,9 +131,11 @@ class RoomService(TeamRouting):
         self.publisher.start()
         await self.writer.start()
         self.start_assigner()
+        self.user_seen.start()
 
     async def stop(self) -> None:
         await self.stop_assigner()
+        await self.user_seen.stop()
         await self.replies.stop()
         await self.briefs.stop()
         for task in list(self._background):
