@@ -37,6 +37,7 @@ def gone(room: Room, *, cutoff: datetime) -> bool:
 
 async def sweep(rooms: RoomService, *, minutes: float, now: datetime | None = None) -> list[str]:
     """Close every waiting room whose user is gone; returns their ids."""
+    await rooms.user_seen.flush()  # this process's users seen since its last write
     cutoff = (now or utcnow()) - timedelta(minutes=minutes)
     query = sa.select(rooms_t.c.id).where(
         rooms_t.c.status == RoomStatus.waiting.value,

@@ -151,7 +151,7 @@ async def get_room_principal(room_id: str, tandem: TandemDep, token: TokenDep) -
     if principal.room_id is not None and principal.room_id != room_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "This room token is for another room.")
     if principal.room_id is not None:  # the room's user is here (api/user_seen.py)
-        await tandem.rooms.user_seen.seen(room_id)
+        tandem.rooms.user_seen.seen(room_id)
     return principal
 
 

@@ -111,9 +111,11 @@ class RoomService(TeamRouting, SystemTransitions):
         self.publisher.start()
         await self.writer.start()
         self.start_assigner()
+        self.user_seen.start()
 
     async def stop(self) -> None:
         await self.stop_assigner()
+        await self.user_seen.stop()
         await self.replies.stop()
         await self.briefs.stop()
         for task in list(self._background):
@@ -143,6 +145,18 @@ class RoomService(TeamRouting, SystemTransitions):
 
     async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
         async with self.db.session() as session:
+            return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
+
+    async def poll(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
+        """A client's `?after=` poll. Most polls find nothing new, so they cost one
+        primary-key read of `last_seq`; the messages are read only when there are some.
+        RoomNotFound for an unknown room (a poll never answers an empty list for it)."""
+        async with self.db.session() as session:
+            last_seq = await queries.room_last_seq(session, room_id=room_id)
+            if last_seq is None:
+                raise RoomNotFound(room_id)
+            if last_seq <= after:
+                return []
             return await queries.list_messages(session, room_id=room_id, after=after, limit=limit)
 
     async def room_heads(self, room_ids: Collection[str]) -> dict[str, tuple[int, int | None]]:

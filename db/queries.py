@@ -230,6 +230,12 @@ async def set_room_briefs(session: AsyncSession, *, briefs: Mapping[str, str]) -
 # ---------------------------------------------------------------- messages
 
 
+async def room_last_seq(session: AsyncSession, *, room_id: str) -> int | None:
+    """The room's newest seq by primary key; None when there is no such room."""
+    found = await session.scalar(sa.select(rooms_t.c.last_seq).where(rooms_t.c.id == room_id))
+    return None if found is None else int(found)
+
+
 async def list_messages(
     session: AsyncSession, *, room_id: str, after: int = 0, limit: int = 100
 ) -> list[MessagePublic]:

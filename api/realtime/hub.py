@@ -102,7 +102,10 @@ class Hub:
         self._backend = backend_for_url(url)
         self._max_queue = max_queue
         self._subscribers: dict[str, set[Subscription]] = {}
-        self._lock = asyncio.Lock()
+        # One lock per channel, held while the broker (un)subscribes it: a Redis confirmation
+        # can take seconds, and sockets on other channels must not queue behind it.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
 
     async def connect(self) -> None:
         await self._backend.connect(self._deliver, self._reconnected)
@@ -132,7 +135,7 @@ class Hub:
         subscription = Subscription(self._max_queue)
         try:
             for channel in channels:
-                async with self._lock:
+                async with self._channel_lock(channel):
                     if channel not in self._subscribers:
                         await self._backend.subscribe(channel)
                         self._subscribers[channel] = set()
@@ -141,7 +144,7 @@ class Hub:
         finally:
             subscription.close()
             for channel in channels:
-                async with self._lock:
+                async with self._channel_lock(channel):
                     local = self._subscribers.get(channel)
                     if local is None or subscription not in local:
                         continue
@@ -150,6 +153,21 @@ class Hub:
                         del self._subscribers[channel]
                         with contextlib.suppress(Exception):
                             await asyncio.shield(self._backend.unsubscribe(channel))
+
+    @contextlib.asynccontextmanager
+    async def _channel_lock(self, channel: str) -> AsyncIterator[None]:
+        """The channel's lock, created on first use and dropped when nobody holds or awaits
+        it, so the map stays as small as the set of channels being (un)subscribed."""
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        self._lock_users[channel] = self._lock_users.get(channel, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[channel] -= 1
+            if not self._lock_users[channel]:
+                del self._lock_users[channel]
+                del self._locks[channel]
 
     def _reconnected(self) -> None:
         """The broker connection came back: what was published meanwhile never arrived."""

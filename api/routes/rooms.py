@@ -75,10 +75,7 @@ async def list_messages(
     after: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MessageList:
-    messages = await tandem.rooms.messages(room_id, after=after, limit=limit)
-    if not messages:  # a poll that finds nothing: 404 for an unknown room, not an empty list
-        await tandem.rooms.get_room(room_id)
-    return MessageList(messages=messages)
+    return MessageList(messages=await tandem.rooms.poll(room_id, after=after, limit=limit))
 
 
 @router.post(

@@ -207,8 +207,7 @@ async def _watch(tandem: Tandem, principal: Principal) -> str:
             return "token expired: log in again" if agent else "room token expired"
         await asyncio.sleep(min(WATCH_SECONDS, left))
         if agent is None and principal.room_id is not None:  # an open socket: the user is here
-            with contextlib.suppress(Exception):
-                await tandem.rooms.user_seen.seen(principal.room_id)
+            tandem.rooms.user_seen.seen(principal.room_id)
         if agent is None or agent.id is None:
             continue
         try:

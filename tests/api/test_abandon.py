@@ -42,6 +42,8 @@ async def queued(server: LiveServer, agent: str) -> tuple[str, str]:
 
 
 async def backdate(server: LiveServer, room_id: str, *, waiting: datetime, seen: datetime) -> None:
+    """As if time had passed since the user's last visit (written first, then moved back)."""
+    await server.tandem.rooms.user_seen.flush()
     async with server.tandem.db.write() as session:
         await session.execute(
             sa.update(rooms_t)
@@ -51,19 +53,24 @@ async def backdate(server: LiveServer, room_id: str, *, waiting: datetime, seen:
 
 
 async def test_a_poll_marks_the_user_seen_at_most_every_30_s(server: LiveServer) -> None:
+    """Marked on each visit, written in batches (one UPDATE per process every few seconds)."""
     room_id, token = await server.new_room()
+    await server.tandem.rooms.user_seen.flush()
     assert await seen_at(server, room_id) is None  # creating a room is not a visit yet
     before = utcnow()
     polled = await server.http.get(f"/api/rooms/{room_id}/messages", headers=auth(token))
     assert polled.status_code == 200
+    assert await server.tandem.rooms.user_seen.flush() == 1
     first = await seen_at(server, room_id)
     assert first is not None and first >= before - timedelta(seconds=1)
     for _ in range(3):
         await server.http.get(f"/api/rooms/{room_id}/messages?after=0", headers=auth(token))
-    assert await seen_at(server, room_id) == first  # throttled: no write per poll
+    assert await server.tandem.rooms.user_seen.flush() == 0  # throttled: no write per poll
+    assert await seen_at(server, room_id) == first
     _, agent = await server.add_agent("Alice")
     await server.http.get(f"/api/rooms/{room_id}/messages", headers=auth(agent))
-    assert await seen_at(server, room_id) == first  # an agent reading is not the user
+    assert await server.tandem.rooms.user_seen.flush() == 0  # an agent reading is not the user
+    assert await seen_at(server, room_id) == first
 
 
 async def test_a_waiting_chat_whose_user_is_gone_closes_as_abandoned(server: LiveServer) -> None:

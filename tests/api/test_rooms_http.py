@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import LiveServer, auth
 
@@ -63,6 +65,49 @@ async def test_after_returns_only_newer_messages_in_seq_order(server: LiveServer
         f"/api/rooms/{room_id}/messages", params={"after": 4, "limit": 1}, headers=auth(token)
     )
     assert [m["seq"] for m in newer.json()["messages"]] == [5]
+
+
+async def test_an_idle_poll_reads_no_messages_and_still_knows_unknown_rooms(
+    server: LiveServer,
+) -> None:
+    """Most polls find nothing new: they cost one primary-key read of the room's last seq,
+    not a read of its messages, nor of the room and its queue position; an unknown room is
+    still a 404, and a new message is seen on the next poll."""
+    room_id, token = await server.new_room()
+    await server.http.post(
+        f"/api/rooms/{room_id}/messages", json={"text": "hello"}, headers=auth(token)
+    )
+    await server.tandem.rooms.replies.idle()
+    last = len(await wait_for_messages(server, room_id, token, 2))
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = server.tandem.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(10):
+            idle = await server.http.get(
+                f"/api/rooms/{room_id}/messages", params={"after": last}, headers=auth(token)
+            )
+            assert idle.status_code == 200 and idle.json() == {"messages": []}
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in seen if "FROM messages" in s], seen
+    assert not [s for s in seen if "count(" in s.lower()], seen
+    _, agent_token = await server.add_agent("Poller")
+    unknown = await server.http.get(
+        "/api/rooms/nope/messages", params={"after": 0}, headers=auth(agent_token)
+    )
+    assert unknown.status_code == 404
+    await server.http.post(
+        f"/api/rooms/{room_id}/messages", json={"text": "still there?"}, headers=auth(token)
+    )
+    newer = await server.http.get(
+        f"/api/rooms/{room_id}/messages", params={"after": last}, headers=auth(token)
+    )
+    assert [m["seq"] for m in newer.json()["messages"]][:1] == [last + 1]
 
 
 async def test_the_same_client_id_stores_once(server: LiveServer) -> None:
