@@ -8,12 +8,14 @@ transaction (group commit). The writer only stores: a sender's future resolves w
 `StoredMessage` once the batch has committed, and publishing is the room service's job.
 
 On MySQL/MariaDB a second batch may prepare while the first commits; `_Turn` keeps inserts in
-batch order. Futures resolve in the order batches *commit*, not the order they were queued: a
-batch whose commit failed and was retried may commit after the next one, which then holds the
-lower seqs, and a caller that publishes as its future resolves (the room service does, from a
-done-callback) therefore publishes each room's messages in seq order. A batch the database
-refuses is stored again draft by draft, so one bad draft fails alone instead of taking
-everyone's messages with it. The database's durability settings are left as they are.
+batch order. Futures resolve in the order batches took their seqs (`_SeqOrder`: a ticket
+taken when a batch's rows are inserted under its rooms' locks), not the order they were queued
+nor the order their commits come back (with group commit, MariaDB may answer a later commit
+first): a batch whose commit failed and was retried inserts again after the next one, which
+then holds the lower seqs. A caller that publishes as its future resolves (the room service
+does, from a done-callback) therefore publishes each room's messages in seq order. A batch the
+database refuses is stored again draft by draft, so one bad draft fails alone instead of
+taking everyone's messages with it. The database's durability settings are left as they are.
 """
 
 from __future__ import annotations
@@ -95,6 +97,38 @@ class _Turn:
         self.previous = None  # no chain of finished batches kept alive
 
 
+class _SeqOrder:
+    """Tickets taken as batches insert (seqs are assigned then, under the rooms' locks),
+    answered in ticket order. A ticket of an attempt that rolled back is finished at once."""
+
+    def __init__(self) -> None:
+        self._taken = 0
+        self._through = 0
+        """Every ticket up to this one has answered."""
+        self._finished: set[int] = set()
+        self._advanced = asyncio.Event()
+
+    def take(self) -> int:
+        self._taken += 1
+        return self._taken
+
+    async def wait_turn(self, ticket: int) -> None:
+        while self._through < ticket - 1:
+            await self._advanced.wait()
+
+    def finish(self, tickets: Sequence[int]) -> None:
+        """The batch holding `tickets` has answered (or given up): later ones may go."""
+        self._finished.update(tickets)
+        moved = False
+        while self._through + 1 in self._finished:
+            self._through += 1
+            self._finished.discard(self._through)
+            moved = True
+        if moved:
+            advanced, self._advanced = self._advanced, asyncio.Event()
+            advanced.set()
+
+
 @dataclass(slots=True)
 class _Pending:
     draft: MessageDraft
@@ -110,6 +144,7 @@ class MessageWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
+        self._order = _SeqOrder()
         self.on_commit: list[Callable[[set[str]], None]] = []
         """Called with the rooms of each committed batch (the statistics fold, db/rollups.py)."""
 
@@ -157,8 +192,9 @@ class MessageWriter:
             task.add_done_callback(lambda _: in_flight.release())
 
     async def _write_batch(self, batch: list[_Pending], turn: _Turn) -> None:
+        tickets: list[int] = []  # one per committed insert of this batch (_SeqOrder)
         try:
-            await self._write(batch, turn)
+            await self._write(batch, turn, tickets)
         except Exception as exc:  # a broken batch must not stop the writer
             log.exception("message batch of %d failed", len(batch))
             for pending in batch:
@@ -166,22 +202,25 @@ class MessageWriter:
                     pending.future.set_exception(exc)
         finally:
             turn.done()
+            self._order.finish(tickets)
             for _ in batch:
                 self._queue.task_done()
 
-    async def _write(self, batch: list[_Pending], turn: _Turn) -> None:
+    async def _write(self, batch: list[_Pending], turn: _Turn, tickets: list[int]) -> None:
         await turn.wait_for_previous_insert()
         try:
-            results = await self._store_retrying(batch, turn.inserted.set)
+            results = await self._store_retrying(batch, tickets, turn.inserted.set)
         except Exception as exc:
             if not _refused(exc) or turn.inserted.is_set():
                 raise  # (once inserted, the next batch may be inserting: order would break)
             # One at a time, in order, before the next batch inserts: each draft gets its own
             # answer, and only the one the database refuses fails.
-            results = [await self._store_alone(pending) for pending in batch]
+            results = [await self._store_alone(pending, tickets) for pending in batch]
         turn.inserted.set()
         for hook in self.on_commit:
             hook({p.draft.room_id for p in batch})
+        if tickets:  # answer after every batch that took its seqs first
+            await self._order.wait_turn(min(tickets))
         # Committed: answer now, whatever batches before this one are still doing, so answers
         # (and the publishes hanging on them) follow commit order, which is seq order per room.
         for pending, result in zip(batch, results, strict=True):
@@ -192,21 +231,26 @@ class MessageWriter:
             else:
                 pending.future.set_result(result)
 
-    async def _store_alone(self, pending: _Pending) -> StoredMessage | Exception:
+    async def _store_alone(
+        self, pending: _Pending, tickets: list[int]
+    ) -> StoredMessage | Exception:
         """One draft in a transaction of its own; whatever goes wrong is this draft's answer."""
         try:
             try:
-                [result] = await self._store_retrying([pending])
+                [result] = await self._store_retrying([pending], tickets)
             except IntegrityError:
                 # Another process stored its client_id since our look-up: now it is found.
-                [result] = await self._store_retrying([pending])
+                [result] = await self._store_retrying([pending], tickets)
         except Exception as exc:
             log.error("message draft for room %s refused", pending.draft.room_id, exc_info=exc)
             return exc
         return result
 
     async def _store_retrying(
-        self, batch: Sequence[_Pending], after_insert: Callable[[], None] | None = None
+        self,
+        batch: Sequence[_Pending],
+        tickets: list[int],
+        after_insert: Callable[[], None] | None = None,
     ) -> list[StoredMessage | Exception]:
         """Retry a batch rolled back by a deadlock with another process, or a dead connection.
 
@@ -217,17 +261,31 @@ class MessageWriter:
         repeat, never published nor answered by the AI)."""
         for attempt in range(DEADLOCK_RETRIES):
             inserted: list[StoredMessage | Exception] = []
+            ticket: list[int] = []  # this attempt's place in line, taken as it inserts
             try:
-                return await self._store(batch, after_insert, inserted)
+                results = await self._store(batch, ticket, after_insert, inserted)
             except OperationalError as exc:
-                if attempt == DEADLOCK_RETRIES - 1 or not _is_transient(exc):
-                    raise
-                if await self._committed(inserted):
+                stored = False
+                try:
+                    stored = await self._committed(inserted)
+                finally:
+                    if not stored:
+                        self._order.finish(ticket)  # rolled back: its seqs were never taken
+                if stored:
                     log.warning(
                         "a batch's commit was lost but the batch is stored: not stored again"
                     )
+                    tickets.extend(ticket)
                     return inserted
+                if attempt == DEADLOCK_RETRIES - 1 or not _is_transient(exc):
+                    raise
                 await asyncio.sleep(0.01 * (attempt + 1))
+            except BaseException:
+                self._order.finish(ticket)
+                raise
+            else:
+                tickets.extend(ticket)
+                return results
         raise AssertionError("unreachable")
 
     async def _committed(self, inserted: Sequence[StoredMessage | Exception]) -> bool:
@@ -240,16 +298,24 @@ class MessageWriter:
     async def _store(
         self,
         batch: Sequence[_Pending],
+        tickets: list[int],
         after_insert: Callable[[], None] | None = None,
         inserted: list[StoredMessage | Exception] | None = None,
     ) -> list[StoredMessage | Exception]:
         """Resolve repeated client_ids and store the rest, in one transaction. `inserted`
-        receives the answers once the rows are inserted, before the commit."""
+        receives the answers once the rows are inserted, before the commit; `tickets` the
+        insert's place in line."""
         keys = [(p.draft.room_id, p.draft.client_id) for p in batch if p.draft.client_id]
+
+        def now_inserted() -> None:
+            tickets.append(self._order.take())
+            if after_insert is not None:
+                after_insert()
+
         async with self._db.write() as session:
             found = await room_log.find_by_client_ids(session, keys=keys)
             known = {key: StoredMessage(m, None, None, duplicate=True) for key, m in found.items()}
-            results = await self._store_fresh(session, batch, known, after_insert)
+            results = await self._store_fresh(session, batch, known, now_inserted)
             if inserted is not None:
                 inserted.extend(results)
             return results
