@@ -27,6 +27,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -73,6 +74,11 @@ class Client:
         self.since: dict[str, float] = {}
         """Console: when each room was joined (a gap just after a join is the resume's)."""
         self.pending: dict[str, str] = {}
+        self.inflight: list[str] = []
+        """Client ids sent on this connection and not answered yet, in order: an `error` frame
+        answers the oldest (a socket acknowledges in the order sent)."""
+        self.rejected: list[tuple[float, str, str, str]] = []
+        """(time, code, room, client_id) of every message answered with an error."""
         self.ws: Any = None
         self.connections = 0
         self.closes: list[int | None] = []
@@ -91,11 +97,13 @@ class Client:
                 url = self.bases[index % len(self.bases)] + self.path
                 async with websockets.connect(url, open_timeout=60, max_queue=None) as ws:
                     await ws.recv()
+                    self.inflight = []
                     if self.connections:
                         for room_id, after in list(self.last.items()):
                             await ws.send(json.dumps(self._frame("resume", room_id, after=after)))
-                        for client_id, room_id in list(self.pending.items()):
-                            await ws.send(json.dumps(self._message(room_id, client_id)))
+                    for client_id, room_id in list(self.pending.items()):  # sent while away
+                        self.inflight.append(client_id)
+                        await ws.send(json.dumps(self._message(room_id, client_id)))
                     self.connections += 1
                     self.ws = ws
                     async for raw in ws:
@@ -126,6 +134,7 @@ class Client:
         client_id = f"{uuid.uuid4().hex[:10]}"
         self.pending[client_id] = room_id
         if self.ws is not None:
+            self.inflight.append(client_id)
             with contextlib.suppress(websockets.ConnectionClosed):
                 await self.ws.send(json.dumps(self._message(room_id, client_id)))
 
@@ -149,7 +158,12 @@ class Client:
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "error":
-            self.errors[frame.get("code", "?")] = self.errors.get(frame.get("code", "?"), 0) + 1
+            code = frame.get("code", "?")
+            self.errors[code] = self.errors.get(code, 0) + 1
+            if self.inflight:
+                client_id = self.inflight.pop(0)
+                room_id = self.pending.pop(client_id, "?")
+                self.rejected.append((time.monotonic(), code, room_id, client_id))
             return
         if kind == "ai.delta":
             self.ai_deltas += 1
@@ -161,7 +175,10 @@ class Client:
             return
         message = frame["message"]
         room_id, seq = message["room_id"], message["seq"]
-        self.pending.pop(message.get("client_id") or "", None)
+        client_id = message.get("client_id")
+        if client_id and self.pending.pop(client_id, None) is not None:
+            with contextlib.suppress(ValueError):
+                self.inflight.remove(client_id)
         last = self.last.get(room_id)
         if last is None or seq <= last:
             return
@@ -199,7 +216,9 @@ class PrivateRedis:
 
 
 @contextlib.asynccontextmanager
-async def api_process(db_url: str, redis_url: str, secret: str) -> AsyncIterator[tuple[str, int]]:
+async def api_process(
+    db_url: str, redis_url: str, secret: str, log: Path
+) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
     env |= {
@@ -213,7 +232,8 @@ async def api_process(db_url: str, redis_url: str, secret: str) -> AsyncIterator
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log",
     ]  # fmt: skip
-    process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT)
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -334,6 +354,8 @@ class Run:
         }  # fmt: skip
         self.thaw = asyncio.Event()
         self.thaw.set()
+        self.history: dict[str, list[tuple[float, str]]] = {}
+        """Room → (time, transition) as this load generator made them: to explain a rejection."""
         self.turn = 0
 
     @property
@@ -423,6 +445,13 @@ class Run:
             if response.status_code != 200:
                 self.note(what, response)
                 return None
+            # The new state before the room takes messages again: nothing is sent to a room
+            # its agent just left or closed.
+            slot.status = response.json()["status"]
+            self.history.setdefault(slot.room_id, []).append((time.monotonic(), what))
+            if what in ("leave", "close"):
+                slot.agent = None
+                slot.asked_at = 0.0
             return response
         finally:
             slot.busy = False
@@ -440,10 +469,9 @@ class Run:
             handed = await self.transition(slot, "handoff")
             if handed is None:
                 return
-            if handed.json()["status"] != "waiting":
+            if slot.status != "waiting":
                 self.note("handoff not waiting", handed)
                 return
-            slot.status = "waiting"
             self.counts["handoffs"] += 1
             await asyncio.sleep(rng.uniform(1, 4))
             if not await self.join(slot):
@@ -457,12 +485,9 @@ class Run:
                 return
             await self.end_stint(slot, agent, left.json()["last_seq"])
             if closing:
-                slot.status = "closed"
                 self.counts["closes"] += 1
                 await self.open_room(i)
                 return
-            slot.status = "ai"
-            slot.asked_at = 0.0
             self.counts["leaves"] += 1
 
     async def join(self, slot: Slot) -> bool:
@@ -484,6 +509,7 @@ class Run:
                     self.note("join", response)
                     return False
                 await self.consoles[agent].follow(slot.room_id, response.json()["last_seq"])
+                self.history.setdefault(slot.room_id, []).append((time.monotonic(), "join"))
                 slot.agent, slot.status = agent, "agent"
                 self.counts["joins"] += 1
                 self.counts["stints"] += 1
@@ -508,7 +534,6 @@ class Run:
                 break
             await asyncio.sleep(0.1)
         console.unfollow(slot.room_id)
-        slot.agent = None
 
     async def stop_cycles(self) -> None:
         for task in self.cycles:
@@ -528,21 +553,48 @@ async def soak(minutes: float, rate: int, rooms: int) -> bool:
     redis.start()
     secret = "soak-secret-" + uuid.uuid4().hex
     redis_url = f"redis://127.0.0.1:{redis.port}/0"
+    logs = Path(tempfile.mkdtemp(prefix="soak-"))
+    ok = False
     try:
         async with (
             database("mariadb") as url,
-            api_process(url, redis_url, secret) as (base_a, pid_a),
-            api_process(url, redis_url, secret) as (base_b, pid_b),
+            api_process(url, redis_url, secret, logs / "a.log") as (base_a, pid_a),
+            api_process(url, redis_url, secret, logs / "b.log") as (base_b, pid_b),
         ):
             db = Database(url)
             try:
-                return await drive(
-                    db, [base_a, base_b], [pid_a, pid_b], redis, minutes, rate, rooms
-                )
+                ok = await drive(db, [base_a, base_b], [pid_a, pid_b], redis, minutes, rate, rooms)
             finally:
                 await db.dispose()
     finally:
         redis.kill()
+    return server_log(logs) and ok
+
+
+def server_log(logs: Path) -> bool:
+    """What the API processes logged (their stderr), headlines counted. Expected: the broker
+    outage (`Redis ...`, `publishing ... failed`, `could not publish`) and the drain at the
+    end; anything else is an error."""
+    expected = (
+        "Redis pub/sub",
+        "publishing ",
+        "could not publish",
+        "ConnectionRefusedError",
+        "SIGTERM: draining",
+    )
+    counts: dict[str, int] = {}
+    for name in ("a.log", "b.log"):
+        for line in (logs / name).read_text(errors="replace").splitlines():
+            if not line or line[0].isspace() or line.startswith(("Traceback", "During", "redis.")):
+                continue
+            key = " ".join(line.split()[:4])
+            counts[key] = counts.get(key, 0) + 1
+    bad = {k: n for k, n in counts.items() if not k.startswith(expected) and "PRIMARY" not in k}
+    print(
+        f"API logs ({logs}): expected {sum(counts.values()) - sum(bad.values())} lines; "
+        f"errors {bad or 0}"
+    )
+    return not bad
 
 
 async def drive(
@@ -736,8 +788,19 @@ async def final_check(db: Database, run: Run, sent: int, seconds: float) -> bool
         f"{k['stints']} of which incomplete {k['stint gaps']}"
     )
     print(f"errors: frames {frames or 0}, unexpected HTTP {run.unexpected or 0}")
+    rejected = sorted(r for client in clients for r in client.rejected)
+    for at, code, room_id, client_id in rejected[:5]:
+        story = [(round(t - at, 2), what) for t, what in run.history.get(room_id, [])]
+        print(f"  rejected {code}: {client_id} in room {room_id[:8]}; transitions (s) {story}")
     print(f"database: seqs gapless {gapless}, each client_id once {once}")
-    lost = pending + behind + k["stint gaps"] + (len(client_ids) != sent)
+    rejected_ids = {r[3] for client in clients for r in client.rejected}
+    stored_ids = set(client_ids)
+    print(
+        f"answered with an error {len(rejected_ids)}, of which stored all the same "
+        f"{len(rejected_ids & stored_ids)}; sent - stored - rejected unstored = "
+        f"{sent - len(stored_ids) - len(rejected_ids - stored_ids)}"
+    )
+    lost = pending + behind + k["stint gaps"]
     print(f"messages lost: {lost}")
     return gapless and once and not lost and not disorder and not frames and not run.unexpected
 
