@@ -350,7 +350,7 @@ class Run:
         self.unexpected: dict[str, int] = {}
         self.counts: dict[str, int] = {
             "rooms": 0, "handoffs": 0, "joins": 0, "leaves": 0, "closes": 0, "full": 0,
-            "user": 0, "agent": 0, "stints": 0, "stint gaps": 0,
+            "user": 0, "agent": 0, "stints": 0, "stint gaps": 0, "settle timeouts": 0,
         }  # fmt: skip
         self.thaw = asyncio.Event()
         self.thaw.set()
@@ -427,6 +427,7 @@ class Run:
             if not pending:
                 return
             await asyncio.sleep(0.05)
+        self.counts["settle timeouts"] += 1
 
     async def transition(self, slot: Slot, what: str) -> httpx.Response | None:
         await self.thaw.wait()
@@ -789,6 +790,17 @@ async def final_check(db: Database, run: Run, sent: int, seconds: float) -> bool
     )
     print(f"errors: frames {frames or 0}, unexpected HTTP {run.unexpected or 0}")
     rejected = sorted(r for client in clients for r in client.rejected)
+    print(
+        f"  rooms with a rejection {len({r[2] for r in rejected})}; transitions made with "
+        f"messages still unanswered after 30 s: {k['settle timeouts']}"
+    )
+    for client in clients:
+        for client_id, room_id in list(client.pending.items())[:2]:
+            steps = [what for _, what in run.history.get(room_id, [])]
+            print(
+                f"  unanswered {client_id} in room {room_id[:8]} (console {client.console}, "
+                f"{client.connections} connections, {len(client.inflight)} in flight); {steps}"
+            )
     for at, code, room_id, client_id in rejected[:5]:
         story = [(round(t - at, 2), what) for t, what in run.history.get(room_id, [])]
         print(f"  rejected {code}: {client_id} in room {room_id[:8]}; transitions (s) {story}")
