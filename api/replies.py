@@ -171,6 +171,7 @@ class Replies:
         channel = room_channel(run.room_id)
         parts: list[str] = []
         handoff: HandoffRequest | None = None
+        live = True  # deltas are best-effort: once the broker fails, the stored reply is enough
         request = ReplyRequest(
             room_id=run.room_id, history=history, while_waiting=run.while_waiting
         )
@@ -183,7 +184,12 @@ class Replies:
             parts.append(chunk)
             frame = delta_frame(run.room_id, chunk)
             run.emit(frame)
-            await self._hub.publish(channel, frame)
+            if live:
+                try:
+                    await self._hub.publish(channel, frame)
+                except Exception:  # sockets get the stored reply from the database later
+                    live = False
+                    log.warning("could not publish ai.delta frames for room %s", run.room_id)
         text = "".join(parts).strip()
         if text:
             draft = MessageDraft(

@@ -1,16 +1,27 @@
-"""Soak: two API processes behind Redis, 500 msg/s over 200 rooms for N minutes, Redis killed
-and started again in the middle. Nothing may be lost, repeated or out of order.
+"""Soak: two API processes behind Redis, 500 user+agent msg/s over 200 rooms for N minutes,
+rooms moving through their lifecycle, Redis killed and started again in the middle.
 
     .venv/bin/python bench/soak.py --minutes 10
 
-Every room is held by an agent (half by one on each process's console, so every message
-crosses Redis to reach it); each room's user is on /ws/rooms/{id}, on one process or the
-other. Users send 90 % of the messages, agents 10 %, each with a client_id. Clients behave as
-real ones: dedupe by seq, reconnect to the other process and resume after a close, resend
-what was not acknowledged. Printed: each process's RSS per minute, messages sent, error
-frames, closes; the longest catch-up after Redis's return (until every socket had every
-message stored before it came back); at the end, every room checked in the database (gapless,
-each client_id once, everything sent stored) and every socket complete and in order.
+Each room cycles as real chats do: its user asks the offline AI questions (the AI replies
+stream; a user waits for the answer, or 5 s, before the next one), asks for a person
+(handoff), waits (the AI answers while waiting), an agent joins from the queue (four agents,
+two consoles on each process, the one with the fewest chats), user and agent talk, then the
+agent leaves (the AI takes over again) or, one time in five, closes the chat and a new room
+takes its place. Messages are spread over the rooms that take one (3 in 10 from the agent in
+a held room). A transition waits until the room's messages are answered, as a person waits
+for the tick. Transitions pause from Redis's kill until every socket has caught up.
+
+Clients behave as real ones: dedupe by seq, reconnect to the other process and resume after a
+close, resend what was not acknowledged; an `error` frame answers the oldest message in flight
+on its socket. Printed: each process's RSS and CPU per minute; the longest catch-up after
+Redis's return (until every socket had every message of its rooms stored before it came
+back); at the end: errors (error frames, unexpected HTTP statuses, and what the API processes
+logged beyond the expected broker-outage lines), messages lost (sent and never answered; a
+socket behind the database on a room it follows; a console stint (join → leave) missing a
+message), every room gapless in the database and each client_id stored once, and whether RSS
+is flat (every sample from minute 2 on within ±10 % of minute 2's). Exit status 0 only if all
+hold.
 
 MariaDB: a scratch database on the shared server (dropped afterwards); Redis: a private
 redis-server on a free port. Only 127.0.0.1 is contacted; the run stops by itself.
@@ -23,9 +34,11 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -43,15 +56,25 @@ from api.auth import hash_password  # noqa: E402
 from bench.relay import database  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import Database  # noqa: E402
-from db.tables import rooms_t  # noqa: E402
+from db.tables import agents_t, rooms_t  # noqa: E402
 from tests.conftest import free_port, port_open  # noqa: E402
 
 CAUGHT_UP_SECONDS = 60.0
 
 
+QUESTIONS = (
+    "How do I reset my password?",
+    "Where is my parcel?",
+    "Can I change my delivery address?",
+    "How long does a refund take?",
+    "Do you ship abroad?",
+)
+
+
 class Client:
     """One socket as a real client keeps it: dedupe by seq, reorder what runs ahead of a
-    resume, reconnect to the next process and resume, resend what was not acknowledged."""
+    resume, reconnect to the next process and resume, resend what was not acknowledged.
+    A console follows the rooms its agent holds (`last`): added at a join, dropped at a leave."""
 
     def __init__(self, bases: list[str], path: str, rooms: dict[str, int], console: bool) -> None:
         self.bases = bases
@@ -59,13 +82,24 @@ class Client:
         self.console = console
         self.last = dict(rooms)
         self.ahead: dict[str, set[int]] = {room_id: set() for room_id in rooms}
+        self.since: dict[str, float] = {}
+        """Console: when each room was joined (a gap just after a join is the resume's)."""
         self.pending: dict[str, str] = {}
+        self.inflight: list[str] = []
+        """Client ids sent on this connection and not answered yet, in order: an `error` frame
+        answers the oldest (a socket acknowledges in the order sent)."""
+        self.rejected: list[tuple[float, str, str, str]] = []
+        """(time, code, room, client_id) of every message answered with an error."""
         self.ws: Any = None
         self.connections = 0
         self.closes: list[int | None] = []
         self.disorder = 0
-        self.errors = 0
-        self.sent = 0
+        self.errors: dict[str, int] = {}
+        self.ai_at = 0.0
+        """User socket: when the last AI message arrived."""
+        self.ai_messages = 0
+        self.ai_deltas = 0
+        self.status = ""
 
     async def run(self) -> None:
         index = 0
@@ -74,11 +108,13 @@ class Client:
                 url = self.bases[index % len(self.bases)] + self.path
                 async with websockets.connect(url, open_timeout=60, max_queue=None) as ws:
                     await ws.recv()
+                    self.inflight = []
                     if self.connections:
-                        for room_id, after in self.last.items():
+                        for room_id, after in list(self.last.items()):
                             await ws.send(json.dumps(self._frame("resume", room_id, after=after)))
-                        for client_id, room_id in list(self.pending.items()):
-                            await ws.send(json.dumps(self._message(room_id, client_id)))
+                    for client_id, room_id in list(self.pending.items()):  # sent while away
+                        self.inflight.append(client_id)
+                        await ws.send(json.dumps(self._message(room_id, client_id)))
                     self.connections += 1
                     self.ws = ws
                     async for raw in ws:
@@ -99,32 +135,70 @@ class Client:
         return frame
 
     def _message(self, room_id: str, client_id: str) -> dict[str, Any]:
-        return self._frame("message", room_id, text=f"soak {client_id}", client_id=client_id)
+        if self.console:
+            text = f"Agent here, looking into it ({client_id})"
+        else:
+            text = f"{QUESTIONS[int(client_id[:4], 16) % len(QUESTIONS)]} (ref {client_id})"
+        return self._frame("message", room_id, text=text, client_id=client_id)
 
-    async def send(self) -> None:
-        rooms = list(self.last)
-        room_id = rooms[self.sent % len(rooms)]
+    async def send(self, room_id: str) -> None:
         client_id = f"{uuid.uuid4().hex[:10]}"
-        self.sent += 1
         self.pending[client_id] = room_id
         if self.ws is not None:
+            self.inflight.append(client_id)
             with contextlib.suppress(websockets.ConnectionClosed):
                 await self.ws.send(json.dumps(self._message(room_id, client_id)))
 
+    async def follow(self, room_id: str, after: int) -> None:
+        """A console starts following a room its agent just joined: resume it after `after`."""
+        self.last[room_id] = after
+        self.ahead[room_id] = set()
+        self.since[room_id] = time.monotonic()
+        if self.ws is not None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await self.ws.send(json.dumps(self._frame("resume", room_id, after=after)))
+
+    def unfollow(self, room_id: str) -> None:
+        self.last.pop(room_id, None)
+        self.ahead.pop(room_id, None)
+        self.since.pop(room_id, None)
+
+    def pending_in(self, room_id: str) -> int:
+        return sum(room == room_id for room in self.pending.values())
+
     def _on_frame(self, frame: dict[str, Any]) -> None:
-        if frame["type"] == "error":
-            self.errors += 1
+        kind = frame["type"]
+        if kind == "error":
+            code = frame.get("code", "?")
+            self.errors[code] = self.errors.get(code, 0) + 1
+            if self.inflight:
+                client_id = self.inflight.pop(0)
+                room_id = self.pending.pop(client_id, "?")
+                self.rejected.append((time.monotonic(), code, room_id, client_id))
             return
-        if frame["type"] != "message":
+        if kind == "ai.delta":
+            self.ai_deltas += 1
+            return
+        if kind == "room" and not self.console:
+            self.status = frame["room"]["status"]
+            return
+        if kind != "message":
             return
         message = frame["message"]
         room_id, seq = message["room_id"], message["seq"]
-        self.pending.pop(message.get("client_id") or "", None)
+        client_id = message.get("client_id")
+        if client_id and self.pending.pop(client_id, None) is not None:
+            with contextlib.suppress(ValueError):
+                self.inflight.remove(client_id)
         last = self.last.get(room_id)
         if last is None or seq <= last:
             return
+        if message["sender"] == "ai" and not self.console:
+            self.ai_messages += 1
+            self.ai_at = time.monotonic()
         if seq > last + 1:
-            if self.connections == 1:
+            settled = time.monotonic() - self.since.get(room_id, 0.0) > 2.0
+            if self.connections == 1 and settled:
                 self.disorder += 1  # a frame ahead of a gap, without a resume to explain it
             self.ahead[room_id].add(seq)
             return
@@ -153,7 +227,9 @@ class PrivateRedis:
 
 
 @contextlib.asynccontextmanager
-async def api_process(db_url: str, redis_url: str, secret: str) -> AsyncIterator[tuple[str, int]]:
+async def api_process(
+    db_url: str, redis_url: str, secret: str, log: Path
+) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
     env |= {
@@ -167,7 +243,8 @@ async def api_process(db_url: str, redis_url: str, secret: str) -> AsyncIterator
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log",
     ]  # fmt: skip
-    process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT)
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -205,14 +282,15 @@ async def heads(db: Database) -> dict[str, int]:
     return {row.id: row.last_seq for row in rows}
 
 
-async def prepare(
-    db: Database, bases: list[str], rooms: int
-) -> tuple[list[str], list[tuple[str, str]], dict[str, int]]:
-    """Two agents (one per process) and `rooms` rooms, each joined by one of them:
-    ([agent token], [(room_id, room token)], {room_id: last_seq})."""
+AGENTS = 4
+"""Two per process; each may hold up to 50 chats (the default 3 would refuse most joins)."""
+
+
+async def prepare(db: Database, base: str) -> list[str]:
+    """AGENTS agents allowed 50 chats each: their tokens."""
     run = uuid.uuid4().hex[:6]
     async with db.write() as session:
-        for i in range(2):
+        for i in range(AGENTS):
             await queries.create_agent(
                 session,
                 email=f"soak{i}-{run}@bench.local",
@@ -220,24 +298,266 @@ async def prepare(
                 role="agent",
                 password_hash=hash_password("soak-pass-1"),
             )
-    tokens, made, last = [], [], {}
-    async with httpx.AsyncClient(base_url=bases[0], timeout=60) as http:
-        for i in range(2):
+        await session.execute(
+            sa.update(agents_t).where(agents_t.c.email.like(f"soak%-{run}@bench.local"))
+            .values(max_chats=50)
+        )  # fmt: skip
+    tokens = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for i in range(AGENTS):
             login = await http.post(
                 "/api/auth/token",
                 data={"username": f"soak{i}-{run}@bench.local", "password": "soak-pass-1"},
             )
             tokens.append(login.json()["access_token"])
-        for i in range(rooms):
-            created = (await http.post("/api/rooms")).json()
-            room_id = created["room"]["id"]
-            joined = await http.post(
-                f"/api/rooms/{room_id}/join", headers={"Authorization": f"Bearer {tokens[i % 2]}"}
-            )
-            assert joined.status_code == 200, joined.text
-            made.append((room_id, created["token"]))
-            last[room_id] = joined.json()["last_seq"]
-    return tokens, made, last
+    return tokens
+
+
+class Slot:
+    """One of the `rooms` chats running at any time; a closed chat is replaced by a new one."""
+
+    def __init__(self, room_id: str, token: str, user: Client, base: str) -> None:
+        self.room_id = room_id
+        self.token = token
+        self.user = user
+        self.base = base
+        self.status = "ai"
+        self.agent: int | None = None
+        self.busy = False
+        self.asked_at = 0.0
+
+    def ready(self, now: float) -> bool:
+        """Whether the room takes a message now. A user talking to the AI waits for its answer
+        (or 5 s) and reads it for a second, as a person does; with an agent they just type."""
+        if self.busy or self.status == "closed":
+            return False
+        if self.status == "agent" or not self.asked_at:
+            return True
+        answered = self.user.ai_at > self.asked_at and now - self.user.ai_at > 1.0
+        return answered or now - self.asked_at > 5.0
+
+
+class Run:
+    """The load: rooms moving through ai → waiting → agent → ai (or closed, and a new room),
+    messages spread over the rooms that take one, counters of everything unexpected."""
+
+    def __init__(self, bases: list[str], tokens: list[str], rooms: int, rng: random.Random) -> None:
+        self.bases = bases
+        self.ws = [b.replace("http://", "ws://") for b in bases]
+        self.tokens = tokens
+        self.rooms = rooms
+        self.rng = rng
+        self.consoles = [
+            Client(self.ws[i % 2 :] + self.ws[: i % 2], f"/ws/agent?token={tokens[i]}", {}, True)
+            for i in range(AGENTS)
+        ]
+        self.slots: list[Slot] = []
+        self.users: list[Client] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        """The sockets."""
+        self.cycles: list[asyncio.Task[None]] = []
+        """The rooms' lifecycles."""
+        self.http = httpx.AsyncClient(timeout=60)
+        self.unexpected: dict[str, int] = {}
+        self.counts: dict[str, int] = {
+            "rooms": 0, "handoffs": 0, "joins": 0, "leaves": 0, "closes": 0, "full": 0,
+            "user": 0, "agent": 0, "stints": 0, "stint gaps": 0, "settle timeouts": 0,
+        }  # fmt: skip
+        self.thaw = asyncio.Event()
+        self.thaw.set()
+        self.history: dict[str, list[tuple[float, str]]] = {}
+        """Room → (time, transition) as this load generator made them: to explain a rejection."""
+        self.turn = 0
+
+    @property
+    def clients(self) -> list[Client]:
+        return self.users + self.consoles
+
+    def note(self, what: str, response: httpx.Response) -> None:
+        key = f"{what} {response.status_code}"
+        self.unexpected[key] = self.unexpected.get(key, 0) + 1
+        if self.unexpected[key] <= 3:
+            print(f"unexpected: {key} {response.text[:200]}", flush=True)
+
+    async def start(self) -> None:
+        self.tasks += [asyncio.create_task(c.run()) for c in self.consoles]
+        await asyncio.gather(*(self.open_room(i) for i in range(self.rooms)))
+
+    async def open_room(self, i: int) -> None:
+        """A new chat for slot i: its user on one process (alternating), then its lifecycle."""
+        base = self.bases[i % 2]
+        created = await self.http.post(f"{base}/api/rooms")
+        if created.status_code != 201:
+            self.note("create", created)
+            return
+        body = created.json()
+        room_id, token = body["room"]["id"], body["token"]
+        ws = self.ws[i % 2 :] + self.ws[: i % 2]
+        user = Client(ws, f"/ws/rooms/{room_id}?token={token}", {room_id: 0}, False)
+        self.users.append(user)
+        self.tasks.append(asyncio.create_task(user.run()))
+        slot = Slot(room_id, token, user, base)
+        if i < len(self.slots):
+            self.slots[i] = slot
+        else:
+            self.slots.append(slot)
+        self.counts["rooms"] += 1
+        self.cycles.append(asyncio.create_task(self.lifecycle(i, slot)))
+
+    async def send(self, count: int) -> int:
+        """Up to `count` messages over the rooms that take one, round robin: the user's, or in
+        a held room 3 in 10 the agent's. Returns how many went."""
+        sent = 0
+        now = time.monotonic()
+        for _ in range(len(self.slots)):
+            if sent == count:
+                break
+            self.turn += 1
+            slot = self.slots[self.turn % len(self.slots)]
+            if not slot.ready(now):
+                continue
+            if slot.status == "agent" and slot.agent is not None and self.turn % 10 < 3:
+                await self.consoles[slot.agent].send(slot.room_id)
+                self.counts["agent"] += 1
+            else:
+                await slot.user.send(slot.room_id)
+                self.counts["user"] += 1
+                if slot.status != "agent":
+                    slot.asked_at = now
+            sent += 1
+        return sent
+
+    async def settle(self, slot: Slot) -> None:
+        """Before a transition: wait (bounded) until the room's sent messages are acknowledged,
+        so no message of the old state crosses the new one (a real user waits for the tick)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pending = slot.user.pending_in(slot.room_id)
+            if slot.agent is not None:
+                pending += self.consoles[slot.agent].pending_in(slot.room_id)
+            if not pending:
+                return
+            await asyncio.sleep(0.05)
+        self.counts["settle timeouts"] += 1
+
+    async def transition(self, slot: Slot, what: str) -> httpx.Response | None:
+        await self.thaw.wait()
+        slot.busy = True
+        try:
+            await self.settle(slot)
+            url = f"{slot.base}/api/rooms/{slot.room_id}/{what}"
+            if what in ("leave", "close") and slot.agent is not None:
+                agent = slot.agent
+                url = f"{self.bases[agent % 2]}/api/rooms/{slot.room_id}/{what}"
+                response = await self.http.post(url, headers=self.bearer(agent))
+            else:
+                response = await self.http.post(
+                    url, headers={"Authorization": f"Bearer {slot.token}"}
+                )
+            if response.status_code != 200:
+                self.note(what, response)
+                return None
+            # The new state before the room takes messages again: nothing is sent to a room
+            # its agent just left or closed.
+            slot.status = response.json()["status"]
+            self.history.setdefault(slot.room_id, []).append((time.monotonic(), what))
+            if what in ("leave", "close"):
+                slot.agent = None
+                slot.asked_at = 0.0
+            return response
+        finally:
+            slot.busy = False
+
+    def bearer(self, agent: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[agent]}"}
+
+    async def lifecycle(self, i: int, slot: Slot) -> None:
+        """ai (user and AI) → handoff → waiting → an agent joins from the queue → agent (user
+        and agent) → leave (back to the AI) or, one time in five, close and a new room."""
+        rng = self.rng
+        await asyncio.sleep(rng.uniform(0, 10))
+        while True:
+            await asyncio.sleep(rng.uniform(6, 15))
+            handed = await self.transition(slot, "handoff")
+            if handed is None:
+                return
+            if slot.status != "waiting":
+                self.note("handoff not waiting", handed)
+                return
+            self.counts["handoffs"] += 1
+            await asyncio.sleep(rng.uniform(1, 4))
+            if not await self.join(slot):
+                return
+            await asyncio.sleep(rng.uniform(15, 35))
+            closing = rng.random() < 0.2
+            agent = slot.agent
+            assert agent is not None
+            left = await self.transition(slot, "close" if closing else "leave")
+            if left is None:
+                return
+            await self.end_stint(slot, agent, left.json()["last_seq"])
+            if closing:
+                self.counts["closes"] += 1
+                await self.open_room(i)
+                return
+            self.counts["leaves"] += 1
+
+    async def join(self, slot: Slot) -> bool:
+        """The agent with the fewest chats joins (on its own process); a full one is skipped."""
+        await self.thaw.wait()
+        slot.busy = True
+        try:
+            await self.settle(slot)
+            order = sorted(range(AGENTS), key=lambda a: len(self.consoles[a].last))
+            for agent in order:
+                response = await self.http.post(
+                    f"{self.bases[agent % 2]}/api/rooms/{slot.room_id}/join",
+                    headers=self.bearer(agent),
+                )
+                if response.status_code == 409 and response.json().get("code") == "agent_full":
+                    self.counts["full"] += 1
+                    continue
+                if response.status_code != 200:
+                    self.note("join", response)
+                    return False
+                await self.consoles[agent].follow(slot.room_id, response.json()["last_seq"])
+                self.history.setdefault(slot.room_id, []).append((time.monotonic(), "join"))
+                slot.agent, slot.status = agent, "agent"
+                self.counts["joins"] += 1
+                self.counts["stints"] += 1
+                return True
+            return False
+        finally:
+            slot.busy = False
+
+    async def end_stint(self, slot: Slot, agent: int, last_seq: int) -> None:
+        """The console must have had every message of the stint (all before the leave's
+        notice, seq `last_seq`) within CAUGHT_UP_SECONDS; then it stops following the room."""
+        console = self.consoles[agent]
+        deadline = time.monotonic() + CAUGHT_UP_SECONDS
+        while console.last.get(slot.room_id, 0) < last_seq - 1:
+            if time.monotonic() > deadline:
+                self.counts["stint gaps"] += 1
+                print(
+                    f"stint gap: room {slot.room_id[:8]} console {agent} at "
+                    f"{console.last.get(slot.room_id)} of {last_seq - 1}",
+                    flush=True,
+                )
+                break
+            await asyncio.sleep(0.1)
+        console.unfollow(slot.room_id)
+
+    async def stop_cycles(self) -> None:
+        for task in self.cycles:
+            task.cancel()
+        await asyncio.gather(*self.cycles, return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.stop_cycles()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.http.aclose()
 
 
 async def soak(minutes: float, rate: int, rooms: int) -> bool:
@@ -245,21 +565,48 @@ async def soak(minutes: float, rate: int, rooms: int) -> bool:
     redis.start()
     secret = "soak-secret-" + uuid.uuid4().hex
     redis_url = f"redis://127.0.0.1:{redis.port}/0"
+    logs = Path(tempfile.mkdtemp(prefix="soak-"))
+    ok = False
     try:
         async with (
             database("mariadb") as url,
-            api_process(url, redis_url, secret) as (base_a, pid_a),
-            api_process(url, redis_url, secret) as (base_b, pid_b),
+            api_process(url, redis_url, secret, logs / "a.log") as (base_a, pid_a),
+            api_process(url, redis_url, secret, logs / "b.log") as (base_b, pid_b),
         ):
             db = Database(url)
             try:
-                return await drive(
-                    db, [base_a, base_b], [pid_a, pid_b], redis, minutes, rate, rooms
-                )
+                ok = await drive(db, [base_a, base_b], [pid_a, pid_b], redis, minutes, rate, rooms)
             finally:
                 await db.dispose()
     finally:
         redis.kill()
+    return server_log(logs) and ok
+
+
+def server_log(logs: Path) -> bool:
+    """What the API processes logged (their stderr), headlines counted. Expected: the broker
+    outage (`Redis ...`, `publishing ... failed`, `could not publish`) and the drain at the
+    end; anything else is an error."""
+    expected = (
+        "Redis pub/sub",
+        "publishing ",
+        "could not publish",
+        "ConnectionRefusedError",
+        "SIGTERM: draining",
+    )
+    counts: dict[str, int] = {}
+    for name in ("a.log", "b.log"):
+        for line in (logs / name).read_text(errors="replace").splitlines():
+            if not line or line[0].isspace() or line.startswith(("Traceback", "During", "redis.")):
+                continue
+            key = " ".join(line.split()[:4])
+            counts[key] = counts.get(key, 0) + 1
+    bad = {k: n for k, n in counts.items() if not k.startswith(expected) and "alembic" not in k}
+    print(
+        f"API logs ({logs}): expected {sum(counts.values()) - sum(bad.values())} lines; "
+        f"errors {bad or 0}"
+    )
+    return not bad
 
 
 async def drive(
@@ -271,117 +618,142 @@ async def drive(
     rate: int,
     rooms: int,
 ) -> bool:
-    tokens, made, last = await prepare(db, bases, rooms)
-    ws = [b.replace("http://", "ws://") for b in bases]
-    users = [
-        Client(
-            ws[i % 2 :] + ws[: i % 2],
-            f"/ws/rooms/{room_id}?token={token}",
-            {room_id: last[room_id]},
-            False,
-        )
-        for i, (room_id, token) in enumerate(made)
-    ]
-    consoles = [
-        Client(
-            ws[1 - i :] + ws[: 1 - i],  # agent i's console on the other process than half its users
-            f"/ws/agent?token={tokens[i]}",
-            {room_id: seq for n, (room_id, seq) in enumerate(last.items()) if n % 2 == i},
-            True,
-        )
-        for i in range(2)
-    ]
-    clients = users + consoles
-    runs = [asyncio.create_task(c.run()) for c in clients]
-    deadline = time.monotonic() + 120
-    while any(c.connections == 0 for c in clients):
-        assert time.monotonic() < deadline, "the clients did not all connect"
-        await asyncio.sleep(0.1)
+    tokens = await prepare(db, bases[0])
+    run = Run(bases, tokens, rooms, random.Random(7))
+    try:
+        await run.start()
+        deadline = time.monotonic() + 120
+        while any(c.connections == 0 for c in run.clients):
+            assert time.monotonic() < deadline, "the clients did not all connect"
+            await asyncio.sleep(0.1)
+        return await load(db, run, pids, redis, minutes, rate)
+    finally:
+        await run.stop()
 
+
+def tally(run: Run) -> str:
+    c = run.counts
+    errors = sum(sum(client.errors.values()) for client in run.clients)
+    return (
+        f"{c['user'] + c['agent']:>8} {c['handoffs']:>5} {c['joins']:>5} {c['leaves']:>5} "
+        f"{c['closes']:>5} {sum(u.ai_messages for u in run.users):>6} "
+        f"{errors + sum(run.unexpected.values()):>6} {sum(len(x.closes) for x in run.clients):>6}"
+    )
+
+
+async def load(
+    db: Database, run: Run, pids: list[int], redis: PrivateRedis, minutes: float, rate: int
+) -> bool:
     print(
-        f"soak: {rooms} rooms, {rate} msg/s, {minutes:g} min, 2 API processes, "
-        "Redis restart mid-run"
+        f"soak: {run.rooms} rooms cycling ai → waiting → agent → ai/closed, {rate} user+agent "
+        f"msg/s, {minutes:g} min, 2 API processes, {AGENTS} agents, Redis restart mid-run"
     )
     print(
-        "minute  RSS A MiB  RSS B MiB   sent total  error frames  closes"
-        "   CPU A   CPU B  CPU load generator"
+        "minute  RSS A MiB  RSS B MiB     sent  hand- joins  lea-  clo- AI re- errors closes"
+        "  CPU A  CPU B  CPU gen\n"
+        "                                       offs        ves   ses  plies"
     )
     watched = [*pids, os.getpid()]
     cpu = [cpu_seconds(pid) for pid in watched]
     rss: list[tuple[float, float]] = [(rss_mib(pids[0]), rss_mib(pids[1]))]
-    print(f"{0:>6}  {rss[0][0]:>9.1f}  {rss[0][1]:>9.1f}  {0:>11}  {0:>12}  {0:>6}")
+    print(f"{0:>6}  {rss[0][0]:>9.1f}  {rss[0][1]:>9.1f}  {tally(run)}")
     started = time.monotonic()
     total = minutes * 60
     sent = 0
     restart_at, restarted, catch_up = total / 2, False, None
     next_minute = 60.0
-    try:
-        while (elapsed := time.monotonic() - started) < total:
-            due = int(rate * elapsed) - sent
-            for _ in range(max(due, 0)):
-                sender = consoles[sent % 2] if sent % 10 == 9 else users[sent % len(users)]
-                await sender.send()
-                sent += 1
-            if not restarted and elapsed >= restart_at:
-                restarted = True
-                await asyncio.to_thread(redis.kill)
-                await asyncio.sleep(2.0)
-                await asyncio.to_thread(redis.start)
-                catch_up = asyncio.create_task(longest_catch_up(db, clients))
-            if elapsed >= next_minute:
-                rss.append((rss_mib(pids[0]), rss_mib(pids[1])))
-                errors = sum(c.errors for c in clients)
-                closes = sum(len(c.closes) for c in clients)
-                now_cpu = [cpu_seconds(pid) for pid in watched]
-                shares = "".join(
-                    f"  {(b - a) / 60:>5.0%} " for a, b in zip(cpu, now_cpu, strict=True)
-                )
-                cpu = now_cpu
-                print(
-                    f"{int(next_minute // 60):>6}  {rss[-1][0]:>9.1f}  {rss[-1][1]:>9.1f}  "
-                    f"{sent:>11}  {errors:>12}  {closes:>6}{shares}",
-                    flush=True,
-                )
-                next_minute += 60
-            await asyncio.sleep(0.01)
-        rss.append((rss_mib(pids[0]), rss_mib(pids[1])))
-        print(f"{'end':>6}  {rss[-1][0]:>9.1f}  {rss[-1][1]:>9.1f}  {sent:>11}")
-        longest = await catch_up if catch_up is not None else None
-        ok = await final_check(db, clients, sent)
-    finally:
-        for run in runs:
-            run.cancel()
-        await asyncio.gather(*runs, return_exceptions=True)
+    while (elapsed := time.monotonic() - started) < total:
+        due = int(rate * elapsed) - sent
+        if due > 0:
+            sent += await run.send(min(due, rate))
+        if not restarted and elapsed >= restart_at:
+            restarted = True
+            run.thaw.clear()  # no transitions from the kill until every socket caught up
+            await asyncio.to_thread(redis.kill)
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(redis.start)
+            catch_up = asyncio.create_task(longest_catch_up(db, run))
+        if elapsed >= next_minute:
+            rss.append((rss_mib(pids[0]), rss_mib(pids[1])))
+            now_cpu = [cpu_seconds(pid) for pid in watched]
+            shares = "".join(f" {(b - a) / 60:>5.0%} " for a, b in zip(cpu, now_cpu, strict=True))
+            cpu = now_cpu
+            print(
+                f"{int(next_minute // 60):>6}  {rss[-1][0]:>9.1f}  {rss[-1][1]:>9.1f}  "
+                f"{tally(run)}{shares}",
+                flush=True,
+            )
+            next_minute += 60
+        await asyncio.sleep(0.01)
+    rss.append((rss_mib(pids[0]), rss_mib(pids[1])))
+    print(f"{'end':>6}  {rss[-1][0]:>9.1f}  {rss[-1][1]:>9.1f}  {tally(run)}")
+    longest = await catch_up if catch_up is not None else None
+    run.thaw.set()
+    await run.stop_cycles()
+    ok = await final_check(db, run, sent, total)
     if longest is not None:
         print(f"longest catch-up after Redis's return: {longest:.2f} s")
-    first = 1 if len(rss) > 2 else 0  # minute 0 is before the load: warm-up
-    growth = [(end / start - 1) * 100 for start, end in zip(rss[first], rss[-1], strict=True)]
-    print(f"RSS from minute {first} to the end: A {growth[0]:+.1f} %, B {growth[1]:+.1f} %")
-    return ok
+    flat = rss_flat(rss)
+    return ok and flat and longest is not None and longest < CAUGHT_UP_SECONDS
 
 
-async def longest_catch_up(db: Database, clients: list[Client]) -> float:
-    """Seconds from Redis's return until every socket had every message stored by then."""
+def rss_flat(rss: list[tuple[float, float]]) -> bool:
+    """Flat: from minute 2 (minute 1 in a shorter run; minute 0 is before the load) to the
+    end, no sample of a process more than 10 % above or below its first one."""
+    first = 2 if len(rss) > 3 else 1
+    flat = True
+    for name, samples in zip("AB", zip(*rss[first:], strict=True), strict=True):
+        low, high = min(samples) / samples[0] - 1, max(samples) / samples[0] - 1
+        end = samples[-1] / samples[0] - 1
+        flat = flat and low >= -0.10 and high <= 0.10
+        print(
+            f"RSS {name} from minute {first} to the end: {end:+.1%} (range {low:+.1%} to "
+            f"{high:+.1%})"
+        )
+    print(f"RSS flat within 10 %: {flat}")
+    return flat
+
+
+async def longest_catch_up(db: Database, run: Run) -> float:
+    """Seconds from Redis's return until every socket had every message of its rooms that was
+    stored by then."""
     back = time.monotonic()
     wanted = await heads(db)
     reported = 0.0
-    while any(seq < wanted[room_id] for c in clients for room_id, seq in c.last.items()):
+    clients = run.clients
+    while any(seq < wanted.get(room_id, 0) for c in clients for room_id, seq in c.last.items()):
         if time.monotonic() - back > CAUGHT_UP_SECONDS:
             return float("inf")
         if time.monotonic() - back > reported + 5:
             reported += 5
             lagging = [
-                (c.console, room_id[:6], seq, wanted[room_id], sorted(c.ahead[room_id])[:3])
+                (c.console, room_id[:6], seq, wanted[room_id])
                 for c in clients
                 for room_id, seq in c.last.items()
-                if seq < wanted[room_id]
+                if seq < wanted.get(room_id, 0)
             ]
             print(f"{reported:.0f} s after: {len(lagging)} behind, e.g. {lagging[:3]}", flush=True)
         await asyncio.sleep(0.05)
     return time.monotonic() - back
 
 
-async def final_check(db: Database, clients: list[Client], sent: int) -> bool:
+async def final_check(db: Database, run: Run, sent: int, seconds: float) -> bool:
+    """Lost: a message sent and never acknowledged, a seq gap or repeat in the database, a
+    socket that ends behind the database on a room it follows, a stint the console missed."""
+    clients = run.clients
+    async with db.session() as session:
+        held = {
+            (row.id, row.agent_id)
+            for row in await session.execute(
+                sa.select(rooms_t.c.id, rooms_t.c.agent_id).where(rooms_t.c.status == "agent")
+            )
+        }
+        ids = (await session.execute(sa.select(agents_t.c.id, agents_t.c.email))).all()
+    agent_ids = {row.email.split("-")[0]: row.id for row in ids if row.email.startswith("soak")}
+    for n, console in enumerate(run.consoles):
+        for room_id in list(console.last):  # a leave cut short by the end of the run
+            if (room_id, agent_ids[f"soak{n}"]) not in held:
+                console.unfollow(room_id)
     deadline = time.monotonic() + CAUGHT_UP_SECONDS
     while True:
         newest = await heads(db)
@@ -393,23 +765,67 @@ async def final_check(db: Database, clients: list[Client], sent: int) -> bool:
     async with db.session() as session:
         rows = (
             await session.execute(
-                sa.text("SELECT room_id, seq, client_id FROM messages ORDER BY room_id, seq")
+                sa.text(
+                    "SELECT room_id, seq, client_id, sender FROM messages ORDER BY room_id, seq"
+                )
             )
         ).all()
     by_room: dict[str, list[int]] = {}
     client_ids = [row.client_id for row in rows if row.client_id is not None]
+    senders: dict[str, int] = {}
     for row in rows:
         by_room.setdefault(row.room_id, []).append(row.seq)
+        senders[row.sender] = senders.get(row.sender, 0) + 1
     gapless = all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_room.values())
     once = len(client_ids) == len(set(client_ids))
     disorder = sum(c.disorder for c in clients)
-    errors = sum(c.errors for c in clients)
+    frames: dict[str, int] = {}
+    for c in clients:
+        for code, n in c.errors.items():
+            frames[code] = frames.get(code, 0) + n
+    k = run.counts
     print(
-        f"sent {sent}, stored with a client_id {len(client_ids)}, never acknowledged {pending}, "
-        f"sockets behind the database {behind}, out of order {disorder}, error frames {errors}"
+        f"sent {sent} ({sent / seconds:.0f}/s: users {k['user']}, agents {k['agent']}); rooms "
+        f"{k['rooms']}, handoffs {k['handoffs']}, joins {k['joins']} (agent_full skipped "
+        f"{k['full']}), leaves {k['leaves']}, closes {k['closes']}"
     )
+    print(
+        f"stored by sender {dict(sorted(senders.items()))}; AI replies received on user sockets "
+        f"{sum(u.ai_messages for u in run.users)} ({sum(u.ai_deltas for u in run.users)} "
+        "ai.delta frames)"
+    )
+    print(
+        f"stored with a client_id {len(client_ids)}, never acknowledged {pending}, sockets "
+        f"behind the database {behind}, out of order {disorder}, console stints "
+        f"{k['stints']} of which incomplete {k['stint gaps']}"
+    )
+    print(f"errors: frames {frames or 0}, unexpected HTTP {run.unexpected or 0}")
+    rejected = sorted(r for client in clients for r in client.rejected)
+    print(
+        f"  rooms with a rejection {len({r[2] for r in rejected})}; transitions made with "
+        f"messages still unanswered after 30 s: {k['settle timeouts']}"
+    )
+    for client in clients:
+        for client_id, room_id in list(client.pending.items())[:2]:
+            steps = [what for _, what in run.history.get(room_id, [])]
+            print(
+                f"  unanswered {client_id} in room {room_id[:8]} (console {client.console}, "
+                f"{client.connections} connections, {len(client.inflight)} in flight); {steps}"
+            )
+    for at, code, room_id, client_id in rejected[:5]:
+        story = [(round(t - at, 2), what) for t, what in run.history.get(room_id, [])]
+        print(f"  rejected {code}: {client_id} in room {room_id[:8]}; transitions (s) {story}")
     print(f"database: seqs gapless {gapless}, each client_id once {once}")
-    return gapless and once and not pending and not behind and not disorder and not errors
+    rejected_ids = {r[3] for client in clients for r in client.rejected}
+    stored_ids = set(client_ids)
+    print(
+        f"answered with an error {len(rejected_ids)}, of which stored all the same "
+        f"{len(rejected_ids & stored_ids)}; sent - stored - rejected unstored = "
+        f"{sent - len(stored_ids) - len(rejected_ids - stored_ids)}"
+    )
+    lost = pending + behind + k["stint gaps"]
+    print(f"messages lost: {lost}")
+    return gapless and once and not lost and not disorder and not frames and not run.unexpected
 
 
 def main() -> None:
