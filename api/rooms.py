@@ -206,18 +206,27 @@ class RoomService(TeamRouting, SystemTransitions):
             )
         stored = await self.store(draft)
         result = SendResult(stored.message)
-        if stored.status is not None and room_states.ai_may_answer_while_waiting(
-            stored.status, draft.sender, enabled=self.ai_while_waiting
-        ):
-            result.frames, result.reply = await self.while_waiting.on_user_message(stored.message)
-            return result
-        if stored.status is None or not room_states.ai_should_reply(stored.status, draft.sender):
-            return result
-        if wants_human(text):
-            result.frames = await self.request_human(room_id, reason="phrase")
-        else:
-            result.reply = self.replies.start(room_id)
+        try:
+            await self._set_off(stored, result)
+        except Exception:
+            # Committed is a success for its sender (the contract), whatever follows from it.
+            log.exception("what message %s of room %s sets off failed", stored.message.seq, room_id)
         return result
+
+    async def _set_off(self, stored: StoredMessage, result: SendResult) -> None:
+        """The AI's answer, a handoff, or the "while you wait" turn a stored message calls for."""
+        message = stored.message
+        if stored.status is not None and room_states.ai_may_answer_while_waiting(
+            stored.status, message.sender, enabled=self.ai_while_waiting
+        ):
+            result.frames, result.reply = await self.while_waiting.on_user_message(message)
+            return
+        if stored.status is None or not room_states.ai_should_reply(stored.status, message.sender):
+            return
+        if wants_human(message.text):
+            result.frames = await self.request_human(message.room_id, reason="phrase")
+        else:
+            result.reply = self.replies.start(message.room_id)
 
     async def store(self, draft: MessageDraft) -> StoredMessage:
         """Store a message and publish it. Committed is success: a failed publish is logged

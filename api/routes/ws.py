@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -109,7 +109,7 @@ async def room_socket(
         return None
 
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
-    async with slot, tandem.hub.subscribe(room_channel(room_id)) as subscription:
+    async with slot, _subscribed(tandem, room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
         await _serve(websocket, tandem, subscription, cursor, handle, _watch(tandem, principal))
 
@@ -147,12 +147,29 @@ async def agent_socket(
         else contextlib.nullcontext()
     )
     slot = _socket_slot(tandem, agent_id=agent.id)
-    async with slot, presence, tandem.hub.subscribe(*channels) as subscription:
+    async with slot, presence, _subscribed(tandem, *channels) as subscription:
         # Read after subscribing: a message stored meanwhile comes live or as a filled gap.
         for held in await tandem.rooms.agent_rooms(agent.id):
             cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
         await _serve(websocket, tandem, subscription, cursor, handle, _watch(tandem, principal))
+
+
+@contextlib.asynccontextmanager
+async def _subscribed(tandem: Tandem, *channels: str) -> AsyncIterator[Subscription]:
+    """The socket's subscription. A broker that cannot subscribe right now (Redis restarting)
+    closes the socket with 1013, try again later, instead of failing the connection: the
+    client reconnects and resumes."""
+    stack = contextlib.AsyncExitStack()
+    try:
+        subscription = await stack.enter_async_context(tandem.hub.subscribe(*channels))
+    except Exception:
+        log.warning("could not subscribe %s: socket closed with 1013", channels, exc_info=True)
+        raise WebSocketException(
+            status.WS_1013_TRY_AGAIN_LATER, "broker unavailable: reconnect shortly"
+        ) from None
+    async with stack:
+        yield subscription
 
 
 async def _closed_for_drain(websocket: WebSocket) -> bool:

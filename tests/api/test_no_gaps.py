@@ -263,3 +263,30 @@ async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_r
     assert sent == [2, 3, 4, 5] and reads == [3]
     await cursor.deliver(frames[5])  # a repeat
     assert sent == [2, 3, 4, 5]
+
+
+@pytest.mark.redis
+async def test_a_socket_opened_while_the_broker_is_down_is_told_to_try_again(
+    sqlite_url: str,
+) -> None:
+    """No subscription, no socket: closed with 1013 (try again later), so the client
+    reconnects, instead of the connection failing with a server error; once Redis is back a
+    new socket works and gets the room's messages."""
+    port = free_port()
+    with private_redis(port) as redis:
+        settings = make_settings(sqlite_url, redis_url=f"redis://127.0.0.1:{port}/0")
+        async for server in start_server(settings):
+            room_id, token = await server.new_room()
+            url = f"{server.ws_url}/ws/rooms/{room_id}?token={token}"
+            redis.kill()
+            redis.wait(timeout=10)
+            async with websockets.connect(url) as ws:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    for _ in range(10):
+                        await asyncio.wait_for(ws.recv(), timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    with private_redis(port):
+        async for server in start_server(settings):
+            async with collecting(url.replace(url.split("/ws")[0], server.ws_url), "room") as c:
+                seq = await post(server, room_id, token, "back")
+                await c.until(room_id, [seq, seq + 1], CATCH_UP_TIMEOUT)  # and the AI's answer

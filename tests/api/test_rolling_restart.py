@@ -19,7 +19,7 @@ import pytest
 import websockets
 
 from api.auth import hash_password
-from db import queries
+from db import queries, team
 from db.engine import Database
 from tests.api.test_restarts import stored_messages
 from tests.api.test_shutdown import api_process
@@ -156,9 +156,11 @@ async def agent_token(mariadb_url: str, http: httpx.AsyncClient) -> str:
     email = f"alice-{uuid.uuid4().hex[:6]}@example.com"
     try:
         async with db.write() as session:
-            await queries.create_agent(
+            alice = await queries.create_agent(
                 session, email=email, name="Alice", role="agent", password_hash=hash_password("pw")
             )
+            assert alice.id is not None  # one agent holds every room here: room for them all
+            await team.update_agent(session, agent_id=alice.id, max_chats=20)
     finally:
         await db.dispose()
     response = await http.post("/api/auth/token", data={"username": email, "password": "pw"})
