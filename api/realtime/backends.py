@@ -83,6 +83,9 @@ class RedisBackend(BrokerBackend):
         self._reader: asyncio.Task[None] | None = None
         self._has_channels = asyncio.Event()
         self._confirmations: dict[str, asyncio.Future[None]] = {}
+        self._commands = asyncio.Lock()
+        """One (un)subscribe command written at a time on the PubSub connection (redis-py's
+        PubSub is not safe for concurrent callers); confirmations are awaited outside it."""
 
     async def connect(self, on_event: OnEvent, on_reconnect: OnReconnect | None = None) -> None:
         import redis.asyncio as redis
@@ -107,7 +110,8 @@ class RedisBackend(BrokerBackend):
         """Returns once Redis confirmed, so a publish right after is received."""
         confirmed = asyncio.get_running_loop().create_future()
         self._confirmations[channel] = confirmed
-        await self._pubsub.subscribe(channel)
+        async with self._commands:
+            await self._pubsub.subscribe(channel)
         self._has_channels.set()
         try:
             await asyncio.wait_for(confirmed, timeout=5)
@@ -115,7 +119,8 @@ class RedisBackend(BrokerBackend):
             self._confirmations.pop(channel, None)
 
     async def unsubscribe(self, channel: str) -> None:
-        await self._pubsub.unsubscribe(channel)
+        async with self._commands:
+            await self._pubsub.unsubscribe(channel)
 
     async def publish_many(self, items: Sequence[tuple[str, str]]) -> None:
         if len(items) == 1:
