@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
-from starlette.websockets import WebSocketDisconnected
+from starlette.websockets import WebSocketDisconnected, WebSocketState
 
 from api.deps import (
     Principal,
@@ -310,6 +310,8 @@ async def _serve_until(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1003_UNSUPPORTED_DATA, "frames must be text")
         elif exc is not None and not isinstance(exc, (WebSocketDisconnect, WebSocketDisconnected)):
+            if websocket.application_state is WebSocketState.DISCONNECTED:
+                continue  # it was still sending when the socket closed: nobody left to tell
             raise exc
 
 
@@ -381,6 +383,16 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
         acknowledging.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await acknowledging
+        while not outcomes.empty():  # never acknowledged: the socket is gone
+            left = outcomes.get_nowait()
+            if isinstance(left, asyncio.Task):
+                left.add_done_callback(_unacknowledged)
+
+
+def _unacknowledged(task: asyncio.Task[Any]) -> None:
+    """A message whose socket closed before its answer: its failure can only be logged."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.info("a message's socket closed before its error could be sent: %r", exc)
 
 
 async def _acknowledge(websocket: WebSocket, outcomes: asyncio.Queue[Outcome]) -> None:
