@@ -46,7 +46,7 @@ from api.security import SecurityHeaders
 from db.engine import Database
 from db.migrate import upgrade
 from db.queries import RoomNotFound
-from db.rollups import RollupFolder
+from db.rollup_folder import RollupFolder
 
 log = logging.getLogger(__name__)
 

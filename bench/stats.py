@@ -40,7 +40,8 @@ from db import queries, room_log  # noqa: E402
 from db.engine import Database, create_engine  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Sender, utcnow  # noqa: E402
-from db.rollups import RollupFolder, rebuild_rollups  # noqa: E402
+from db.rollup_folder import RollupFolder  # noqa: E402
+from db.rollups import rebuild_rollups  # noqa: E402
 from db.sqltime import LocalWindow  # noqa: E402
 from db.stats import compute_exact_stats, compute_stats  # noqa: E402
 from tests.conftest import free_port  # noqa: E402

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api.visitors import sign
-from db.rollups import RollupFolder
+from db.rollup_folder import RollupFolder
 from tests.api.test_authz_http import held_by
 from tests.conftest import (
     REDIS_URL,

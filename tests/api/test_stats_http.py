@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from db import models, tables
 from db.models import MESSAGE_COUNTS
-from db.rollups import RollupFolder
+from db.rollup_folder import RollupFolder
 from db.sqltime import LocalWindow
 from db.stats import compute_exact_stats
 from tests.conftest import LiveServer, auth

@@ -35,6 +35,7 @@ from db import models, queries, ratings, rollups, room_log, tables, transcripts
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import EventKind, RoomStatus, Sender
+from db.rollup_folder import RollupFolder
 from db.room_log import History, MessageDraft, Transition
 from db.sqltime import LocalWindow, OffsetSegment, offset_segments
 from db.stats import compute_exact_stats, compute_stats
@@ -589,7 +590,7 @@ async def test_two_processes_folding_at_once_count_each_room_once(
     other = Database(database_url)
     try:
         done = await asyncio.gather(
-            rollups.RollupFolder(loaded.db).fold_now(), rollups.RollupFolder(other).fold_now()
+            RollupFolder(loaded.db).fold_now(), RollupFolder(other).fold_now()
         )
     finally:
         await other.dispose()
@@ -601,7 +602,7 @@ async def test_two_processes_folding_at_once_count_each_room_once(
     assert sketched["conversations"]["started"] == 1 and sketched["wait_seconds"]["count"] == 1
     assert_within_bound(sketched, exact)
     before = await rollup_rows(loaded.db)
-    assert await rollups.RollupFolder(loaded.db).fold_now() == 0
+    assert await RollupFolder(loaded.db).fold_now() == 0
     assert await rollup_rows(loaded.db) == before
 
 
@@ -613,7 +614,7 @@ async def test_messages_nobody_folded_are_found_by_the_backstop(loaded: Loaded) 
     chat = Chat("open1", now).say("user", str(now + timedelta(seconds=1))[:19])
     async with loaded.db.write() as session:
         await room_log.write_histories(session, histories=[chat.history()])
-    assert await rollups.RollupFolder(loaded.db).fold_now() == 1
+    assert await RollupFolder(loaded.db).fold_now() == 1
     today = now.date()
     window = LocalWindow.of(today - timedelta(days=1), today + timedelta(days=1))
 
@@ -629,17 +630,17 @@ async def test_messages_nobody_folded_are_found_by_the_backstop(loaded: Loaded) 
             await room_log.append_messages(session, rooms=locked, drafts=drafts)
 
     await another_process_says("Hello?", "Anyone?")
-    assert await rollups.RollupFolder(loaded.db).fold_now(backstop=False) == 0
+    assert await RollupFolder(loaded.db).fold_now(backstop=False) == 0
     assert await total() == 1
-    assert await rollups.RollupFolder(loaded.db).fold_now() == 1  # the backstop finds it
+    assert await RollupFolder(loaded.db).fold_now() == 1  # the backstop finds it
     assert await total() == 3
 
     await another_process_says("Still there?")
-    named = rollups.RollupFolder(loaded.db)
+    named = RollupFolder(loaded.db)
     named.notify(["open1"])  # as the writer of this process does after its commit
     assert await named.fold_now(backstop=False) == 1
     assert await total() == 4
-    assert await rollups.RollupFolder(loaded.db).fold_now() == 0
+    assert await RollupFolder(loaded.db).fold_now() == 0
     exact = await compute_exact_stats(loaded.db, window=window)
     assert exact.messages.total == 4
 
@@ -748,7 +749,7 @@ async def rated(database_url: str) -> AsyncIterator[Loaded]:
     async with db.write() as session:
         histories = [chat.history() for chat in dataset(alice.id, bob.id)]
         await room_log.write_histories(session, histories=histories)
-    folder = rollups.RollupFolder(db)
+    folder = RollupFolder(db)
     await folder.fold_now()
     async with db.write() as session:
         await session.run_sync(lambda s: fold_all(s.connection()))
@@ -809,7 +810,7 @@ async def test_a_room_is_rated_once_closed_and_once_only(rated: Loaded) -> None:
     assert record is not None and record.rating is not None
     assert (record.rating.score, record.rating.comment) == (2, "slow")
     assert record.rating.agent is not None and record.rating.agent.name == "Alice"
-    assert await rollups.RollupFolder(rated.db).fold_now() == 0  # refused: nothing changed
+    assert await RollupFolder(rated.db).fold_now() == 0  # refused: nothing changed
 
 
 async def test_a_rating_is_credited_to_whoever_held_the_chat_last(database_url: str) -> None:
