@@ -10,46 +10,16 @@ through its lock, transition and announce steps, so each is one more transition 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import room_states
+from api.room_steps import RoomSteps
 from db.models import Room, RoomStatus
 
-if TYPE_CHECKING:
-    from api.replies import Replies
-    from db.engine import Database
-    from db.models import MessagePublic
 
-
-class SystemTransitions:
+class SystemTransitions(RoomSteps):
     """Mixed into `RoomService` (api/rooms.py)."""
-
-    if TYPE_CHECKING:  # RoomService's, which these methods use
-        db: Database
-        replies: Replies
-
-        async def _locked(self, session: AsyncSession, room_id: str) -> Room: ...
-        async def _transition(
-            self,
-            session: AsyncSession,
-            room: Room,
-            step: room_states.Transition,
-            *,
-            agent_id: int | None,
-            by: int | None,
-            text: str,
-        ) -> MessagePublic: ...
-        async def _announce(
-            self,
-            room_id: str,
-            notice: MessagePublic,
-            *,
-            room_changed: bool,
-            queue_changed: bool = False,
-            agent_ids: tuple[int, ...] = (),
-        ) -> list[str]: ...
 
     async def close_as(
         self,

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import room_states
 from api.frames import agent_channel
 from api.room_states import RoutingError
+from api.room_steps import RoomSteps
 from db import room_log, team
 from db.models import Agent, AgentRef, AgentStatus, Role, RoomPublic, RoomStatus, utcnow
 from db.room_log import Transition
@@ -32,9 +33,6 @@ from db.room_log import Transition
 if TYPE_CHECKING:
     from api.presence import Presence
     from api.realtime.publisher import Publisher
-    from api.replies import Replies
-    from db.engine import Database
-    from db.models import MessagePublic, Room
 
 log = logging.getLogger(__name__)
 
@@ -42,36 +40,14 @@ AUTO_ASSIGN_EVERY = 2.0
 """Seconds between auto-assignment passes when nothing here woke the loop."""
 
 
-class TeamRouting:
+class TeamRouting(RoomSteps):
     """Mixed into `RoomService` (api/rooms.py)."""
 
     auto_assign: bool = False
     if TYPE_CHECKING:  # RoomService's, which these methods use
-        db: Database
         presence: Presence
         publisher: Publisher
-        replies: Replies
 
-        async def _locked(self, session: AsyncSession, room_id: str) -> Room: ...
-        async def _transition(
-            self,
-            session: AsyncSession,
-            room: Room,
-            step: room_states.Transition,
-            *,
-            agent_id: int | None,
-            by: int | None,
-            text: str,
-        ) -> MessagePublic: ...
-        async def _announce(
-            self,
-            room_id: str,
-            notice: MessagePublic,
-            *,
-            room_changed: bool,
-            queue_changed: bool = False,
-            agent_ids: tuple[int, ...] = (),
-        ) -> list[str]: ...
         async def queue(self) -> list[RoomPublic]: ...
         async def get_room(self, room_id: str) -> RoomPublic: ...
 
