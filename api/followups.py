@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Tandem
 from api.room_states import NOTICE_FOLLOWUP, RoutingError
 from db import followups, queries
-from db.models import FollowupPublic, Room, RoomStatus, utcnow
+from db.models import Room, RoomStatus, utcnow
+from db.team_models import FollowupPublic
 
 
 class FollowupNotFound(RoutingError):

@@ -17,7 +17,8 @@ from api.deps import Tandem
 from api.frames import agent_channel
 from api.room_states import RoutingError
 from db import team
-from db.models import Agent, AgentRef, NotePublic, Role, RoomPublic, RoomStatus
+from db.models import Agent, AgentRef, Role, RoomPublic, RoomStatus
+from db.team_models import NotePublic
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from fastapi import HTTPException, status
 from api.deps import Principal, Tandem
 from api.room_states import RoutingError
 from db import ratings, transcripts
-from db.models import RatingPublic, Role, utcnow
+from db.models import Role, utcnow
+from db.team_models import RatingPublic
 
 
 async def rate(

@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AgentRef, Followup, FollowupPublic
+from db.models import AgentRef
 from db.tables import agents_t
+from db.team_models import Followup, FollowupPublic
 
 followups_t = Followup.__table__  # type: ignore[attr-defined]
 

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import room_log
-from db.models import AgentRef, EventKind, Rating, RatingPublic, RoomStatus
+from db.models import AgentRef, EventKind, RoomStatus
 from db.queries import RoomNotFound, agent_names
 from db.tables import events_t, rooms_t
+from db.team_models import Rating, RatingPublic
 
 ratings_t = Rating.__table__  # type: ignore[attr-defined]
 

@@ -15,20 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from db.models import (
-    Agent,
-    AgentRef,
-    AgentStatus,
-    Note,
-    NotePublic,
-    Role,
-    RoomStatus,
-    SavedReply,
-    SavedReplyPublic,
-    utcnow,
-)
+from db.models import Agent, AgentRef, AgentStatus, Role, RoomStatus, utcnow
 from db.queries import connected, online_agents
 from db.tables import agents_t, rooms_t
+from db.team_models import Note, NotePublic, SavedReply, SavedReplyPublic
 
 replies_t = SavedReply.__table__  # type: ignore[attr-defined]
 notes_t = Note.__table__  # type: ignore[attr-defined]

@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
     MESSAGE_COUNTS,
+    TRANSFER_TO_QUEUE,
     AgentRef,
     EventKind,
     MessagePublic,
-    NotePublic,
-    RatingPublic,
     RoomStatus,
     Sender,
 )
@@ -31,6 +30,7 @@ from db.ratings import rating_of, ratings_t
 from db.sqltime import LocalWindow, SqlTime, seconds
 from db.tables import MESSAGE_COLUMNS, events_t, message_from_row, messages_t, rooms_t
 from db.team import list_notes
+from db.team_models import NotePublic, RatingPublic
 
 SENDERS = tuple(s.value for s in Sender)
 SNIPPET_CHARS = 160
@@ -86,7 +86,14 @@ def _conversation_query(window: LocalWindow, time: SqlTime) -> sa.Select[Any]:
         )
         .where(
             events_t.c.room_id.in_(cohort),
-            events_t.c.kind == EventKind.joined.value,
+            # every stint's agent: who joined, and who received a transfer
+            sa.or_(
+                events_t.c.kind == EventKind.joined.value,
+                sa.and_(
+                    events_t.c.kind == EventKind.transferred.value,
+                    events_t.c.reason != TRANSFER_TO_QUEUE,
+                ),
+            ),
             events_t.c.agent_id.is_not(None),
         )
         .group_by(events_t.c.room_id)

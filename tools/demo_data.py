@@ -9,7 +9,9 @@ rules. The notices' texts come from `api.room_states`; agents write only while t
 The mix: AI-only chats, requests that found nobody online, handoffs by phrase/button/tool_call/
 ungrounded answered after a queue wait, abandoned in the queue or still waiting, agents who
 leave and hand the chat back to the AI (sometimes to a second agent later), closed and open
-rooms; more chats on weekdays and in business hours of `tz`.
+rooms; transfers between agents; requests the user withdrew while waiting; ratings of closed
+chats (written through `db.ratings.rate_room`, as the API does); more chats on weekdays and in
+business hours of `tz`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from zoneinfo import ZoneInfo
 from api import room_states
 from api.ai.retrieval import Article, KnowledgeBase
 from api.auth import hash_password_off_loop
-from db import queries, room_log
+from api.replies import AI_AUTHOR
+from api.waiting import CONFIRM_WITHDRAW
+from db import queries, ratings, room_log
 from db.engine import Database
 from db.models import EventKind, Role, RoomStatus, Sender, utcnow
 
@@ -80,6 +84,17 @@ USER_TO_AGENT = (
     "Perfect.",
 )
 AI_UNSURE = "I'm not sure I have a reliable answer to that, let me get a colleague for you."
+USER_SORTED = ("never mind, it's fixed now", "all good, I found it myself", "forget it, sorted")
+RATING_WEIGHTS = ((5, 0.5), (4, 0.25), (3, 0.1), (2, 0.07), (1, 0.08))
+RATING_COMMENTS = {
+    5: ("Quick and friendly, thanks!", "Solved in minutes."),
+    4: ("Good help.", "Fine, a bit of a wait."),
+    3: ("OK.",),
+    2: ("Took too long.",),
+    1: ("Nobody could answer my question.", "Still not solved."),
+}
+RATED_SHARE = 0.35
+"""Of the closed chats a user wrote in, how many get rated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +112,7 @@ class DemoSummary:
     conversations: int = 0
     messages: int = 0
     events: int = 0
+    ratings: int = 0
     seconds: float = 0.0
     agents: list[DemoAgent] = field(default_factory=list)
 
@@ -112,6 +128,8 @@ class _Conversation:
         self.agent_id: int | None = None
         """Who holds the room: what a transition leaves in `rooms.agent_id`."""
         self.brief: str | None = None
+        self.closed_at: datetime | None = None
+        self.user_wrote = False
         self.history = room_log.History(room_id, created_at)
 
     def after(self, seconds: float) -> datetime:
@@ -119,8 +137,15 @@ class _Conversation:
         return self.now
 
     def message(
-        self, sender: Sender, text: str, *, author: str, agent_id: int | None = None
+        self,
+        sender: Sender,
+        text: str,
+        *,
+        author: str,
+        agent_id: int | None = None,
+        while_waiting: bool = False,
     ) -> None:
+        self.user_wrote = self.user_wrote or sender is Sender.user
         self.history.steps.append(
             room_log.MessageDraft(
                 room_id=self.history.room_id,
@@ -129,6 +154,7 @@ class _Conversation:
                 text=text,
                 agent_id=agent_id,
                 created_at=self.now,
+                while_waiting=while_waiting,
             )
         )
 
@@ -184,7 +210,7 @@ class _Scripts:
         c.after(self.lognormal(25, 0.8, 600))
         c.message(Sender.user, self.question(article), author="User")
         c.after(self.rng.uniform(1.0, 4.0))
-        c.message(Sender.ai, self.answer(article), author="Assistant")
+        c.message(Sender.ai, self.answer(article), author=AI_AUTHOR)
 
     def agent_pick(self, exclude: int | None = None) -> DemoAgent:
         for _ in range(10):
@@ -198,6 +224,7 @@ class _Scripts:
     def close(self, c: _Conversation, by_agent: DemoAgent | None) -> None:
         c.after(self.lognormal(40, 0.7, 900))
         by = by_agent.name if by_agent else "the customer"
+        c.closed_at = c.now
         c.transition(
             RoomStatus.closed,
             EventKind.closed,
@@ -214,21 +241,33 @@ class _Scripts:
             c.after(self.lognormal(25, 0.8, 600))
             c.message(Sender.user, self.question(article) + " It's complicated.", author="User")
             c.after(self.rng.uniform(1.0, 3.0))
-            c.message(Sender.ai, AI_UNSURE, author="Assistant")
+            c.message(Sender.ai, AI_UNSURE, author=AI_AUTHOR)
         elif reason == "tool_call":
             self.ai_exchange(c, article)
         c.after(self.rng.uniform(0.05, 1.0))
 
-    def agent_stint(self, c: _Conversation, agent: DemoAgent, busy: float) -> str:
-        """Join, talk, then end one of four ways; returns how it ended."""
+    def agent_stint(
+        self, c: _Conversation, agent: DemoAgent, busy: float, *, transferred: bool = False
+    ) -> str:
+        """Join (or receive a transfer), talk, then end one of five ways; returns how it
+        ended."""
         c.agent_id = agent.id
-        c.transition(
-            RoomStatus.agent,
-            EventKind.joined,
-            "agent",
-            room_states.notice_joined(agent.name),
-            by=agent.id,
-        )
+        if transferred:
+            c.transition(
+                RoomStatus.agent,
+                EventKind.transferred,
+                "agent",
+                room_states.notice_transferred(agent.name),
+                by=agent.id,
+            )
+        else:
+            c.transition(
+                RoomStatus.agent,
+                EventKind.joined,
+                "agent",
+                room_states.notice_joined(agent.name),
+                by=agent.id,
+            )
         if self.rng.random() < 0.97:
             c.after(self.lognormal(20 * busy, 0.7, 900))
             opener = self.rng.choice(AGENT_OPENERS).format(name=agent.name.split()[0])
@@ -242,6 +281,9 @@ class _Scripts:
             c.after(self.lognormal(20, 0.5, 300))
             closer = self.rng.choice(AGENT_CLOSERS)
             c.message(Sender.agent, closer, author=agent.name, agent_id=agent.id)
+        if not transferred and len(self.agents) > 1 and self.rng.random() < 0.08:
+            c.after(self.lognormal(60, 0.6, 900))  # a colleague who knows the topic better
+            return self.agent_stint(c, self.agent_pick(agent.id), busy, transferred=True)
         roll = self.rng.random()
         if roll < 0.68:
             self.close(c, agent)
@@ -281,6 +323,19 @@ class _Scripts:
             self.close(c, None)
             return
         if roll < 0.08:  # still waiting
+            return
+        if roll < 0.11:  # sorted it out while waiting, and confirmed (api/waiting.py)
+            c.after(wait / 2)
+            c.message(Sender.user, self.rng.choice(USER_SORTED), author="User")
+            c.after(self.rng.uniform(0.5, 2.0))
+            c.message(Sender.ai, CONFIRM_WITHDRAW, author=AI_AUTHOR, while_waiting=True)
+            c.after(self.lognormal(8, 0.5, 120))
+            c.message(Sender.user, "yes", author="User")
+            c.transition(
+                RoomStatus.ai, EventKind.withdrawn, "user", room_states.NOTICE_WITHDRAWN, by=None
+            )
+            if self.rng.random() < 0.7:
+                self.close(c, None)
             return
         if self.rng.random() < 0.3:
             c.after(wait / 3)
@@ -373,13 +428,35 @@ async def ensure_demo_agents(db: Database) -> list[DemoAgent]:
     return agents
 
 
-async def _write(db: Database, chats: list[_Conversation], summary: DemoSummary) -> None:
+def _rating(rng: random.Random, chat: _Conversation) -> tuple[int, str | None, datetime] | None:
+    """Some closed chats the user wrote in get a score (mostly good), a few a comment, a few
+    minutes after the close."""
+    if chat.closed_at is None or not chat.user_wrote or rng.random() >= RATED_SHARE:
+        return None
+    scores = [score for score, _ in RATING_WEIGHTS]
+    score = rng.choices(scores, weights=[w for _, w in RATING_WEIGHTS])[0]
+    comment = rng.choice(RATING_COMMENTS[score]) if rng.random() < 0.3 else None
+    return score, comment, chat.closed_at + timedelta(seconds=rng.uniform(5, 600))
+
+
+async def _write(
+    db: Database, chats: list[_Conversation], summary: DemoSummary, rng: random.Random
+) -> None:
     """Write `chats` through the room log in one transaction, and count what that wrote."""
     async with db.write() as session:
         await room_log.write_histories(session, histories=[c.history for c in chats])
         await queries.set_room_briefs(
             session, briefs={c.history.room_id: c.brief for c in chats if c.brief is not None}
         )
+        for chat in chats:
+            rated = _rating(rng, chat)
+            if rated is not None:
+                score, comment, at = rated
+                await ratings.rate_room(
+                    session, room_id=chat.history.room_id, score=score, comment=comment, at=at
+                )
+                summary.ratings += 1
+                summary.events += 1  # its `rated` event
     for chat in chats:
         steps = chat.history.steps
         transitions = sum(isinstance(step, room_log.Transition) for step in steps)
@@ -417,10 +494,10 @@ async def generate(
         chats.append(chat)
         pending += len(chat.history.steps)
         if pending >= batch_messages:
-            await _write(db, chats, summary)
+            await _write(db, chats, summary, rng)
             chats, pending = [], 0
             if progress is not None:
                 progress(summary)
-    await _write(db, chats, summary)
+    await _write(db, chats, summary, rng)
     summary.seconds = clock.perf_counter() - started
     return summary

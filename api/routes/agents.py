@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.deps import ChatAgent, TandemDep
 from api.responses import errors
-from db.models import MAX_CHATS_LIMIT, NOTE_TEXT_MAX, SEQ_MAX, AgentStatus, Role, RoomPublic
+from db.models import MAX_CHATS_LIMIT, SEQ_MAX, AgentStatus, Role, RoomPublic
 from db.team import AgentState
+from db.team_models import NOTE_TEXT_MAX
 from db.text import StorableText
 
 router = APIRouter(prefix="/api", tags=["team"])

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from api import followups
 from api.deps import ChatAgent, RoomPrincipal, TandemDep
 from api.responses import errors
-from db.models import SEQ_MAX, FollowupCreate, FollowupPublic
+from db.models import SEQ_MAX
+from db.team_models import FollowupCreate, FollowupPublic
 
 router = APIRouter(prefix="/api", tags=["followups"])
 

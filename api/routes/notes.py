@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from api import notes
 from api.deps import RoomPrincipal, TandemDep
 from api.responses import errors
-from db.models import NoteCreate, NotePublic
+from db.team_models import NoteCreate, NotePublic
 
 router = APIRouter(prefix="/api", tags=["team"])
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from api import ratings
 from api.deps import RoomPrincipal, TandemDep
 from api.responses import errors
-from db.models import RatingCreate, RatingPublic
+from db.team_models import RatingCreate, RatingPublic
 
 router = APIRouter(prefix="/api", tags=["ratings"])
 

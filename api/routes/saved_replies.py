@@ -15,7 +15,8 @@ from api.deps import Admin, ChatAgent, TandemDep
 from api.responses import errors
 from api.room_states import RoutingError
 from db import team
-from db.models import SEQ_MAX, SavedReplyPublic, SavedReplyWrite
+from db.models import SEQ_MAX
+from db.team_models import SavedReplyPublic, SavedReplyWrite
 
 router = APIRouter(prefix="/api", tags=["team"])
 

@@ -27,6 +27,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import db.models  # registers the tables on SQLModel.metadata
+import db.team_models  # and the team's own tables
 from db.engine import create_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///./tandem.db"

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import queries
-from db.models import Rating, stats_rollups
+from db.models import stats_rollups
 from db.rollups import SLOT_SECONDS
 from db.sqltime import LocalWindow
 from db.stats.schema import Ratings, ratings_report
 from db.tables import rooms_t
+from db.team_models import Rating
 
 ratings_t = Rating.__table__  # type: ignore[attr-defined]
 

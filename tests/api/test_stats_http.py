@@ -273,7 +273,8 @@ async def test_the_csv_counts_each_conversations_transfers(
     server: LiveServer, scene: Scene
 ) -> None:
     """A chat handed from Alice to Ben and by Ben back to the queue shows 2 transfers in its CSV
-    row, the others 0, and the column adds up to `transfers.total` of /api/stats."""
+    row, the others 0, and the column adds up to `transfers.total` of /api/stats; both agents
+    who held it are in its `agents` column."""
     ben, ben_token = await server.add_agent("Ben")
     assert ben.id is not None
     await server.http.get("/api/queue", headers=auth(ben_token))  # Ben is online
@@ -296,6 +297,7 @@ async def test_the_csv_counts_each_conversations_transfers(
         scene.handed: "0",
         moved: "2",
     }
+    assert rows[moved]["agents"] == "Alice; Ben"
     await folded(server)
     stats = await get_stats(server, scene.analyst)
     assert stats["transfers"]["total"] == sum(int(r["transfers"]) for r in rows.values()) == 2

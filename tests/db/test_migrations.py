@@ -29,6 +29,7 @@ from sqlmodel import SQLModel
 
 import db
 import db.models  # registers the tables on SQLModel.metadata
+import db.team_models  # and the team's own tables
 from db.engine import create_engine
 from db.migrate import current_revision, head_revision, upgrade, upgrade_url
 from tests.conftest import ScratchMariaDB, migrate_to
