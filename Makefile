@@ -22,8 +22,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Two workers, whole files each (a file's module fixtures start once): most tests wait on
+# real servers and browsers, so two run side by side on two cores.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python bench/relay.py

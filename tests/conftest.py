@@ -177,7 +177,7 @@ async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
+    for _ in range(3000):  # up to 30 s: a busy machine (CI, pytest -n) starts slowly
         if server.started or task.done():
             break
         await asyncio.sleep(0.01)
@@ -199,6 +199,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "jwt_secret": "test-secret-" + uuid.uuid4().hex,
+        # Rate-limit counters live in Redis when a test uses it: each server counts its own,
+        # so tests running side by side (pytest -n) never share a client address's budget.
+        "rate_limit_key_prefix": f"test-limits-{uuid.uuid4().hex[:12]}",
         "ai_chunk_delay_seconds": 0.0,
         "openai_api_key": None,
     }
