@@ -28,6 +28,10 @@ async def test_one_address_cannot_open_chats_without_end(server: LiveServer) -> 
     ]
     assert {r.status_code for r in created} == {201}
     refused = await server.http.post("/api/rooms", headers=visitor("203.0.113.7"))
+    if refused.status_code == 201:
+        # The sliding window weighs the previous minute's count down as time passes: ten
+        # requests that straddled a minute's end may leave room for exactly one more.
+        refused = await server.http.post("/api/rooms", headers=visitor("203.0.113.7"))
     assert refused.status_code == 429
     assert refused.json()["code"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
