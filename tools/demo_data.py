@@ -252,22 +252,12 @@ class _Scripts:
         """Join (or receive a transfer), talk, then end one of five ways; returns how it
         ended."""
         c.agent_id = agent.id
-        if transferred:
-            c.transition(
-                RoomStatus.agent,
-                EventKind.transferred,
-                "agent",
-                room_states.notice_transferred(agent.name),
-                by=agent.id,
-            )
-        else:
-            c.transition(
-                RoomStatus.agent,
-                EventKind.joined,
-                "agent",
-                room_states.notice_joined(agent.name),
-                by=agent.id,
-            )
+        kind, notice = (
+            (EventKind.transferred, room_states.notice_transferred(agent.name))
+            if transferred
+            else (EventKind.joined, room_states.notice_joined(agent.name))
+        )
+        c.transition(RoomStatus.agent, kind, "agent", notice, by=agent.id)
         if self.rng.random() < 0.97:
             c.after(self.lognormal(20 * busy, 0.7, 900))
             opener = self.rng.choice(AGENT_OPENERS).format(name=agent.name.split()[0])
