@@ -101,7 +101,10 @@ def test_kpis_table_and_charts_show_the_api_numbers(demo: ApiProcess, use_api: A
     assert f"{h['answered']} handoffs answered · {h['abandoned']} abandoned in the queue" in (
         " ".join(captions(at))
     )
-    assert len(at.get("vega_lite_chart")) == 4
+    # volume, waits, reasons, the heatmap; and ratings per day (demo chats are rated)
+    assert expected["ratings"]["count"] > 0
+    assert len(at.get("vega_lite_chart")) == 5
+    assert metrics(at)["Ratings"].value == f"{expected['ratings']['count']:,}"
     assert len(at.download_button) == 1  # the CSV
 
     # Another zone: the same chats (all well inside the range), fetched anew.

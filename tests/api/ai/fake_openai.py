@@ -37,6 +37,9 @@ class Script:
     """Sleep this long before answering at all."""
     malformed_after: int | None = None
     """Send a chunk that is not JSON after this many good ones."""
+    stream: bool | None = None
+    """Only for a streamed (True) or a plain (False) request; None: the next one either way
+    (a reply streams, a brief does not, and which one asks first is a race)."""
 
 
 class FakeOpenAI:
@@ -74,7 +77,10 @@ class FakeOpenAI:
     async def _completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
-        script = self.scripts.popleft() if self.scripts else self.default
+        streamed = bool(body.get("stream"))
+        script = next((s for s in self.scripts if s.stream in (None, streamed)), self.default)
+        if script is not self.default:
+            self.scripts.remove(script)
         if script.hang:
             await asyncio.sleep(script.hang)
         if script.status != 200:

@@ -336,7 +336,10 @@ async def test_the_model_answers_while_waiting_told_so_without_the_handoff_tool(
     room_id, token, _ = await waiting_room(server)
     await settled(server)
     fake.requests.clear()
-    fake.script(Script(chunks=["Refunds take ", "5 to 10 days."]), Script(chunks=["A brief."]))
+    fake.script(
+        Script(chunks=["Refunds take ", "5 to 10 days."], stream=True),
+        Script(chunks=["A brief."], stream=False),
+    )
     frames = await say(server, room_id, token, QUESTION)
     answer = [f["message"] for f in frames if f["type"] == "message"][-1]
     assert answer["text"] == "Refunds take 5 to 10 days." and answer["while_waiting"] is True
