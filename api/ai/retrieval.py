@@ -23,7 +23,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from api.ai.articles import Article, Passage, article_files, parse_article
-from api.ai.bm25 import K1, B, Bm25Index
+from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
 from api.ai.customer_words import INTENTS
 from api.ai.search_terms import (
     COST_QUESTION_RE,
@@ -73,13 +73,16 @@ SYNONYM_WEIGHT = 0.6
 """An expanded word counts less than one the user typed."""
 ANSWER_TYPE_WEIGHT = 1.5
 """The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
+LOCAL_WEIGHT = 0.4
+"""How much the words that set a passage apart from its article's other passages count (see
+`LocalIdf`): it picks the paragraph once the article is clear."""
 
 INTENT_WEIGHT = 1.3
+"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
 OBJECT_WEIGHT = 0.5
 """A word for the thing bought ("sweater", "mug"): the question is rarely about it."""
 PHRASE_WORD_WEIGHT = 0.5
 """A word inside a known phrase, whose meaning is searched at full weight instead."""
-"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
 
 MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
@@ -234,6 +237,14 @@ class KnowledgeBase:
             ]
         )
         self._passages_index = Bm25Index(passage_docs)
+        self._local = LocalIdf(
+            self._article_passages,
+            [
+                {*tokenize(p.text), *answer_types(p.text)}
+                | {t for ask in p.article.asks_of(p.index) for t in tokenize(ask)}
+                for p in passages
+            ],
+        )
         self._ask_norms = [sum(self._ask_idf(t) for t in terms) for _, terms in self._asks]
         self._speller = Speller(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
@@ -360,6 +371,7 @@ class KnowledgeBase:
             return []
         passage_scores = self._passages_index.scores(query)
         ask_scores = self._ask_matches(query)
+        local_scores = self._local.scores(query)
         ranked = []
         for doc, a_score in article_scores.items():
             for p in self._article_passages[doc]:
@@ -368,6 +380,7 @@ class KnowledgeBase:
                     a_score
                     + PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
                     + ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
+                    + LOCAL_WEIGHT * local_scores.get(p, 0.0)
                     + lead
                 )
                 ranked.append((p, score))
