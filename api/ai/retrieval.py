@@ -46,8 +46,8 @@ from api.ai.spelling import Speller
 
 # Names callers and tests have always imported from here stay importable from here.
 __all__ = ["Article", "Hit", "KnowledgeBase", "Lookup", "Passage", "PassageHit", "parse_article"]
-__all__ += ["COST_TERM", "K1", "TIME_TERM", "B", "query_terms", "stem", "tokenize", "word_set"]
-__all__ += ["STOPWORDS"]
+__all__ += ["COST_TERM", "K1", "STOPWORDS", "TIME_TERM", "B", "query_terms", "stem", "tokenize"]
+__all__ += ["word_set"]
 
 TITLE_WEIGHT = 3.0
 TAGS_WEIGHT = 2.0
@@ -73,7 +73,7 @@ SYNONYM_WEIGHT = 0.6
 """An expanded word counts less than one the user typed."""
 ANSWER_TYPE_WEIGHT = 1.5
 """The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
-LOCAL_WEIGHT = 0.4
+LOCAL_WEIGHT = 0.5
 """How much the words that set a passage apart from its article's other passages count (see
 `LocalIdf`): it picks the paragraph once the article is clear."""
 
@@ -374,13 +374,15 @@ class KnowledgeBase:
         local_scores = self._local.scores(query)
         ranked = []
         for doc, a_score in article_scores.items():
+            # Relative to the article's best, so it picks a paragraph but never the article.
+            local_top = max(local_scores.get(p, 0.0) for p in self._article_passages[doc])
             for p in self._article_passages[doc]:
                 lead = LEAD_BONUS if self._passages[p].index == 0 else 0.0
                 score = (
                     a_score
                     + PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
                     + ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
-                    + LOCAL_WEIGHT * local_scores.get(p, 0.0)
+                    + LOCAL_WEIGHT * (local_scores.get(p, 0.0) - local_top)
                     + lead
                 )
                 ranked.append((p, score))

@@ -415,3 +415,26 @@ async def test_an_english_question_gets_no_extra_sentence(assistant: OfflineAssi
     text = text_of(await collect(assistant, [user(OFF_TOPIC)]))
     assert text == NOT_SURE_REPLY
     assert not any(sentence in text for sentence in PERSON_IN_YOUR_LANGUAGE.values())
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "expected"),
+    [
+        ("hola", "es", GREETING_REPLY),
+        ("Bonjour !", "fr", GREETING_REPLY),
+        ("guten Tag", "de", GREETING_REPLY),
+        ("grazie mille", "it", THANKS_REPLY),
+        ("obrigado", "pt", THANKS_REPLY),
+        ("dank je wel", "nl", THANKS_REPLY),
+        ("dziękuję bardzo", "pl", THANKS_REPLY),
+    ],
+)
+async def test_a_greeting_or_thanks_in_another_language_offers_a_person_in_it(
+    assistant: OfflineAssistant, message: str, language: str, expected: str
+) -> None:
+    """Too short for the language detector, yet no "not sure" (which counts toward a
+    handoff): the greeting is answered and a person in the user's language offered."""
+    text = text_of(await collect(assistant, [user(message)]))
+    assert text.startswith(expected)
+    assert text.endswith(PERSON_IN_YOUR_LANGUAGE[language])
+    assert not is_not_sure(text)
