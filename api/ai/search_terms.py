@@ -97,8 +97,11 @@ _TIME_ANSWER_RE = re.compile(
     r"|months?|years?)\b|\bsame day\b|\bnext (?:business )?day\b|\bimmediately\b"
     r"|\bstraight away\b|\bright away\b"
 )
-COST_QUESTION_RE = re.compile(r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharges?\b")
-_COST_ANSWER_RE = re.compile(r"€\s?\d|\bfree\b")
+COST_QUESTION_RE = re.compile(
+    r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharges?\b|\bwho pays\b"
+    r"|\b(?:have|need) to pay\b|\bpay (?:for|extra)\b|\bfree\b"
+)
+_COST_ANSWER_RE = re.compile(r"€\s?\d|\bfree\b|\byou pay\b|\bfree of charge\b")
 TIME_TERM = "~duration"
 COST_TERM = "~price"
 """Answer-type terms: never produced by tokenising words, so they only match each other."""
