@@ -36,6 +36,7 @@ from api.ai.search_terms import (
     content_words,
     is_number,
     phrase_expansions,
+    proper_names,
     query_terms,
     stem,
     synonyms_of_stem,
@@ -57,7 +58,6 @@ PASSAGE_WEIGHT = 0.6
 """The passage's own BM25 score, relative to its article's, in a passage's rank."""
 LEAD_BONUS = 0.15
 """An article's first paragraph usually states the main answer: it wins near-ties."""
-UNMATCHED_TAGS_TO_LEAD = False
 PASSAGE_TITLE_WEIGHT = 0.5
 """The article's title in each of its passages: context, so a passage is never ranked as if
 it stood alone."""
@@ -74,8 +74,7 @@ SYNONYM_WEIGHT = 0.6
 ANSWER_TYPE_WEIGHT = 1.5
 """The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
 LOCAL_WEIGHT = 0.5
-"""How much the words that set a passage apart from its article's other passages count (see
-`LocalIdf`): it picks the paragraph once the article is clear."""
+"""The words that set a passage apart from its article's other ones (`LocalIdf`)."""
 
 INTENT_WEIGHT = 1.3
 """A word saying what the user wants done ("return", "cancel"), relative to any other word."""
@@ -92,6 +91,8 @@ UNKNOWN_NUMBER_WEIGHT = 1.0
 """A short number the articles lack ("size 42"): it lowers confidence a little, not as much
 as an unknown word."""
 """A word no article has, relative to the rarest word they have, in the confidence rule."""
+NAME_COVERAGE = 0.75
+"""A name the articles mention ("Amsterdam", "Australia") says little about what is asked."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
@@ -176,12 +177,9 @@ def _tags_by_passage(article: Article, paragraphs: Sequence[str]) -> list[list[s
         words = set(tokenize(tag))
         shares = [len(words & s) / (len(words) or 1) for s in stems]
         best = max(shares)
-        if best > 0:
-            for i, share in enumerate(shares):
-                if share == best:
-                    assigned[i].append(tag)
-        elif UNMATCHED_TAGS_TO_LEAD:
-            assigned[0].append(tag)
+        for i, share in enumerate(shares):
+            if best > 0 and share == best:
+                assigned[i].append(tag)
     return assigned
 
 
@@ -237,6 +235,7 @@ class KnowledgeBase:
             ]
         )
         self._passages_index = Bm25Index(passage_docs)
+        self._names = proper_names(a.body for a in self._articles)
         self._local = LocalIdf(
             self._article_passages,
             [
@@ -420,7 +419,7 @@ class KnowledgeBase:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         total = sum(weights.values())
         found = sum(
-            weight
+            weight * (NAME_COVERAGE if t in self._names else 1.0)
             for t, weight in weights.items()
             if not t.isdigit()
             and any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))

@@ -8,6 +8,7 @@ sides of every match at once. The handoff vocabularies borrow `word_set` from he
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -128,6 +129,31 @@ def content_words(text: str) -> list[str]:
     """One-letter leftovers of "3-D" or "e-gift" are noise, and so are stopwords."""
     words = (SLANG.get(w, w) for w in _words(text))
     return [w for w in words if len(w) > 1 and w not in STOPWORDS]
+
+
+_LABEL_RE = re.compile(r"\*[^*\n]+\*")
+_SENTENCE_RE = re.compile(r"(?<=[.!?:;])\s+|\n")
+_CALENDAR = word_set(
+    """
+    monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays
+    thursdays fridays saturdays sundays january february march april may june july august
+    september october november december
+    """
+)
+
+
+def proper_names(texts: Iterable[str]) -> frozenset[str]:
+    """Stems of the names in `texts` (cities, countries, brands): words always capitalised,
+    also mid-sentence, outside *UI labels*; days and months are not names of anything."""
+    lower: set[str] = set()
+    capitalised: set[str] = set()
+    for text in texts:
+        text = _LABEL_RE.sub(" ", text)
+        lower.update(re.findall(r"\b[a-z]{2,}\b", text))
+        for sentence in _SENTENCE_RE.split(text):
+            words = re.findall(r"\b[A-Za-z]{2,}\b", sentence)[1:]
+            capitalised.update(w.lower() for w in words if w[0].isupper() and not w.isupper())
+    return frozenset(stem(w) for w in capitalised - lower - _CALENDAR)
 
 
 def is_number(term: str) -> bool:
