@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
+from api.ai.glossary import to_english
 from api.ai.retrieval import Article, Hit, KnowledgeBase, Lookup, tokenize, word_set
 from api.handoff import wants_human
 from api.language import detect_language
@@ -190,6 +191,13 @@ def _language_of(text: str) -> str:
     return language
 
 
+def _search_text(question: str) -> str:
+    """The English articles are searched with English words: for another language, the
+    glossary's words for the shop's topics it names (else the question as it is)."""
+    language = _language_of(question)
+    return (to_english(question, language) if language != "en" else None) or question
+
+
 def chunk_words(text: str) -> list[str]:
     """Groups of 3-6 words, cut early at punctuation so chunks end on natural pauses.
 
@@ -293,7 +301,7 @@ class OfflineAssistant(Assistant):
         canned = small_talk(question)
         if canned is not None:
             return _Plan(canned)
-        lookup = self._kb.lookup(question)
+        lookup = self._kb.lookup(_search_text(question))
         if lookup.confident:
             return _Plan(self._grounded_text(lookup))
         if _unsure_streak(history):
