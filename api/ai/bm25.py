@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 K1 = 1.5
 """How fast repeated terms saturate: the second mention of a word counts less than the first."""
@@ -42,4 +42,25 @@ class Bm25Index:
         for term, weight in query:
             for doc, share in self.postings.get(term, {}).items():
                 out[doc] = out.get(doc, 0.0) + weight * share
+        return out
+
+
+class LocalIdf:
+    """Per document, the IDF of its terms among its sibling documents only (the passages of
+    one article): within an article the article's own topic words say nothing, and the word
+    only one paragraph has ("expire", "guest") says which paragraph is meant."""
+
+    def __init__(self, groups: Sequence[Sequence[int]], docs: Sequence[Collection[str]]) -> None:
+        self.postings: dict[str, dict[int, float]] = {}
+        for group in groups:
+            df = Counter(t for doc in group for t in docs[doc])
+            for doc in group:
+                for term in docs[doc]:
+                    self.postings.setdefault(term, {})[doc] = _idf(len(group), df[term])
+
+    def scores(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for term, weight in query:
+            for doc, idf in self.postings.get(term, {}).items():
+                out[doc] = out.get(doc, 0.0) + weight * idf
         return out

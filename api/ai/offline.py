@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from api.ai.base import Assistant, HandoffRequest, ReplyChunk, ReplyRequest, Turn
+from api.ai.glossary import to_english
 from api.ai.retrieval import Article, Hit, KnowledgeBase, Lookup, tokenize, word_set
 from api.handoff import wants_human
 from api.language import detect_language
@@ -96,14 +97,34 @@ _AFFIRM = word_set("yes yeah yep sure please pls")
 _RELATED_RATIO = 0.6
 """A runner-up this close to the top hit is worth a pointer: the question may be about it."""
 
+_CHAT_LANGUAGE = {
+    **dict.fromkeys(word_set("hola buenas buenos días dias gracias muchas adiós adios"), "es"),
+    **dict.fromkeys(word_set("bonjour salut bonsoir merci beaucoup revoir"), "fr"),
+    **dict.fromkeys(word_set("guten tag morgen moin servus danke vielen schön tschüss"), "de"),
+    **dict.fromkeys(word_set("ciao buongiorno buonasera salve grazie mille tante"), "it"),
+    **dict.fromkeys(word_set("olá oi bom boa obrigado obrigada muito tchau"), "pt"),
+    **dict.fromkeys(word_set("goedemorgen goedemiddag goedenavond dank bedankt wel doei"), "nl"),
+    **dict.fromkeys(word_set("cześć czesc dzień dzien dobry witam dziękuję dziekuje dzięki"), "pl"),
+}
+"""Greetings and thanks in the other seven languages, and which one each word is: too short
+for the language detector, yet enough to tell the user a person can help in it."""
 _GREETINGS = word_set(
-    "hi hello hey heya hiya howdy hallo hoi yo greetings morning afternoon evening"
+    "hi hello hey heya hiya howdy hallo hoi yo greetings morning afternoon evening "
+    "hola buenas buenos días dias bonjour salut bonsoir guten tag morgen moin servus ciao "
+    "buongiorno buonasera salve olá oi bom boa goedemorgen goedemiddag goedenavond cześć czesc "
+    "dzień dzien dobry witam hej"
 )
-_THANKS = word_set("thanks thank thx ty cheers bye goodbye")
+_THANKS = word_set(
+    "thanks thank thx ty cheers bye goodbye gracias merci danke grazie obrigado obrigada "
+    "bedankt dank dziękuję dziekuje dzięki adiós adios revoir tschüss tchau doei"
+)
 _ACKS = word_set("ok okay great perfect cool awesome nice brilliant got alright helpful helped")
-_FILLERS = word_set("a so much very lot many you there all good that was is it everyone team")
+_FILLERS = word_set(
+    "a so much very lot many you there all good that was is it everyone team "
+    "muchas beaucoup au vielen schön mille tante muito je u wel bardzo"
+)
 _SMALL_TALK_WORDS = _GREETINGS | _THANKS | _ACKS | _FILLERS
-_CHAT_WORD_RE = re.compile(r"[a-z]+")
+_CHAT_WORD_RE = re.compile(r"[^\W\d_]+")
 
 _MIN_WORDS = 3
 _MAX_WORDS = 6
@@ -158,6 +179,23 @@ def small_talk(text: str) -> str | None:
     if any(w in _ACKS for w in words):
         return ACK_REPLY
     return None
+
+
+def _language_of(text: str) -> str:
+    """The detector's verdict, or for a bare "hola" or "merci" too short for it, the
+    greeting's language."""
+    language = detect_language(text)
+    if language == "en" and small_talk(text) is not None:
+        words = _CHAT_WORD_RE.findall(text.lower())
+        return next((_CHAT_LANGUAGE[w] for w in words if w in _CHAT_LANGUAGE), language)
+    return language
+
+
+def _search_text(question: str) -> str:
+    """The English articles are searched with English words: for another language, the
+    glossary's words for the shop's topics it names (else the question as it is)."""
+    language = _language_of(question)
+    return (to_english(question, language) if language != "en" else None) or question
 
 
 def chunk_words(text: str) -> list[str]:
@@ -250,7 +288,7 @@ class OfflineAssistant(Assistant):
         if question is None or not question.strip():
             return _Plan(EMPTY_REPLY)
         plan = self._plan_for(question, history)
-        sentence = PERSON_IN_YOUR_LANGUAGE.get(detect_language(question))
+        sentence = PERSON_IN_YOUR_LANGUAGE.get(_language_of(question))
         return _Plan(f"{plan.text}\n\n{sentence}", plan.handoff) if sentence else plan
 
     def _plan_for(self, question: str, history: Sequence[Turn]) -> _Plan:
@@ -263,7 +301,7 @@ class OfflineAssistant(Assistant):
         canned = small_talk(question)
         if canned is not None:
             return _Plan(canned)
-        lookup = self._kb.lookup(question)
+        lookup = self._kb.lookup(_search_text(question))
         if lookup.confident:
             return _Plan(self._grounded_text(lookup))
         if _unsure_streak(history):

@@ -23,7 +23,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from api.ai.articles import Article, Passage, article_files, parse_article
-from api.ai.bm25 import K1, B, Bm25Index
+from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
 from api.ai.customer_words import INTENTS
 from api.ai.search_terms import (
     COST_QUESTION_RE,
@@ -36,6 +36,7 @@ from api.ai.search_terms import (
     content_words,
     is_number,
     phrase_expansions,
+    proper_names,
     query_terms,
     stem,
     synonyms_of_stem,
@@ -46,8 +47,8 @@ from api.ai.spelling import Speller
 
 # Names callers and tests have always imported from here stay importable from here.
 __all__ = ["Article", "Hit", "KnowledgeBase", "Lookup", "Passage", "PassageHit", "parse_article"]
-__all__ += ["COST_TERM", "K1", "TIME_TERM", "B", "query_terms", "stem", "tokenize", "word_set"]
-__all__ += ["STOPWORDS"]
+__all__ += ["COST_TERM", "K1", "STOPWORDS", "TIME_TERM", "B", "query_terms", "stem", "tokenize"]
+__all__ += ["word_set"]
 
 TITLE_WEIGHT = 3.0
 TAGS_WEIGHT = 2.0
@@ -57,7 +58,6 @@ PASSAGE_WEIGHT = 0.6
 """The passage's own BM25 score, relative to its article's, in a passage's rank."""
 LEAD_BONUS = 0.15
 """An article's first paragraph usually states the main answer: it wins near-ties."""
-UNMATCHED_TAGS_TO_LEAD = False
 PASSAGE_TITLE_WEIGHT = 0.5
 """The article's title in each of its passages: context, so a passage is never ranked as if
 it stood alone."""
@@ -73,13 +73,15 @@ SYNONYM_WEIGHT = 0.6
 """An expanded word counts less than one the user typed."""
 ANSWER_TYPE_WEIGHT = 1.5
 """The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
+LOCAL_WEIGHT = 0.5
+"""The words that set a passage apart from its article's other ones (`LocalIdf`)."""
 
 INTENT_WEIGHT = 1.3
+"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
 OBJECT_WEIGHT = 0.5
 """A word for the thing bought ("sweater", "mug"): the question is rarely about it."""
 PHRASE_WORD_WEIGHT = 0.5
 """A word inside a known phrase, whose meaning is searched at full weight instead."""
-"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
 
 MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
@@ -89,6 +91,8 @@ UNKNOWN_NUMBER_WEIGHT = 1.0
 """A short number the articles lack ("size 42"): it lowers confidence a little, not as much
 as an unknown word."""
 """A word no article has, relative to the rarest word they have, in the confidence rule."""
+NAME_COVERAGE = 0.75
+"""A name the articles mention ("Amsterdam", "Australia") says little about what is asked."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
@@ -173,12 +177,9 @@ def _tags_by_passage(article: Article, paragraphs: Sequence[str]) -> list[list[s
         words = set(tokenize(tag))
         shares = [len(words & s) / (len(words) or 1) for s in stems]
         best = max(shares)
-        if best > 0:
-            for i, share in enumerate(shares):
-                if share == best:
-                    assigned[i].append(tag)
-        elif UNMATCHED_TAGS_TO_LEAD:
-            assigned[0].append(tag)
+        for i, share in enumerate(shares):
+            if best > 0 and share == best:
+                assigned[i].append(tag)
     return assigned
 
 
@@ -234,6 +235,15 @@ class KnowledgeBase:
             ]
         )
         self._passages_index = Bm25Index(passage_docs)
+        self._names = proper_names(a.body for a in self._articles)
+        self._local = LocalIdf(
+            self._article_passages,
+            [
+                {*tokenize(p.text), *answer_types(p.text)}
+                | {t for ask in p.article.asks_of(p.index) for t in tokenize(ask)}
+                for p in passages
+            ],
+        )
         self._ask_norms = [sum(self._ask_idf(t) for t in terms) for _, terms in self._asks]
         self._speller = Speller(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
@@ -360,14 +370,18 @@ class KnowledgeBase:
             return []
         passage_scores = self._passages_index.scores(query)
         ask_scores = self._ask_matches(query)
+        local_scores = self._local.scores(query)
         ranked = []
         for doc, a_score in article_scores.items():
+            # Relative to the article's best, so it picks a paragraph but never the article.
+            local_top = max(local_scores.get(p, 0.0) for p in self._article_passages[doc])
             for p in self._article_passages[doc]:
                 lead = LEAD_BONUS if self._passages[p].index == 0 else 0.0
                 score = (
                     a_score
                     + PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
                     + ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
+                    + LOCAL_WEIGHT * (local_scores.get(p, 0.0) - local_top)
                     + lead
                 )
                 ranked.append((p, score))
@@ -405,7 +419,7 @@ class KnowledgeBase:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         total = sum(weights.values())
         found = sum(
-            weight
+            weight * (NAME_COVERAGE if t in self._names else 1.0)
             for t, weight in weights.items()
             if not t.isdigit()
             and any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))

@@ -415,3 +415,56 @@ async def test_an_english_question_gets_no_extra_sentence(assistant: OfflineAssi
     text = text_of(await collect(assistant, [user(OFF_TOPIC)]))
     assert text == NOT_SURE_REPLY
     assert not any(sentence in text for sentence in PERSON_IN_YOUR_LANGUAGE.values())
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "expected"),
+    [
+        ("hola", "es", GREETING_REPLY),
+        ("Bonjour !", "fr", GREETING_REPLY),
+        ("guten Tag", "de", GREETING_REPLY),
+        ("grazie mille", "it", THANKS_REPLY),
+        ("obrigado", "pt", THANKS_REPLY),
+        ("dank je wel", "nl", THANKS_REPLY),
+        ("dziękuję bardzo", "pl", THANKS_REPLY),
+    ],
+)
+async def test_a_greeting_or_thanks_in_another_language_offers_a_person_in_it(
+    assistant: OfflineAssistant, message: str, language: str, expected: str
+) -> None:
+    """Too short for the language detector, yet no "not sure" (which counts toward a
+    handoff): the greeting is answered and a person in the user's language offered."""
+    text = text_of(await collect(assistant, [user(message)]))
+    assert text.startswith(expected)
+    assert text.endswith(PERSON_IN_YOUR_LANGUAGE[language])
+    assert not is_not_sure(text)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "title"),
+    [
+        ("¿Dónde está mi pedido?", "es", "Tracking your order"),
+        ("Mon colis est arrivé endommagé", "fr", "Damaged or faulty items"),
+        ("Wie kann ich meine Bestellung stornieren?", "de", "Cancelling an order"),
+        ("Come posso restituire un articolo?", "it", "Returns policy"),
+        ("Esqueci a minha senha da conta", "pt", "Resetting your password"),
+        ("Waar is mijn bestelling?", "nl", "Tracking your order"),
+        ("Paczka dotarła uszkodzona", "pl", "Damaged or faulty items"),
+    ],
+)
+async def test_a_question_in_another_language_is_answered_from_the_articles(
+    assistant: OfflineAssistant, question: str, language: str, title: str
+) -> None:
+    """The articles are English; the glossary finds the one the question is about, and the
+    reply says in the user's language that a person can help in it."""
+    text = text_of(await collect(assistant, [user(question)]))
+    assert answered_title(text) == title
+    assert text.endswith(PERSON_IN_YOUR_LANGUAGE[language])
+
+
+async def test_a_question_in_another_language_naming_no_shop_topic_stays_not_sure(
+    assistant: OfflineAssistant,
+) -> None:
+    text = text_of(await collect(assistant, [user("¿Dónde está la estación de tren?")]))
+    assert is_not_sure(text)
+    assert text.endswith(PERSON_IN_YOUR_LANGUAGE["es"])
