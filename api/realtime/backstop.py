@@ -36,17 +36,10 @@ Wake = Callable[[float], None]
 
 
 class Backstop:
-    def __init__(
-        self, heads: Heads, *, period: float = CHECK_SECONDS, chunk: int = CHUNK, readers: int = 5
-    ) -> None:
+    def __init__(self, heads: Heads, *, period: float = CHECK_SECONDS, chunk: int = CHUNK) -> None:
         self._heads = heads
         self._period = period
         self._chunk = chunk
-        self.reads = asyncio.Semaphore(readers)
-        """Catch-up reads (gaps filled, resumes) running at once in this process. After a
-        broker reconnect every socket fills at the same moment: unbounded, those reads took
-        the whole connection pool, the writer waited behind them and nothing was
-        acknowledged; bounded, they queue here and the writer keeps its connections."""
         self._watched: dict[Cursor, Wake] = {}
         self._task: asyncio.Task[None] | None = None
         self._poke = asyncio.Event()

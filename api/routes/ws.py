@@ -185,11 +185,8 @@ async def _closed_for_drain(websocket: WebSocket) -> bool:
 def _cursor(
     websocket: WebSocket, tandem: Tandem, rooms: dict[str, int], *, follow_agent: int | None = None
 ) -> Cursor:
-    reads = _backstop(websocket, tandem).reads
-
     async def fetch(room_id: str, after: int, limit: int) -> list[MessagePublic]:
-        async with reads:
-            return await tandem.rooms.messages(room_id, after=after, limit=limit)
+        return await tandem.rooms.messages(room_id, after=after, limit=limit)
 
     return Cursor(
         websocket.send_text,
@@ -205,8 +202,7 @@ def _backstop(websocket: WebSocket, tandem: Tandem) -> Backstop:
     state = websocket.app.state
     backstop: Backstop | None = getattr(state, "backstop", None)
     if backstop is None or getattr(state, "backstop_rooms", None) is not tandem.rooms:
-        readers = max(1, tandem.settings.db_pool_size // 2)
-        backstop = state.backstop = Backstop(tandem.rooms.room_heads, readers=readers)
+        backstop = state.backstop = Backstop(tandem.rooms.room_heads)
         state.backstop_rooms = tandem.rooms
     return backstop
 
