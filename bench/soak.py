@@ -15,13 +15,13 @@ for the tick. Transitions pause from Redis's kill until every socket has caught 
 Clients behave as real ones: dedupe by seq, reconnect to the other process and resume after a
 close, resend what was not acknowledged; an `error` frame answers the oldest message in flight
 on its socket. Printed: each process's RSS and CPU per minute; the longest catch-up after
-Redis's return (until every socket had every message of its rooms stored before it came
-back); at the end: errors (error frames, unexpected HTTP statuses, and what the API processes
-logged beyond the expected broker-outage lines), messages lost (sent and never answered; a
-socket behind the database on a room it follows; a console stint (join → leave) missing a
-message), every room gapless in the database and each client_id stored once, and whether RSS
-is flat (every sample from minute 2 on within ±10 % of minute 2's). Exit status 0 only if all
-hold.
+Redis's return (until every socket had every message of its rooms stored before it came back;
+at most 10 s, the issue's bound); at the end: errors (error frames, unexpected HTTP statuses,
+and what the API processes logged beyond the expected broker-outage lines), messages lost (sent
+and never answered; a socket behind the database on a room it follows; a console stint (join →
+leave) missing a message), every room gapless in the database and each client_id stored once,
+and whether RSS is flat (every sample from minute 2 on within ±10 % of minute 2's). Exit status
+0 only if all hold.
 
 MariaDB: a scratch database on the shared server (dropped afterwards); Redis: a private
 redis-server on a free port. Only 127.0.0.1 is contacted; the run stops by itself.
