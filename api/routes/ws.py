@@ -316,7 +316,7 @@ async def _serve_until(
 
 
 def _closed_by_server(exc: BaseException) -> bool:
-    """A send after uvicorn closed the connection itself (a keepalive ping unanswered: 1011),
+    """A send after uvicorn closed the connection itself (e.g. a keepalive ping unanswered),
     which the ASGI server reports as a RuntimeError rather than a disconnect."""
     return isinstance(exc, RuntimeError) and "after sending 'websocket.close'" in str(exc)
 
