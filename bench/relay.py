@@ -82,37 +82,54 @@ async def database(kind: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def api_server(url: str, secret: str) -> AsyncIterator[tuple[str, int]]:
+async def api_server(
+    url: str,
+    secret: str,
+    *,
+    redis_url: str | None = None,
+    log: Path | None = None,
+    deflate: bool = False,
+) -> AsyncIterator[tuple[str, int]]:
+    """One API process (uvicorn) for a benchmark: (base URL, pid) once `/readyz` answers;
+    SIGTERM at the end (it drains: sockets close with 1012), killed if it lingers.
+
+    `redis_url`: the broker (default: the in-process one). `log`: where its stderr goes
+    (default: this process's). `deflate`: permessage-deflate offered as browsers use it (off
+    for raw relay throughput). Only this machine's TANDEM_/OPENAI_ variables are dropped: the
+    process sees the settings given here and nothing left over from the shell."""
     port = free_port()
-    env = {
-        **os.environ,
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
+    env |= {
         "TANDEM_DATABASE_URL": url,
         "TANDEM_JWT_SECRET": secret,
         "TANDEM_RATE_LIMITS": "off",  # a load test: every visitor here is the load generator
-        "TANDEM_REDIS_URL": "",
-        "OPENAI_API_KEY": "",
     }
-    env.pop("TANDEM_REDIS_URL")
-    env.pop("OPENAI_API_KEY")
+    if redis_url is not None:
+        env["TANDEM_REDIS_URL"] = redis_url
     cmd = [
         sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--ws", "websockets-sansio", "--no-access-log", "--ws-per-message-deflate", "false",
+        "--ws", "websockets-sansio", "--no-access-log",
+        "--ws-per-message-deflate", "true" if deflate else "false",
     ]  # fmt: skip
-    process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT)
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("wb")) if log is not None else None
+        process = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=ROOT, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(300):
+            for _ in range(600):
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{base}/readyz")).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"the API on port {port} never became ready")
         yield base, process.pid
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(process.wait(), timeout=15)
+            await asyncio.wait_for(process.wait(), timeout=30)
         except TimeoutError:
             process.kill()
             await process.wait()

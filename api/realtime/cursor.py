@@ -95,6 +95,8 @@ class Cursor:
         self._suspects: dict[str, int] = {}
         """Rooms the backstop found behind: room → the last_seq it saw."""
         self._suspects_due: float | None = None
+        self._released: set[str] = set()
+        """Console: suspects it no longer holds, dropped once filled (the end of the stint)."""
         self._held: dict[str, dict[int, str]] = {}
         """Frames that arrived ahead of a gap, by room and seq: two processes publish one
         room's messages, so a later seq can overtake an earlier one on the way here."""
@@ -116,7 +118,7 @@ class Cursor:
         position = message_position(frame)
         if position is None:
             if self._agent is not None and frame.startswith(_ROOM_PREFIX):
-                self._follow(frame)
+                await self._follow(frame)
             await self._send(frame)
             return
         room_id, seq = position
@@ -165,17 +167,23 @@ class Cursor:
     ) -> bool:
         """Take the backstop's reading: `heads` (room → last_seq, holder) for the rooms this
         cursor had sent up to `asked` when the round began. A room behind becomes a suspect,
-        due at `due`. A console stops following a room it no longer holds. Returns whether
-        there are suspects."""
+        due at `due`. A console stops following a room it no longer holds, once it has the
+        messages stored before (its publishes may be the ones lost). Returns whether there are
+        suspects."""
         for room_id, seq in asked.items():
             head = heads.get(room_id)
             if self._agent is not None and (head is None or head[1] != self._agent):
-                if self.last.get(room_id) == seq:
-                    del self.last[room_id]
-                    self._drop_held(room_id)
+                if self.last.get(room_id) != seq:
+                    continue
+                if head is not None and head[0] > seq:
+                    self._suspects[room_id] = max(head[0], self._suspects.get(room_id, 0))
+                    self._released.add(room_id)
+                else:
+                    self._drop(room_id)
                 continue
             if head is None:
                 continue
+            self._released.discard(room_id)  # held (again)
             newest = head[0]
             if newest > self.last.get(room_id, newest):
                 self._suspects[room_id] = max(newest, self._suspects.get(room_id, 0))
@@ -198,6 +206,8 @@ class Cursor:
         suspects, self._suspects, self._suspects_due = self._suspects, {}, None
         for room_id, seq in suspects.items():
             await self._fill_to(room_id, seq)
+            if room_id in self._released:
+                self._drop(room_id)
 
     async def _fill_to(self, room_id: str, seq: int) -> None:
         if seq <= self.last.get(room_id, seq):
@@ -236,6 +246,13 @@ class Cursor:
         self._held.pop(room_id, None)
         self._hold_until.pop(room_id, None)
 
+    def _drop(self, room_id: str) -> None:
+        """Stop following a room (a console's, no longer held)."""
+        self.last.pop(room_id, None)
+        self._drop_held(room_id)
+        self._released.discard(room_id)
+        self._suspects.pop(room_id, None)
+
     async def _page_through(self, room_id: str, after: int) -> int:
         """Send the room's messages after `after`; returns the last seq sent (or `after`)."""
         while True:
@@ -247,12 +264,16 @@ class Cursor:
             if len(page) < self._page:
                 return after
 
-    def _follow(self, frame: str) -> None:
+    async def _follow(self, frame: str) -> None:
+        """A console's room changed hands: follow it if this agent holds it now; else stop,
+        after sending what was stored before the change (those publishes may have been lost,
+        and the stint must be whole)."""
         room = json.loads(frame)["room"]
         holder = (room.get("agent") or {}).get("id")
         room_id = room["id"]
         if room["status"] == "agent" and holder == self._agent:
             self.last.setdefault(room_id, room.get("last_seq", 0))
-        else:
-            self.last.pop(room_id, None)
-            self._drop_held(room_id)
+            self._released.discard(room_id)
+            return
+        await self._fill_to(room_id, room.get("last_seq", 0))
+        self._drop(room_id)

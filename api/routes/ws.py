@@ -310,9 +310,15 @@ async def _serve_until(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1003_UNSUPPORTED_DATA, "frames must be text")
         elif exc is not None and not isinstance(exc, (WebSocketDisconnect, WebSocketDisconnected)):
-            if websocket.application_state is WebSocketState.DISCONNECTED:
+            if websocket.application_state is WebSocketState.DISCONNECTED or _closed_by_server(exc):
                 continue  # it was still sending when the socket closed: nobody left to tell
             raise exc
+
+
+def _closed_by_server(exc: BaseException) -> bool:
+    """A send after uvicorn closed the connection itself (e.g. a keepalive ping unanswered),
+    which the ASGI server reports as a RuntimeError rather than a disconnect."""
+    return isinstance(exc, RuntimeError) and "after sending 'websocket.close'" in str(exc)
 
 
 async def _forward(subscription: Subscription, cursor: Cursor, backstop: Backstop) -> None:
@@ -378,10 +384,15 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
             if started is not None:
                 _in_flight.add(started)
                 started.add_done_callback(_in_flight.discard)
-                await outcomes.put(started)
+                try:
+                    await outcomes.put(started)
+                except BaseException:  # closed while the queue was full
+                    started.add_done_callback(_unacknowledged)
+                    raise
     finally:
         acknowledging.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        # It may have ended on its own: a send to a socket already closed.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await acknowledging
         while not outcomes.empty():  # never acknowledged: the socket is gone
             left = outcomes.get_nowait()

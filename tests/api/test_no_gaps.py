@@ -290,3 +290,74 @@ async def test_a_socket_opened_while_the_broker_is_down_is_told_to_try_again(
             async with collecting(url.replace(url.split("/ws")[0], server.ws_url), "room") as c:
                 seq = await post(server, room_id, token, "back")
                 await c.until(room_id, [seq, seq + 1], CATCH_UP_TIMEOUT)  # and the AI's answer
+
+
+async def stint_until(
+    console: Collector, room_id: str, expected: list[int], timeout: float
+) -> None:
+    """The console has `expected` for the room, in order (anything after is the room's later
+    messages, sent while it stopped following)."""
+    deadline = time.monotonic() + timeout
+    while len(got := console.seqs.get(room_id, [])) < len(expected):
+        assert got == expected[: len(got)], f"out of order or repeated: {got}"
+        assert time.monotonic() < deadline, f"{room_id}: the console got {got}, want {expected}"
+        await asyncio.sleep(0.05)
+    assert got[: len(expected)] == expected, got
+
+
+async def test_a_console_gets_the_end_of_a_stint_whose_publishes_were_lost(
+    server: LiveServer,
+) -> None:
+    """Messages stored while an agent holds a room but never published (a lost publish), then
+    the agent leaves: the console's `room` frame says it no longer holds the room, and before
+    it stops following it the console gets those messages and the leave's notice. It used to
+    drop the room at once: the stint ended with a silent gap."""
+    _, agent_token = await server.add_agent("Alice")
+    room_id, token = await server.new_room()
+    joined = await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(agent_token))
+    assert joined.status_code == 200, joined.text
+    async with collecting(f"{server.ws_url}/ws/agent?token={agent_token}", "queue") as console:
+        seq = await post(server, room_id, token, "before")
+        await console.until(room_id, [seq], CATCH_UP_TIMEOUT)
+        for n in range(3):  # stored, never published
+            draft = MessageDraft(room_id=room_id, sender=Sender.user, author="User", text=f"{n}")
+            await server.tandem.rooms.writer.store(draft)
+        left = await server.http.post(f"/api/rooms/{room_id}/leave", headers=auth(agent_token))
+        assert left.status_code == 200, left.text
+        end = left.json()["last_seq"]
+        assert end == seq + 4  # three messages and the leave's notice
+        await stint_until(console, room_id, list(range(seq, end + 1)), CATCH_UP_TIMEOUT)
+
+
+@pytest.mark.mariadb
+@pytest.mark.redis
+async def test_a_console_gets_the_end_of_a_stint_it_leaves_while_redis_is_down(
+    mariadb_url: str,
+) -> None:
+    """Redis is down: the user's last messages and the agent's leave are stored (201) and never
+    published. The backstop then finds the room held by nobody; the console gets the stint's
+    end from the database before it stops following the room, instead of dropping it with a
+    silent gap (what the soak's console stints showed after its Redis restart)."""
+    port = free_port()
+    with private_redis(port) as redis:
+        settings = make_settings(mariadb_url, redis_url=f"redis://127.0.0.1:{port}/0")
+        async for server in start_server(settings):
+            _, agent_token = await server.add_agent("Alice")
+            room_id, token = await server.new_room()
+            joined = await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(agent_token))
+            assert joined.status_code == 200, joined.text
+            url = f"{server.ws_url}/ws/agent?token={agent_token}"
+            async with collecting(url, "queue") as console:
+                seq = await post(server, room_id, token, "before the outage")
+                await console.until(room_id, [seq], CATCH_UP_TIMEOUT)
+                redis.kill()
+                redis.wait(timeout=10)
+                during = [await post(server, room_id, token, f"during {n}") for n in range(3)]
+                left = await server.http.post(
+                    f"/api/rooms/{room_id}/leave", headers=auth(agent_token)
+                )
+                assert left.status_code == 200, left.text
+                end = left.json()["last_seq"]
+                assert during == [seq + 1, seq + 2, seq + 3] and end == seq + 4
+                # The backstop looks every 5 s: well within the bound.
+                await stint_until(console, room_id, list(range(seq, end + 1)), BACK_IN + 5)
