@@ -425,9 +425,8 @@ async def _send(
 ) -> asyncio.Task[Any]:
     """Check the frame and the sender's rate now; store it in a task that is queued before
     this returns (only a valid message counts against the rate)."""
-    body = frame_message(frame)
-    text = check_message(body.text, agent=agent, max_chars=tandem.settings.max_message_chars)
-    client_id = body.client_id
+    text, client_id = frame_message(frame)
+    text = check_message(text, agent=agent, max_chars=tandem.settings.max_message_chars)
     await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     # Tasks start in creation order and queue their draft before their first await, so the
     # writer sees one connection's messages in the order they were sent.
