@@ -335,7 +335,16 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
     Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
     """
     outcomes: asyncio.Queue[Outcome] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
-    acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
+    acknowledging: asyncio.Task[None] | None = None  # started by the first outcome: an idle
+    # socket (most of 10,000) never needs one
+
+    async def put(outcome: Outcome) -> asyncio.Task[None]:
+        nonlocal acknowledging
+        if acknowledging is None:
+            acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
+        await outcomes.put(outcome)
+        return acknowledging
+
     try:
         while True:
             received = await websocket.receive()
@@ -344,25 +353,25 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
             raw = received.get("text")
             if raw is None:  # binary: answer, acknowledge everything before it, then close
                 detail = "Frames must be JSON text; binary frames are not accepted."
-                await outcomes.put(error_frame("bad_frame", detail))
-                await outcomes.put(None)
-                await acknowledging
+                await put(error_frame("bad_frame", detail))
+                await (await put(None))
                 raise BinaryFrame()
             try:
                 started = await handle(parse_frame(raw, max_frame))
             except (WebSocketDisconnect, WebSocketDisconnected):
                 raise
             except Exception as exc:
-                await outcomes.put(_error_text(exc))
+                await put(_error_text(exc))
                 continue
             if started is not None:
                 _in_flight.add(started)
                 started.add_done_callback(_in_flight.discard)
-                await outcomes.put(started)
+                await put(started)
     finally:
-        acknowledging.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await acknowledging
+        if acknowledging is not None:
+            acknowledging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acknowledging
         while not outcomes.empty():  # never acknowledged: the socket is gone
             left = outcomes.get_nowait()
             if isinstance(left, asyncio.Task):
