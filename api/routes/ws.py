@@ -334,13 +334,14 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
     many in flight (the writer batches them) while they are still stored in the order sent.
     Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
     """
-    outcomes: asyncio.Queue[Outcome] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
-    acknowledging: asyncio.Task[None] | None = None  # started by the first outcome: an idle
-    # socket (most of 10,000) never needs one
+    # Made with the first outcome: an idle socket (most of 10,000) never needs them.
+    outcomes: asyncio.Queue[Outcome] | None = None
+    acknowledging: asyncio.Task[None] | None = None
 
     async def put(outcome: Outcome) -> asyncio.Task[None]:
-        nonlocal acknowledging
-        if acknowledging is None:
+        nonlocal outcomes, acknowledging
+        if outcomes is None or acknowledging is None:
+            outcomes = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
             acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
         await outcomes.put(outcome)
         return acknowledging
@@ -372,7 +373,7 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
             acknowledging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await acknowledging
-        while not outcomes.empty():  # never acknowledged: the socket is gone
+        while outcomes is not None and not outcomes.empty():  # never acknowledged: gone
             left = outcomes.get_nowait()
             if isinstance(left, asyncio.Task):
                 left.add_done_callback(_unacknowledged)
