@@ -106,6 +106,8 @@ class Limits:
 
     async def message(self, *, room_id: str | None = None, agent_id: int | None = None) -> None:
         """A user's messages count per room (its token), an agent's per agent."""
+        if not self.enabled:
+            return  # (every message comes here: not even the fail-open guard when off)
         with _fail_open():
             if agent_id is not None:
                 await self._hit(self._agent_messages, "agent-msg", str(agent_id), what="messages")

@@ -60,6 +60,11 @@ class Step:
     def rate(self) -> float:
         return self.delivered / self.seconds
 
+    @property
+    def cpu_us(self) -> float:
+        """API CPU per delivered message, in µs (steady window: setup and logins excluded)."""
+        return self.server_cpu * self.seconds * 1e6 / self.delivered if self.delivered else 0.0
+
 
 @contextlib.asynccontextmanager
 async def database(kind: str) -> AsyncIterator[str]:
@@ -169,7 +174,13 @@ async def prepare(base: str, url: str, rooms: int) -> list[tuple[str, str, str]]
 
 
 async def run_step(
-    base: str, pairs: list[tuple[str, str, str]], rate: int, seconds: float, db: str, pid: int
+    base: str,
+    pairs: list[tuple[str, str, str]],
+    rate: int,
+    seconds: float,
+    db: str,
+    pid: int,
+    profile: Path | None = None,
 ) -> Step:
     ws_base = base.replace("http://", "ws://")
     latencies: list[float] = []
@@ -212,6 +223,7 @@ async def run_step(
     readers = [asyncio.create_task(agent_reader(ws)) for ws in agents]
     drains = [asyncio.create_task(user_drain(ws)) for ws in users]
     interval = 1.0 / rate
+    spy = await start_profile(pid, seconds, profile) if profile else None
     start = time.perf_counter()
     server_ticks, client_cpu = cpu_ticks(pid), time.process_time()
     sent = 0
@@ -241,6 +253,8 @@ async def run_step(
     for ws in (*users, *agents):
         await ws.close()
     await asyncio.gather(*readers, *drains, return_exceptions=True)
+    if spy is not None:
+        await spy.wait()
     latencies.sort()
     stored = await count_stored(base, pairs)
     return Step(
@@ -255,6 +269,15 @@ async def run_step(
         server_cpu=server_cpu,
         client_cpu=client_cpu,
     )
+
+
+async def start_profile(pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
+    """py-spy (`pip install py-spy`) samples the API over the step's send window."""
+    cmd = [
+        str(Path(sys.executable).with_name("py-spy")), "record", "--native", "-p", str(pid),
+        "-d", str(max(1, int(seconds))), "-f", "raw", "-o", str(out),
+    ]  # fmt: skip
+    return await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL)
 
 
 def cpu_ticks(pid: int) -> int:
@@ -283,7 +306,9 @@ async def count_stored(base: str, pairs: list[tuple[str, str, str]]) -> int:
     return total
 
 
-async def bench(db: str, rooms: int, rates: list[int], seconds: float) -> list[Step]:
+async def bench(
+    db: str, rooms: int, rates: list[int], seconds: float, profile: Path | None = None
+) -> list[Step]:
     steps = []
     async with database(db) as url:
         secret = uuid.uuid4().hex
@@ -291,7 +316,8 @@ async def bench(db: str, rooms: int, rates: list[int], seconds: float) -> list[S
             pairs = await prepare(base, url, rooms)
             stored_before = 0
             for rate in rates:
-                step = await run_step(base, pairs, rate, seconds, db, pid)
+                out = profile and profile.with_name(f"{profile.stem}-{db}-{rate}{profile.suffix}")
+                step = await run_step(base, pairs, rate, seconds, db, pid, out)
                 step.stored -= stored_before
                 stored_before += step.stored
                 steps.append(step)
@@ -299,7 +325,8 @@ async def bench(db: str, rooms: int, rates: list[int], seconds: float) -> list[S
                     f"  {db:8s} offered {rate:6d}/s  delivered {step.rate:8.0f}/s  "
                     f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:7.2f} ms  "
                     f"stored {step.stored}/{step.sent}  "
-                    f"cpu api {step.server_cpu:.0%} client {step.client_cpu:.0%}",
+                    f"cpu api {step.server_cpu:.0%} ({step.cpu_us:.0f} µs/msg) "
+                    f"client {step.client_cpu:.0%}",
                     flush=True,
                 )
                 await asyncio.sleep(1)
@@ -311,13 +338,14 @@ def table(steps: list[Step], rooms: int, seconds: float) -> str:
         f"rooms={rooms}, {seconds:g} s per step, one uvicorn process, in-memory broker",
         "",
         "| database | offered msg/s | delivered msg/s | p50 ms | p99 ms | stored / sent "
-        "| API CPU | load-generator CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| API CPU | API CPU per message | load-generator CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in steps:
         lines.append(
             f"| {s.db} | {s.offered:,} | {s.rate:,.0f} | {s.p50_ms:.2f} | {s.p99_ms:.2f} "
-            f"| {s.stored:,} / {s.sent:,} | {s.server_cpu:.0%} | {s.client_cpu:.0%} |"
+            f"| {s.stored:,} / {s.sent:,} | {s.server_cpu:.0%} | {s.cpu_us:.0f} µs "
+            f"| {s.client_cpu:.0%} |"
         )
     return "\n".join(lines)
 
@@ -330,11 +358,16 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--rates", default="1000,2000,4000,6000")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy raw output per step (FILE-<db>-<rate>.txt): where the API's CPU goes",
+    )
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     steps: list[Step] = []
     for db in args.db or ["sqlite", "mariadb"]:
-        steps += asyncio.run(bench(db, args.rooms, rates, args.seconds))
+        steps += asyncio.run(bench(db, args.rooms, rates, args.seconds, args.profile))
     print()
     print(table(steps, args.rooms, args.seconds))
 

@@ -30,6 +30,11 @@ def check_storable(value: str) -> str:
     return value
 
 
+def is_storable(value: str) -> bool:
+    """Whether `check_storable` accepts `value` (without building its error)."""
+    return _UNSTORABLE.search(value) is None
+
+
 def without_unstorable(value: str) -> str:
     """`value` without what `check_storable` refuses: for text we did not take from a user
     and would rather keep than refuse (a model's brief)."""

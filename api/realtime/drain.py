@@ -32,6 +32,7 @@ class Drain:
         self.draining = False
         self.closing = asyncio.Event()
         """Set when sockets must close with 1012."""
+        self._closing_future: asyncio.Future[None] | None = None
         self._sockets = 0
         self._no_sockets = asyncio.Event()
         self._no_sockets.set()
@@ -49,6 +50,15 @@ class Drain:
             self._sockets -= 1
             if self._sockets == 0:
                 self._no_sockets.set()
+
+    def closing_future(self) -> asyncio.Future[None]:
+        """Done when sockets must close with 1012: one future every socket waits on, instead
+        of a task per socket around `closing.wait()`. Never cancel it."""
+        if self._closing_future is None:
+            self._closing_future = asyncio.get_running_loop().create_future()
+            if self.closing.is_set():
+                self._closing_future.set_result(None)
+        return self._closing_future
 
     def install(self, replies_idle: Callable[[], Awaitable[None]], seconds: float) -> None:
         """Drain on SIGTERM, then hand the signal to whoever handled it before (uvicorn)."""
@@ -110,6 +120,8 @@ class Drain:
         except Exception:
             log.exception("drain: waiting for AI replies failed")
         self.closing.set()
+        if self._closing_future is not None and not self._closing_future.done():
+            self._closing_future.set_result(None)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._no_sockets.wait(), timeout=SOCKETS_CLOSE_SECONDS)
         then_exit()

@@ -7,9 +7,9 @@ every 5 s and at once after a broker reconnect, and wakes only the sockets behin
 cannot be filled closes the socket with 1012), frames from the client are handled one at a
 time. A bad frame gets an `error` frame and the connection goes on; a client too slow to keep
 up is closed with 1013 and resumes with `after`; a binary frame gets an `error` frame and, once
-what was read before it is answered, 1003. A watchdog per connection closes it with 1008 when
-its token expires or its agent is disabled or signed out (password reset): a socket outlives
-the check made when it opened.
+what was read before it is answered, 1003. A watchdog per connection (`api.routes.ws_watch`)
+closes it with 1008 when its token expires or its agent is disabled or signed out (password
+reset): a socket outlives the check made when it opened.
 """
 
 from __future__ import annotations
@@ -17,21 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
 from starlette.websockets import WebSocketDisconnected, WebSocketState
 
 from api.deps import (
-    Principal,
     Tandem,
     TandemWsDep,
     WsAgentPrincipal,
     WsRoomPrincipal,
     accept,
-    agent_is_current,
     refuse,
 )
 from api.frames import (
@@ -56,6 +53,7 @@ from api.routes.ws_frames import (
     frame_room_id,
     parse_frame,
 )
+from api.routes.ws_watch import Watch, watch
 from db.models import Agent, MessagePublic, Role
 from db.queries import RoomNotFound
 
@@ -70,9 +68,6 @@ CLOSE_LINGER_SECONDS = 0.1
 """Before closing on a binary frame: time for the frames of messages stored just before it to
 come back through the hub (Redis included) and go out."""
 _in_flight: set[asyncio.Task[Any]] = set()
-WATCH_SECONDS = 4.0
-"""How often a socket re-reads its agent (through the API's agent cache, so mostly no query):
-with AGENT_CACHE_SECONDS (10) a disabled agent's sockets close within 15 s."""
 Outcome = asyncio.Task[Any] | str | None
 """What `_acknowledge` answers next: a message being stored, an error frame, or None: stop."""
 
@@ -111,7 +106,7 @@ async def room_socket(
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, _subscribed(tandem, room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
-        await _serve(websocket, tandem, subscription, cursor, handle, _watch(tandem, principal))
+        await _serve(websocket, tandem, subscription, cursor, handle, watch(tandem, principal))
 
 
 @router.websocket("/ws/agent")
@@ -152,7 +147,7 @@ async def agent_socket(
         for held in await tandem.rooms.agent_rooms(agent.id):
             cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
-        await _serve(websocket, tandem, subscription, cursor, handle, _watch(tandem, principal))
+        await _serve(websocket, tandem, subscription, cursor, handle, watch(tandem, principal))
 
 
 @contextlib.asynccontextmanager
@@ -215,35 +210,13 @@ def _socket_slot(tandem: Tandem, *, room_id: str = "", agent_id: int | None = No
         raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(exc)) from None
 
 
-async def _watch(tandem: Tandem, principal: Principal) -> str:
-    """Wait until the socket's token is no longer good; return why (the close reason)."""
-    agent = principal.agent
-    while True:
-        left = principal.expires_at - time.time()
-        if left <= 0:
-            return "token expired: log in again" if agent else "room token expired"
-        await asyncio.sleep(min(WATCH_SECONDS, left))
-        if agent is None and principal.room_id is not None:  # an open socket: the user is here
-            tandem.rooms.user_seen.seen(principal.room_id)
-        if agent is None or agent.id is None:
-            continue
-        try:
-            current = await tandem.agent(agent.id)
-        except Exception:
-            # A database blip should not drop every console: the next round looks again.
-            log.warning("socket watchdog could not read agent %s", agent.id, exc_info=True)
-            continue
-        if not agent_is_current(current, version=agent.token_version):
-            return "agent disabled or signed out"
-
-
 async def _serve(
     websocket: WebSocket,
     tandem: Tandem,
     subscription: Subscription,
     cursor: Cursor,
     handle: Handler,
-    watch: Coroutine[Any, Any, str],
+    watch: Watch,
 ) -> None:
     """Run the outgoing and incoming loops until either ends, `watch` says the token is no
     longer good (close with 1008) or the process drains (close with 1012), then stop the
@@ -258,7 +231,10 @@ async def _serve(
         return
     with drain.socket():
         if drain.draining:  # stop accepting: clients reconnect to another process
-            watch.close()
+            if isinstance(watch, asyncio.Future):
+                watch.cancel()
+            else:
+                watch.close()
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
             return
@@ -273,21 +249,25 @@ async def _serve_until(
     cursor: Cursor,
     backstop: Backstop,
     handle: Handler,
-    watch: Coroutine[Any, Any, str],
+    watch: Watch,
     drain: Drain | None,
     max_frame: int,
 ) -> None:
+    """Two tasks per socket (the loops); the watchdog of a user's socket and the drain are
+    futures, not tasks (memory: 10,000 idle sockets)."""
     outgoing = asyncio.create_task(_forward(subscription, cursor, backstop))
     incoming = asyncio.create_task(_receive(websocket, handle, max_frame=max_frame))
-    watchdog = asyncio.create_task(watch)
-    tasks: set[asyncio.Task[Any]] = {outgoing, incoming, watchdog}
+    watchdog = watch if isinstance(watch, asyncio.Future) else asyncio.create_task(watch)
+    tasks: set[asyncio.Future[Any]] = {outgoing, incoming, watchdog}
     closing = None
     if drain is not None:
-        closing = asyncio.create_task(drain.closing.wait())
+        closing = drain.closing_future()  # shared by every socket: never cancelled here
         tasks.add(closing)
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     if incoming in done and isinstance(incoming.exception(), BinaryFrame):
         await asyncio.wait({outgoing}, timeout=CLOSE_LINGER_SECONDS)
+    if closing is not None:
+        pending.discard(closing)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -360,8 +340,18 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
     many in flight (the writer batches them) while they are still stored in the order sent.
     Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
     """
-    outcomes: asyncio.Queue[Outcome] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
-    acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
+    # Made with the first outcome: an idle socket (most of 10,000) never needs them.
+    outcomes: asyncio.Queue[Outcome] | None = None
+    acknowledging: asyncio.Task[None] | None = None
+
+    async def put(outcome: Outcome) -> asyncio.Task[None]:
+        nonlocal outcomes, acknowledging
+        if outcomes is None or acknowledging is None:
+            outcomes = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
+            acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
+        await outcomes.put(outcome)
+        return acknowledging
+
     try:
         while True:
             received = await websocket.receive()
@@ -370,31 +360,31 @@ async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> 
             raw = received.get("text")
             if raw is None:  # binary: answer, acknowledge everything before it, then close
                 detail = "Frames must be JSON text; binary frames are not accepted."
-                await outcomes.put(error_frame("bad_frame", detail))
-                await outcomes.put(None)
-                await acknowledging
+                await put(error_frame("bad_frame", detail))
+                await (await put(None))
                 raise BinaryFrame()
             try:
                 started = await handle(parse_frame(raw, max_frame))
             except (WebSocketDisconnect, WebSocketDisconnected):
                 raise
             except Exception as exc:
-                await outcomes.put(_error_text(exc))
+                await put(_error_text(exc))
                 continue
             if started is not None:
                 _in_flight.add(started)
                 started.add_done_callback(_in_flight.discard)
                 try:
-                    await outcomes.put(started)
+                    await put(started)
                 except BaseException:  # closed while the queue was full
                     started.add_done_callback(_unacknowledged)
                     raise
     finally:
-        acknowledging.cancel()
-        # It may have ended on its own: a send to a socket already closed.
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await acknowledging
-        while not outcomes.empty():  # never acknowledged: the socket is gone
+        if acknowledging is not None:
+            acknowledging.cancel()
+            # It may have ended on its own: a send to a socket already closed.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await acknowledging
+        while outcomes is not None and not outcomes.empty():  # never acknowledged: gone
             left = outcomes.get_nowait()
             if isinstance(left, asyncio.Task):
                 left.add_done_callback(_unacknowledged)
@@ -436,9 +426,8 @@ async def _send(
 ) -> asyncio.Task[Any]:
     """Check the frame and the sender's rate now; store it in a task that is queued before
     this returns (only a valid message counts against the rate)."""
-    body = frame_message(frame)
-    text = check_message(body.text, agent=agent, max_chars=tandem.settings.max_message_chars)
-    client_id = body.client_id
+    text, client_id = frame_message(frame)
+    text = check_message(text, agent=agent, max_chars=tandem.settings.max_message_chars)
     await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     # Tasks start in creation order and queue their draft before their first await, so the
     # writer sees one connection's messages in the order they were sent.

@@ -10,10 +10,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from annotated_types import MaxLen
 from pydantic import ValidationError
 
 from db.models import SEQ_MAX, MessageCreate
-from db.text import check_storable
+from db.text import check_storable, is_storable
+
+
+def _max_len(field: str) -> int:
+    return next(
+        m.max_length for m in MessageCreate.model_fields[field].metadata if isinstance(m, MaxLen)
+    )
+
+
+_TEXT_MAX = _max_len("text")
+_CLIENT_ID_MAX = _max_len("client_id")
 
 
 class FrameError(Exception):
@@ -54,14 +65,26 @@ def parse_frame(raw: str, max_frame: int) -> dict[str, Any]:
     return frame
 
 
-def frame_message(frame: dict[str, Any]) -> MessageCreate:
-    """The frame's text and client_id, checked by the same model as the HTTP body."""
+def frame_message(frame: dict[str, Any]) -> tuple[str, str | None]:
+    """The frame's text and client_id, checked by the same rules as the HTTP body. A frame that
+    plainly passes them skips the model (the hot path: ~1 µs instead of ~12); any other is
+    validated by `MessageCreate` itself, which words the error."""
+    text, client_id = frame.get("text"), frame.get("client_id")
+    if (
+        type(text) is str
+        and 0 < len(text) <= _TEXT_MAX
+        and (client_id is None or (type(client_id) is str and 0 < len(client_id) <= _CLIENT_ID_MAX))
+        and is_storable(text)
+        and (client_id is None or is_storable(client_id))
+    ):
+        return text, client_id
     fields = {key: frame[key] for key in ("text", "client_id") if key in frame}
     try:
-        return MessageCreate.model_validate(fields)
+        body = MessageCreate.model_validate(fields)
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in error["loc"])
         too_long = error["type"] == "string_too_long" and error["loc"] == ("text",)
         code = "too_long" if too_long else "bad_frame"
         raise FrameError(code, f"'{field}': {error['msg']}") from None
+    return body.text, body.client_id

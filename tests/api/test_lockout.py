@@ -20,7 +20,7 @@ from jose import jwt
 from websockets.asyncio.client import ClientConnection
 
 import api.deps
-import api.routes.ws
+import api.routes.ws_watch
 from db.models import Agent
 from db.tables import agents_t
 from tests.api.test_cli import tandem
@@ -33,11 +33,11 @@ WRONG = {"detail": "Wrong email or password."}
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api.deps, "AGENT_CACHE_SECONDS", 0.2)
-    monkeypatch.setattr(api.routes.ws, "WATCH_SECONDS", 0.2)
+    monkeypatch.setattr(api.routes.ws_watch, "WATCH_SECONDS", 0.2)
 
 
 def test_the_real_windows_add_up_to_15_seconds_at_most() -> None:
-    assert api.deps.AGENT_CACHE_SECONDS + api.routes.ws.WATCH_SECONDS <= 15
+    assert api.deps.AGENT_CACHE_SECONDS + api.routes.ws_watch.WATCH_SECONDS <= 15
 
 
 async def login(server: LiveServer, email: str, password: str) -> httpx.Response:
