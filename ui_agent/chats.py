@@ -42,6 +42,7 @@ def on_reply(room_id: str) -> None:
     except ValueError as exc:
         console.state().flash = ("warning", str(exc))
         return
+    console.state().jumps += 1  # their own reply: bring the view down to it
     guard(lambda: console.reply(room_id, text))
 
 
@@ -160,7 +161,7 @@ def chat_pane(room_id: str) -> None:
             view.render_message(item)
     # Opened at the first unread; once more arrives while the chat is shown, follow the newest.
     anchor = view.UNREAD_ANCHOR if unread_from is not None and last == opened_at else None
-    view.follow_newest(f"{room_id}:{last}", anchor=anchor)
+    view.follow_newest(room_id, last, anchor=anchor, jump=s.jumps)
     console.mark_read(room_id)
     if mine:
         st.text_input(

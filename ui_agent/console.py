@@ -59,6 +59,9 @@ class ConsoleState:
     """Chats that became ours without a Take (a transfer, auto-assignment): announced once."""
     offline: bool = False
     """The last call to the API failed to connect: the connection indicator shows."""
+    jumps: int = 0
+    """Counts the agent's own replies: each brings the pane down to the newest message even
+    when they had scrolled up (see `view.follow_newest`)."""
 
     @property
     def api(self) -> TandemClient:

@@ -18,6 +18,7 @@ import pytest
 from tests.ui.conftest import restart_api, stop
 from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
 from ui_common.view import OFFLINE_TEXT
+from ui_user.visitor import COOKIE as VISITOR_COOKIE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -130,6 +131,36 @@ def test_the_user_chat_follows_the_newest_message(stack: Stack, browser: Browser
     expect(bubbles.filter(has_text="Do you ship abroad?")).to_be_in_viewport()
     # and the first one has scrolled away: the page really is longer than the window
     expect(bubbles.first).not_to_be_in_viewport()
+
+    # The reader scrolls up to read; what arrives meanwhile does not pull them down, a button
+    # says it came and takes them to it.
+    page.mouse.move(640, 250)
+    page.mouse.wheel(0, -20_000)
+    expect(bubbles.first).to_be_in_viewport()
+    jump = page.locator("[data-tandem='jump']")
+    expect(jump).to_be_hidden()
+    visitor = next(c["value"] for c in page.context.cookies() if c["name"] == VISITOR_COOKIE)
+    session = stack.api.client().resume(visitor)  # the same visitor in another tab
+    assert session is not None
+    other_tab = stack.api.client(session.token)
+    other_tab.send(session.room_id, "Also, can I pay by invoice?")
+    expect(bubbles.filter(has_text="pay by invoice")).to_have_count(1)
+    expect(jump).to_be_visible()
+    expect(jump).to_contain_text(re.compile(r"\d+ new messages?"))
+    page.wait_for_timeout(1_000)  # the follow script's last pass has run
+    expect(bubbles.first).to_be_in_viewport()
+    expect(bubbles.filter(has_text="pay by invoice")).not_to_be_in_viewport()
+    jump.click()
+    expect(bubbles.filter(has_text="pay by invoice")).to_be_in_viewport()
+    expect(jump).to_be_hidden()
+
+    # Back at the bottom, the chat follows again by itself.
+    expect(bubbles).to_have_count(8, timeout=AI_MS)  # the AI answered the other tab too
+    other_tab.send(session.room_id, "And to Norway?")
+    newest = bubbles.filter(has_text="And to Norway?")
+    expect(newest).to_have_count(1)
+    expect(newest).to_be_in_viewport()
+    expect(jump).to_be_hidden()
     page.context.close()
 
 
