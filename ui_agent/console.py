@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
@@ -24,6 +25,9 @@ POLL_SECONDS = 1.5
 MINE_EVERY = 3.0
 """Re-read of the held-chat list: chats transferred or auto-assigned to us arrive in a room we
 do not follow yet (and another admin's takeover sends no notice to us)."""
+FOLLOWUPS_EVERY = 3.0
+"""Re-read of the open follow-ups (every page): one left by a user shows in the menu's count
+and on the Follow-ups page without a reload."""
 REDRAW_WAITING_EVERY = 30.0
 """While people wait, redraw now and then so their wait times stay true."""
 HISTORY_PAGE = 500
@@ -59,6 +63,11 @@ class ConsoleState:
     """Chats that became ours without a Take (a transfer, auto-assignment): announced once."""
     offline: bool = False
     """The last call to the API failed to connect: the connection indicator shows."""
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    """The open follow-ups, oldest first, as last read."""
+    followups_at: float = 0.0
+    followups_new: list[dict[str, Any]] = field(default_factory=list)
+    """Follow-ups that arrived since the page was drawn: announced once."""
     jumps: int = 0
     """Counts the agent's own replies: each brings the pane down to the newest message even
     when they had scrolled up (see `view.follow_newest`)."""
@@ -189,6 +198,29 @@ def poll() -> bool:
         changed = True
     s.synced_at = time.monotonic()
     return changed
+
+
+def poll_followups(*, force: bool = False) -> bool:
+    """The open follow-ups, at most every `FOLLOWUPS_EVERY` s (`force`: now). True when the
+    list changed since the last read (one arrived, or another agent marked one done)."""
+    s = state()
+    if s.me is None or not s.me.can_chat:
+        return False
+    if not force and time.monotonic() - s.followups_at < FOLLOWUPS_EVERY:
+        return False
+    found = s.api.followups("open")
+    known = {f["id"] for f in s.followups}
+    if s.followups_at:  # not the first read: what it did not have before is news
+        s.followups_new += [f for f in found if f["id"] not in known]
+    changed = [f["id"] for f in found] != [f["id"] for f in s.followups]
+    s.followups, s.followups_at = found, time.monotonic()
+    return changed
+
+
+def followups_title() -> str:
+    """The menu entry, with the open count: 'Follow-ups (2)'."""
+    count = len(state().followups)
+    return f"Follow-ups ({count})" if count else "Follow-ups"
 
 
 # ---------------------------------------------------------------- what a request shows

@@ -2,7 +2,8 @@
 leaves an email that reaches the console's Follow-ups; the console opens a chat at its first
 unread message; and the console beeps on news only when its sound is switched on.
 
-The follow-up test runs first: no agent has logged in yet, so nobody is online.
+The follow-up test runs first: no other agent has logged in yet, so with Cleo away nobody is
+online.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("ux3")) as live:
         live.api.add_agent("Alice")
         live.api.add_agent("Bea")
+        live.api.add_agent("Cleo")  # goes away in the first test, and stays so
         yield live
 
 
@@ -90,7 +92,18 @@ def tall(label: str) -> str:
 def test_nobody_online_the_user_leaves_an_email_that_reaches_the_follow_ups(
     stack: Stack, browser: Browser
 ) -> None:
+    """Cleo is away, watching the Follow-ups page: the user's message shows there by itself."""
     from playwright.sync_api import expect
+
+    agent = new_page(browser)
+    log_in(agent, stack, "Cleo")
+    sidebar = agent.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Away", exact=True).click()  # away: not online for customers
+    expect(sidebar.get_by_role("switch", name="Away")).to_be_checked()
+    nav = agent.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Follow-ups").click()
+    main = agent.get_by_test_id("stMain")
+    expect(main.get_by_text("No open follow-ups")).to_be_visible()
 
     user = new_page(browser)
     user.goto(stack.user.url)
@@ -108,15 +121,15 @@ def test_nobody_online_the_user_leaves_an_email_that_reaches_the_follow_ups(
     expect(user.get_by_test_id("stForm")).to_have_count(0)
     user.context.close()
 
-    agent = new_page(browser)
-    log_in(agent, stack, "Alice")
-    agent.get_by_test_id("stSidebarNav").get_by_text("Follow-ups").click()
-    main = agent.get_by_test_id("stMain")
+    # No reload: the console's poll brings it in, and the menu counts it.
     expect(main.get_by_text(re.compile(r"ann@\W?example\.com"))).to_be_visible()
     expect(main.get_by_text("Order 77 is late.")).to_be_visible()
     expect(main.get_by_role("link", name="Reply by email")).to_have_attribute(
         "href", "mailto:ann@example.com"
     )
+    expect(nav.get_by_text("Follow-ups (1)")).to_be_visible()
+    main.get_by_role("button", name="Mark done").click()
+    expect(nav.get_by_text("Follow-ups (1)")).to_have_count(0)
     agent.context.close()
 
 
