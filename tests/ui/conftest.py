@@ -44,21 +44,41 @@ class ApiProcess:
 
     def add_agent(self, name: str, role: str = "agent") -> Agent:
         """Create an agent through the CLI (same database as the running API)."""
-        agent = Agent(
-            email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", name=name, role=role
-        )
-        command = [str(TANDEM), "agent", "add", agent.email, "--name", name, "--role", role]
-        subprocess.run(
-            [*command, "--password-stdin"],
-            input=f"{agent.password}\n".encode(),
-            env=self.env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )  # fmt: skip
-        self.agents[name] = agent
-        return agent
+        return self.add_agents({name: role})[name]
+
+    def add_agents(self, roster: dict[str, str]) -> dict[str, Agent]:
+        """Create agents (name → role) through the CLI, one `tandem agent add` each, all at
+        once: each process spends most of its time importing, so they overlap well."""
+        made = {
+            name: Agent(
+                email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", name=name, role=role
+            )
+            for name, role in roster.items()
+        }
+        running = []
+        for agent in made.values():
+            command = [str(TANDEM), "agent", "add", agent.email, "--name", agent.name]
+            process = subprocess.Popen(
+                [*command, "--role", agent.role, "--password-stdin"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=self.env, cwd=ROOT,
+            )  # fmt: skip
+            assert process.stdin is not None
+            process.stdin.write(f"{agent.password}\n".encode())
+            process.stdin.close()
+            running.append((agent, process))
+        for agent, process in running:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            assert process.stdout is not None
+            output = process.stdout.read().decode(errors="replace")
+            if process.returncode != 0:
+                raise RuntimeError(f"tandem agent add {agent.email} failed:\n{output}")
+        self.agents.update(made)
+        return made
 
     def client(self, token: str | None = None) -> TandemClient:
         return TandemClient(self.url, token=token)
@@ -113,31 +133,42 @@ def api_env(db_path: Path, *, rate_limits: bool = True) -> dict[str, str]:
     return env
 
 
-def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`tandem serve`, as `tandem up` runs it (same uvicorn options); answering on return."""
+def _launch(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`tandem serve`, as `tandem up` runs it (same uvicorn options); still starting on return."""
     with log.open("ab") as out:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+def wait_api(api: ApiProcess) -> None:
+    """Until the API answers (its startup has migrated the database); stopped if it never does."""
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=30, process=process)
+        wait_http(f"{api.url}/healthz", timeout=30, process=api.process)
     except (RuntimeError, TimeoutError) as exc:
-        stop(process)
-        raise RuntimeError(f"{exc}\n--- API log ---\n{_log_tail(log)}") from None
-    return process
+        stop(api.process)
+        raise RuntimeError(f"{exc}\n--- API log ---\n{_log_tail(api.log)}") from None
+
+
+def launch_api(tmp: Path, *, rate_limits: bool = True) -> ApiProcess:
+    """The API starting on a free port; `wait_api` before using it (meanwhile, start the rest)."""
+    env = api_env(tmp / "tandem.db", rate_limits=rate_limits)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = _launch(env, port, tmp / "api.log")
+    return ApiProcess(
+        url=url, env={**env, "TANDEM_API_URL": url}, process=process, log=tmp / "api.log"
+    )
 
 
 def start_api(tmp: Path, *, rate_limits: bool = True) -> ApiProcess:
-    env = api_env(tmp / "tandem.db", rate_limits=rate_limits)
-    port = free_port()
-    log = tmp / "api.log"
-    process = _serve(env, port, log)
-    url = f"http://127.0.0.1:{port}"
-    return ApiProcess(url=url, env={**env, "TANDEM_API_URL": url}, process=process, log=log)
+    api = launch_api(tmp, rate_limits=rate_limits)
+    wait_api(api)
+    return api
 
 
 def restart_api(api: ApiProcess) -> None:
@@ -145,7 +176,8 @@ def restart_api(api: ApiProcess) -> None:
     what the apps see across a deploy or a crash. Tokens issued before stay valid."""
     port = int(api.url.rsplit(":", 1)[1])
     env = {k: v for k, v in api.env.items() if k != "TANDEM_API_URL"}
-    api.process = _serve(env, port, api.log)
+    api.process = _launch(env, port, api.log)
+    wait_api(api)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -173,3 +205,8 @@ def use_api(api: ApiProcess, monkeypatch: pytest.MonkeyPatch) -> ApiProcess:
     """Point the apps' client (ui_common.client.api_url) at the test API."""
     monkeypatch.setenv("TANDEM_API_URL", api.url)
     return api
+
+
+# The browser tests' fixtures live with the stack they start (tests/ui/stack.py imports this
+# module, so this import comes last).
+from tests.ui.stack import browser, shared_stack, stack  # noqa: E402, F401

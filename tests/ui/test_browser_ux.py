@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.ui.conftest import restart_api, stop
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
+from tests.ui.stack import LIVE_MS, Stack, log_in, new_page, open_user_chat
 from ui_common.view import OFFLINE_TEXT
 from ui_user.visitor import COOKIE as VISITOR_COOKIE
 
@@ -24,63 +23,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
+STACK_AGENTS = {"Alice": "agent", "Ada": "admin"}  # its own stack: the empty dashboard comes first
 
-BOOT_MS = 30_000
-LIVE_MS = 8_000
 AI_MS = 15_000
 INDICATOR_MS = 3_000 + 2_000  # the promise (3 s) plus a margin for a loaded 2-core machine
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_chromium()
-    with running_stack(tmp_path_factory.mktemp("ux")) as live:
-        live.api.add_agent("Alice")
-        live.api.add_agent("Ada", "admin")
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    from playwright.sync_api import expect, sync_playwright
-
-    # Streamlit reruns take longer on a loaded machine; a promise with its own bound (the
-    # indicator) passes its timeout explicitly.
-    expect.set_options(timeout=LIVE_MS)
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def new_page(browser: Browser, height: int = 720) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": height}).new_page()
-    page.set_default_timeout(LIVE_MS)
-    return page
-
-
-def log_in(page: Page, stack: Stack, name: str) -> None:
-    from playwright.sync_api import expect
-
-    agent = stack.api.agents[name]
-    page.goto(stack.agent.url)
-    expect(page.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
-    page.get_by_role("textbox", name="Email").fill(agent.email)
-    page.get_by_role("textbox", name="Password").fill(agent.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_text(agent.name)).to_be_visible()
-
-
-def open_user_chat(page: Page, stack: Stack) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(stack.user.url)
-    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=BOOT_MS)
 
 
 def ask(page: Page, text: str, answered: int) -> None:

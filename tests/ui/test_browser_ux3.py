@@ -10,65 +10,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
+from tests.ui.stack import BOOT_MS, LIVE_MS, Stack, log_in, new_page
 from ui_common.client import TandemClient
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
+# Its own stack: the first test needs nobody online. Cleo goes away there and stays so.
+STACK_AGENTS = {"Alice": "agent", "Bea": "agent", "Cleo": "agent"}
 
-BOOT_MS = 30_000
-LIVE_MS = 10_000
 AI_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_chromium()
-    with running_stack(tmp_path_factory.mktemp("ux3")) as live:
-        live.api.add_agent("Alice")
-        live.api.add_agent("Bea")
-        live.api.add_agent("Cleo")  # goes away in the first test, and stays so
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=LIVE_MS)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def new_page(browser: Browser, height: int = 720) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": height}).new_page()
-    page.set_default_timeout(LIVE_MS)
-    return page
-
-
-def log_in(page: Page, stack: Stack, name: str) -> None:
-    from playwright.sync_api import expect
-
-    agent = stack.api.agents[name]
-    page.goto(stack.agent.url)
-    expect(page.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
-    page.get_by_role("textbox", name="Email").fill(agent.email)
-    page.get_by_role("textbox", name="Password").fill(agent.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_text(agent.name)).to_be_visible()
 
 
 def waiting_user(stack: Stack) -> tuple[str, TandemClient]:
