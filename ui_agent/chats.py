@@ -88,7 +88,7 @@ def sidebar_queue() -> None:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
             # Compact: one line with the position, the wait and Take; one with what it is about.
-            about = room.brief or console.first_words(room.id) or "(no message yet)"
+            about = room.brief or console.latest_words(room.id) or "(no message yet)"
             line, take = st.columns([3, 1.4], vertical_alignment="center", gap="small")
             line.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
             take.button(
@@ -128,8 +128,8 @@ def sidebar_chats() -> None:
 
 def _chat_label(room_id: str) -> str:
     s = console.state()
-    first = console.first_words(room_id) or "New chat"
-    label = f"{_clip(first, 28)} · {room_id[:6]}"
+    latest = console.latest_words(room_id) or "New chat"
+    label = f"{_clip(latest, 28)} · {room_id[:6]}"
     count = console.unread(room_id) if room_id != s.selected else 0
     room = s.rooms.get(room_id)
     if room is not None and room.status == "closed":

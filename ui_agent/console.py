@@ -226,8 +226,10 @@ def followups_title() -> str:
 # ---------------------------------------------------------------- what a request shows
 
 
-def first_words(room_id: str) -> str:
-    for message in history(room_id):
+def latest_words(room_id: str) -> str:
+    """The customer's newest message: what they need now (an order number typed while
+    waiting, a follow-up question), not what they opened the chat with."""
+    for message in reversed(history(room_id)):
         if message.sender == "user":
             return message.text
     return ""

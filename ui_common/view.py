@@ -195,8 +195,13 @@ _FOLLOW_JS = """<script>
     follow();
     return;
   }
-  // The reader's own send follows, unless they scrolled up again while it was on its way.
-  if (!t.away || (own && t.input <= t.acted)) { follow(); return; }
+  if (!t.away) { follow(); return; }
+  if (own) {
+    // Their own send follows, unless they scrolled up again while it was on its way: then it
+    // stays where they are, and what they sent (and watched being answered) is not news.
+    if (t.input <= t.acted) follow(); else t.seen = newest;
+    return;
+  }
   // The reader scrolled up to read: leave them there and offer a way down.
   let b = button();
   if (!b) {

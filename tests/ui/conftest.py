@@ -63,20 +63,15 @@ class ApiProcess:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 env=self.env, cwd=ROOT,
             )  # fmt: skip
-            assert process.stdin is not None
-            process.stdin.write(f"{agent.password}\n".encode())
-            process.stdin.close()
             running.append((agent, process))
-        for agent, process in running:
+        for agent, process in running:  # all started: each imports while the others do
             try:
-                process.wait(timeout=60)
+                output, _ = process.communicate(f"{agent.password}\n".encode(), timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait()
-            assert process.stdout is not None
-            output = process.stdout.read().decode(errors="replace")
+                output, _ = process.communicate()
             if process.returncode != 0:
-                raise RuntimeError(f"tandem agent add {agent.email} failed:\n{output}")
+                raise RuntimeError(f"tandem agent add {agent.email} failed:\n{output.decode()}")
         self.agents.update(made)
         return made
 

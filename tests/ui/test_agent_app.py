@@ -97,6 +97,9 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     radio = at.sidebar.radio[0]
     labels = radio.options
     assert any("(1 new)" in label for label in labels), labels
+    # The label says what the customer needs now (their latest words), not how they began.
+    label = next(label for label in labels if "(1 new)" in label)
+    assert label.startswith("Are you still there?"), labels
     radio.set_value(session.room_id).run()
     assert bubbles(at)[-1] == ("user", "Are you still there?")
 
