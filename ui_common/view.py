@@ -236,8 +236,8 @@ def follow_newest(scope: str, newest: int, *, anchor: str | None = None, jump: i
     unread. When `newest` grows the page follows it, unless the reader has scrolled up to read
     (wheel, touch, keys or the scrollbar, not our own scrolling): then a "↓ n new messages"
     button appears above the input and jumps to the newest when clicked; it goes by itself when
-    the reader scrolls down. A changed `jump` (the reader sent something) always follows.
-    Redraws that change neither leave the view alone."""
+    the reader scrolls down. A changed `jump` (the reader sent something) follows too, unless
+    they scrolled up after sending. Redraws that change neither leave the view alone."""
     st.html(
         _FOLLOW_JS % json.dumps([scope, newest, anchor, jump]),
         unsafe_allow_javascript=True,
