@@ -6,6 +6,7 @@ Agents are created the way an operator would, with `tandem agent add --password-
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,7 +23,6 @@ from tests.conftest import free_port
 from ui_common.client import Session, TandemClient
 
 ROOT = Path(__file__).resolve().parents[2]
-TANDEM = Path(sys.executable).with_name("tandem")
 PASSWORD = "s3cret-pass"
 
 
@@ -47,31 +47,33 @@ class ApiProcess:
         return self.add_agents({name: role})[name]
 
     def add_agents(self, roster: dict[str, str]) -> dict[str, Agent]:
-        """Create agents (name → role) through the CLI, one `tandem agent add` each, all at
-        once: each process spends most of its time importing, so they overlap well."""
+        """Create agents (name → role) with `tandem agent add ... --password-stdin`, run as the
+        CLI runs it but all in one interpreter: the import, not the insert, is what costs."""
         made = {
             name: Agent(
                 email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", name=name, role=role
             )
             for name, role in roster.items()
         }
-        running = []
-        for agent in made.values():
-            command = [str(TANDEM), "agent", "add", agent.email, "--name", agent.name]
-            process = subprocess.Popen(
-                [*command, "--role", agent.role, "--password-stdin"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                env=self.env, cwd=ROOT,
-            )  # fmt: skip
-            running.append((agent, process))
-        for agent, process in running:  # all started: each imports while the others do
-            try:
-                output, _ = process.communicate(f"{agent.password}\n".encode(), timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                output, _ = process.communicate()
-            if process.returncode != 0:
-                raise RuntimeError(f"tandem agent add {agent.email} failed:\n{output.decode()}")
+        if not made:
+            return made
+        argvs = [
+            ["agent", "add", a.email, "--name", a.name, "--role", a.role, "--password-stdin"]
+            for a in made.values()
+        ]
+        script = (
+            "import json, sys\nfrom api.cli import main\n"
+            "for argv in json.loads(sys.argv[1]):\n    main(argv)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script, json.dumps(argvs)],
+            input="".join(f"{a.password}\n" for a in made.values()).encode(),
+            env=self.env, cwd=ROOT, capture_output=True, timeout=120,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"tandem agent add failed:\n{done.stdout.decode()}{done.stderr.decode()}"
+            )
         self.agents.update(made)
         return made
 
