@@ -23,7 +23,7 @@ import pytest
 
 from api.launcher import streamlit_command
 from tests.conftest import free_port
-from tests.ui.conftest import ApiProcess, launch_api, stop, wait_api, wait_http
+from tests.ui.processes import ApiProcess, launch_api, stop, wait_api, wait_http
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
