@@ -14,7 +14,7 @@ from ui_common import view
 from ui_common.client import ApiError
 from ui_common.safe_text import escape_markdown
 
-QUEUE_SHOWN = 25
+QUEUE_SHOWN = console.QUEUE_PREVIEWS
 
 
 # ---------------------------------------------------------------- callbacks
@@ -88,7 +88,11 @@ def sidebar_queue() -> None:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
             # Compact: one line with the position, the wait and Take; one with what it is about.
-            about = room.brief or console.latest_words(room.id) or "(no message yet)"
+            # The newest words typed while waiting lead (the brief's opening is the need they
+            # came with); the whole brief is one hover away.
+            said = console.said_while_waiting(room)
+            about = (f"↳ {said}" if said else room.brief) or console.latest_words(room.id)
+            about = about or "(no message yet)"
             line, take = st.columns([3, 1.4], vertical_alignment="center", gap="small")
             line.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
             take.button(
@@ -99,7 +103,8 @@ def sidebar_queue() -> None:
                 args=(room.id,),
                 width="content",
             )
-            st.caption(escape_markdown(_clip(about, 34)), help=escape_markdown(_clip(about, 400)))
+            full = room.brief or about
+            st.caption(escape_markdown(_clip(about, 30)), help=escape_markdown(_clip(full, 400)))
         if len(s.queue) > QUEUE_SHOWN:
             st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
 

@@ -31,6 +31,8 @@ and on the Follow-ups page without a reload."""
 REDRAW_WAITING_EVERY = 30.0
 """While people wait, redraw now and then so their wait times stay true."""
 HISTORY_PAGE = 500
+QUEUE_PREVIEWS = 25
+"""Waiting chats whose messages a redraw brings up to date (the sidebar shows as many)."""
 STATE_KEY = "console"
 
 Flash = tuple[str, str]
@@ -161,9 +163,8 @@ def sync() -> None:
     s.queue = s.api.queue()
     s.rooms.update({r.id: r for r in s.queue})
     refresh_mine()
-    for room in s.queue:
-        if room.id not in s.histories:
-            fetch_new(room.id)
+    for room in s.queue[:QUEUE_PREVIEWS]:  # `?after=`: only what they wrote since last time
+        fetch_new(room.id)
     for room_id in open_chats():
         fetch_new(room_id)
     if s.selected and s.selected not in {r.id for r in s.mine}:
@@ -224,6 +225,18 @@ def followups_title() -> str:
 
 
 # ---------------------------------------------------------------- what a request shows
+
+
+def said_while_waiting(room: Room) -> str:
+    """The customer's newest message since the room joined the queue ('' if none): often the
+    detail an agent needs first (an order number typed while waiting)."""
+    since = room.waiting_since
+    if since is None:
+        return ""
+    for message in reversed(history(room.id)):
+        if message.sender == "user" and message.created_at >= since:
+            return message.text
+    return ""
 
 
 def latest_words(room_id: str) -> str:

@@ -63,6 +63,10 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     at.run()
     no_exception(at)
     take = at.button(key=f"take-{session.room_id}")
+    # What they type while waiting leads the request's line (an order number, say).
+    user.send(session.room_id, "Order 4711, if that helps")
+    at.run()
+    assert "↳ Order 4711, if that helps" in sidebar_texts(at)
     assert (
         "My parcel never arrived" in sidebar_texts(at)
         or use_api.client(user.token).room(session.room_id).brief
