@@ -30,8 +30,9 @@ INDICATOR_MS = 3_000 + 2_000  # the promise (3 s) plus a margin for a loaded 2-c
 
 
 def ask(page: Page, text: str, answered: int) -> None:
-    """Send `text`, the `answered`-th question of a fresh chat, and wait for its answer: then
-    the chat holds exactly 2 × `answered` bubbles (a count read mid-redraw could be stale)."""
+    """Send `text`, the `answered`-th question of a fresh chat, and wait for its answer as
+    stored: then the chat holds exactly 2 × `answered` bubbles, the last one with its time (the
+    streamed bubble has none; a question sent while it streams would be stored unanswered)."""
     from playwright.sync_api import expect
 
     box = page.get_by_test_id("stChatInputTextArea")
@@ -40,6 +41,7 @@ def ask(page: Page, text: str, answered: int) -> None:
     bubbles = page.get_by_test_id("stChatMessage")
     expect(bubbles.filter(has_text=text)).to_have_count(1, timeout=AI_MS)
     expect(bubbles).to_have_count(2 * answered, timeout=AI_MS)
+    expect(bubbles.last).to_contain_text(re.compile(r"\d\d:\d\d\s*$"), timeout=AI_MS)
 
 
 def test_an_empty_dashboard_says_so(stack: Stack, browser: Browser) -> None:
