@@ -4,7 +4,8 @@ Two measurements, one stack (API + user chat + agent console as subprocesses, te
 
 1. http — the apps' polling pattern replayed over HTTP, no Streamlit involved: every user chat
    asks `GET /messages?after=<last seq>` each 1.0 s; every console asks `GET /api/queue` and
-   `GET /messages?after=` for each chat it holds each 1.5 s; every idle visitor (a chat page
+   `GET /messages?after=` for each chat it holds each 1.5 s, and `GET /api/followups` every
+   other time (3 s); every idle visitor (a chat page
    open with no conversation yet, or after it ended) asks `GET /healthz` each 2.0 s for the
    connection indicator. Isolates the API's share.
 2. browser — the real thing: user chats and agent consoles open as Debian-chromium pages
@@ -41,6 +42,7 @@ from ui_common.client import TandemClient  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 USER_POLL, AGENT_POLL = 1.0, 1.5  # ui_user/chat.py POLL_SECONDS, ui_agent/console.py POLL_SECONDS
+FOLLOWUP_TICKS = 2  # ui_agent/console.py FOLLOWUPS_EVERY (3 s): every other heartbeat
 VISITOR_PING = 2.0  # ui_user/chat.py PING_EVERY: a chat page with no open conversation
 
 
@@ -185,9 +187,14 @@ async def replay(stack: Stack, scene: Scene, stop: asyncio.Event, visitors: int)
             r = await http.post("/api/auth/token", data=login, timeout=180)
             headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
             after = dict.fromkeys(scene.held.get(index, []), 0)
+            ticks = 0
             while not stop.is_set():
                 await http.get("/api/queue", headers=headers)
                 count += 1
+                if ticks % FOLLOWUP_TICKS == 0:
+                    await http.get("/api/followups?state=open", headers=headers)
+                    count += 1
+                ticks += 1
                 for room_id, seq in after.items():
                     r = await http.get(
                         f"/api/rooms/{room_id}/messages?after={seq}", headers=headers

@@ -4,11 +4,13 @@
 JWT lives in the session's `ConsoleState` only and is never shown or logged; a reload logs in
 again from a revocable session secret kept in a cookie (ui_agent/remember.py). A 1.5-second
 fragment polls the queue (the presence heartbeat) and, on the
-Chats page, the held chats; it draws nothing and reruns the page only when something changed.
+Chats page, the held chats, and every few seconds the open follow-ups (their count is in the
+menu); it draws nothing and reruns the page only when something changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -69,6 +71,19 @@ def sidebar_account(me: Agent) -> None:
         st.button("Log out", icon=":material/logout:", on_click=on_logout, key="logout")
 
 
+def announce_followups(on_page: bool) -> None:
+    """A follow-up that came in while the console was open: a toast on any other page (the
+    menu's count says how many are open; the Follow-ups page lists it)."""
+    s = console.state()
+    arrived, s.followups_new = s.followups_new, []
+    if on_page:
+        return
+    for followup in arrived:
+        st.toast(
+            f"New follow-up from {escape_markdown(str(followup['email']))}", icon=":material/mail:"
+        )
+
+
 @st.fragment(run_every=console.POLL_SECONDS)
 def live_updates(on_chats: bool) -> None:
     """The heartbeat poll, and a page rerun only when something changed; draws only the
@@ -86,6 +101,8 @@ def live_updates(on_chats: bool) -> None:
             s.api.queue()
         else:
             s.api.ping()
+        if s.me is not None and s.me.can_chat:
+            changed = console.poll_followups() or changed
     except ApiError as exc:
         if exc.status == 401 and not remember.refresh():
             remember.end()
@@ -118,9 +135,11 @@ def main() -> None:
     board = st.Page(
         HERE / "page_board.py", title="Board", icon=":material/dashboard:", url_path="board"
     )
+    with contextlib.suppress(ApiError, httpx.HTTPError):  # the heartbeat reports an outage
+        console.poll_followups()
     followups = st.Page(
         HERE / "page_followups.py",
-        title="Follow-ups",
+        title=console.followups_title(),
         icon=":material/mail:",
         url_path="followups",
     )
@@ -129,6 +148,7 @@ def main() -> None:
         pages.append(board)
     current = st.navigation(pages)
     sidebar_account(s.me)
+    announce_followups(current is followups)
     current.run()
     # After the page ran (its sync is what the count reads); `st.navigation` titles the tab
     # with the page's title otherwise.

@@ -14,7 +14,7 @@ from ui_common import view
 from ui_common.client import ApiError
 from ui_common.safe_text import escape_markdown
 
-QUEUE_SHOWN = 25
+QUEUE_SHOWN = console.QUEUE_PREVIEWS
 
 
 # ---------------------------------------------------------------- callbacks
@@ -42,6 +42,7 @@ def on_reply(room_id: str) -> None:
     except ValueError as exc:
         console.state().flash = ("warning", str(exc))
         return
+    console.state().jumps += 1  # their own reply: bring the view down to it
     guard(lambda: console.reply(room_id, text))
 
 
@@ -87,7 +88,11 @@ def sidebar_queue() -> None:
             st.caption("Nobody is waiting.")
         for room in s.queue[:QUEUE_SHOWN]:
             # Compact: one line with the position, the wait and Take; one with what it is about.
-            about = room.brief or console.first_words(room.id) or "(no message yet)"
+            # The newest words typed while waiting lead (the brief's opening is the need they
+            # came with); the whole brief is one hover away.
+            said = console.said_while_waiting(room)
+            about = (f"↳ {said}" if said else room.brief) or console.latest_words(room.id)
+            about = about or "(no message yet)"
             line, take = st.columns([3, 1.4], vertical_alignment="center", gap="small")
             line.markdown(f"**#{room.queue_position}** · {console.wait_label(room)}")
             take.button(
@@ -98,7 +103,8 @@ def sidebar_queue() -> None:
                 args=(room.id,),
                 width="content",
             )
-            st.caption(escape_markdown(_clip(about, 34)), help=escape_markdown(_clip(about, 400)))
+            full = room.brief or about
+            st.caption(escape_markdown(_clip(about, 30)), help=escape_markdown(_clip(full, 400)))
         if len(s.queue) > QUEUE_SHOWN:
             st.caption(f"… and {len(s.queue) - QUEUE_SHOWN} more")
 
@@ -127,8 +133,8 @@ def sidebar_chats() -> None:
 
 def _chat_label(room_id: str) -> str:
     s = console.state()
-    first = console.first_words(room_id) or "New chat"
-    label = f"{_clip(first, 28)} · {room_id[:6]}"
+    latest = console.latest_words(room_id) or "New chat"
+    label = f"{_clip(latest, 28)} · {room_id[:6]}"
     count = console.unread(room_id) if room_id != s.selected else 0
     room = s.rooms.get(room_id)
     if room is not None and room.status == "closed":
@@ -160,7 +166,7 @@ def chat_pane(room_id: str) -> None:
             view.render_message(item)
     # Opened at the first unread; once more arrives while the chat is shown, follow the newest.
     anchor = view.UNREAD_ANCHOR if unread_from is not None and last == opened_at else None
-    view.follow_newest(f"{room_id}:{last}", anchor=anchor)
+    view.follow_newest(room_id, last, anchor=anchor, jump=s.jumps)
     console.mark_read(room_id)
     if mine:
         st.text_input(

@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
@@ -24,9 +25,14 @@ POLL_SECONDS = 1.5
 MINE_EVERY = 3.0
 """Re-read of the held-chat list: chats transferred or auto-assigned to us arrive in a room we
 do not follow yet (and another admin's takeover sends no notice to us)."""
+FOLLOWUPS_EVERY = 3.0
+"""Re-read of the open follow-ups (every page): one left by a user shows in the menu's count
+and on the Follow-ups page without a reload."""
 REDRAW_WAITING_EVERY = 30.0
 """While people wait, redraw now and then so their wait times stay true."""
 HISTORY_PAGE = 500
+QUEUE_PREVIEWS = 25
+"""Waiting chats whose messages a redraw brings up to date (the sidebar shows as many)."""
 STATE_KEY = "console"
 
 Flash = tuple[str, str]
@@ -59,6 +65,14 @@ class ConsoleState:
     """Chats that became ours without a Take (a transfer, auto-assignment): announced once."""
     offline: bool = False
     """The last call to the API failed to connect: the connection indicator shows."""
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    """The open follow-ups, oldest first, as last read."""
+    followups_at: float = 0.0
+    followups_new: list[dict[str, Any]] = field(default_factory=list)
+    """Follow-ups that arrived since the page was drawn: announced once."""
+    jumps: int = 0
+    """Counts the agent's own replies: each brings the pane down to the newest message even
+    when they had scrolled up (see `view.follow_newest`)."""
 
     @property
     def api(self) -> TandemClient:
@@ -149,9 +163,8 @@ def sync() -> None:
     s.queue = s.api.queue()
     s.rooms.update({r.id: r for r in s.queue})
     refresh_mine()
-    for room in s.queue:
-        if room.id not in s.histories:
-            fetch_new(room.id)
+    for room in s.queue[:QUEUE_PREVIEWS]:  # `?after=`: only what they wrote since last time
+        fetch_new(room.id)
     for room_id in open_chats():
         fetch_new(room_id)
     if s.selected and s.selected not in {r.id for r in s.mine}:
@@ -188,11 +201,48 @@ def poll() -> bool:
     return changed
 
 
+def poll_followups(*, force: bool = False) -> bool:
+    """The open follow-ups, at most every `FOLLOWUPS_EVERY` s (`force`: now). True when the
+    list changed since the last read (one arrived, or another agent marked one done)."""
+    s = state()
+    if s.me is None or not s.me.can_chat:
+        return False
+    if not force and time.monotonic() - s.followups_at < FOLLOWUPS_EVERY:
+        return False
+    found = s.api.followups("open")
+    known = {f["id"] for f in s.followups}
+    if s.followups_at:  # not the first read: what it did not have before is news
+        s.followups_new += [f for f in found if f["id"] not in known]
+    changed = [f["id"] for f in found] != [f["id"] for f in s.followups]
+    s.followups, s.followups_at = found, time.monotonic()
+    return changed
+
+
+def followups_title() -> str:
+    """The menu entry, with the open count: 'Follow-ups (2)'."""
+    count = len(state().followups)
+    return f"Follow-ups ({count})" if count else "Follow-ups"
+
+
 # ---------------------------------------------------------------- what a request shows
 
 
-def first_words(room_id: str) -> str:
-    for message in history(room_id):
+def said_while_waiting(room: Room) -> str:
+    """The customer's newest message since the room joined the queue ('' if none): often the
+    detail an agent needs first (an order number typed while waiting)."""
+    since = room.waiting_since
+    if since is None:
+        return ""
+    for message in reversed(history(room.id)):
+        if message.sender == "user" and message.created_at >= since:
+            return message.text
+    return ""
+
+
+def latest_words(room_id: str) -> str:
+    """The customer's newest message: what they need now (an order number typed while
+    waiting, a follow-up question), not what they opened the chat with."""
+    for message in reversed(history(room_id)):
         if message.sender == "user":
             return message.text
     return ""

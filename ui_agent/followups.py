@@ -2,7 +2,8 @@
 
 Each shows when it came, the address as a `mailto:` link (Tandem sends no mail: the agent
 answers from their own mail client) and the message as typed; "Mark done" files it away.
-Read when the page is drawn; no timed polling of its own (the heartbeat keeps running).
+Read when the page is drawn; the console's heartbeat re-reads the open ones every few
+seconds (`console.poll_followups`) and redraws the page when one arrives or is marked done.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def mailto(email: str) -> str:
 def on_done(followup_id: int) -> None:
     def done() -> None:
         console.state().api.followup_done(followup_id)
+        console.poll_followups(force=True)  # the menu's count, in this very redraw
 
     guard(done, done="Marked done.")
 

@@ -189,7 +189,7 @@ def announce_arrivals() -> None:
         return
     room_id = arrived[-1]
     console.fetch_new(room_id)
-    text = f"New chat for you: “{_clip(console.first_words(room_id)) or room_id[:6]}”."
+    text = f"New chat for you: “{_clip(console.latest_words(room_id)) or room_id[:6]}”."
     notes = team.notes(room_id)
     if notes:
         text += f" Note from {notes[-1].author}: {notes[-1].text}"

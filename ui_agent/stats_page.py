@@ -186,10 +186,11 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
         border=True,
     )
     row[1].metric(
-        "Resolved by the AI alone",
+        "AI resolved alone",  # labels of ≤ 18 characters fit a quarter of 1280 px
         percent(c["containment_rate"]),
         **delta_props(rate_delta(c["containment_rate"], p["containment_rate"])),
-        help="Conversations with no handoff and no agent join (containment).",
+        help="Resolved by the AI alone: conversations with no handoff and no agent join "
+        "(containment).",
         delta_description=vs,
         border=True,
     )
@@ -213,25 +214,25 @@ def _kpis(now: dict[str, Any], before: dict[str, Any], period: Period) -> None:
     )
     row = st.columns(4)
     timings = (
-        ("Median wait for an agent", "wait_seconds", "inverse"),
-        ("Median first agent reply", "first_response_seconds", "inverse"),
-        ("Median conversation length", "duration_seconds", "off"),
+        ("Median wait", "Median wait for an agent", "wait_seconds", "inverse"),
+        ("Median first reply", "Median first agent reply", "first_response_seconds", "inverse"),
+        ("Median length", "Median conversation length", "duration_seconds", "off"),
     )
-    for column, (label, key, colour) in zip(row, timings, strict=False):
+    for column, (label, meaning, key, colour) in zip(row, timings, strict=False):
         column.metric(
             label,
             duration(now[key]["p50"]),
             **delta_props(seconds_delta(now[key]["p50"], before[key]["p50"]), colour),
-            help=f"p90: {duration(now[key]['p90'])} · {now[key]['count']:,} measured",
+            help=f"{meaning}. p90: {duration(now[key]['p90'])} · {now[key]['count']:,} measured",
             delta_description=vs,
             border=True,
         )
     per = now["messages"]["per_conversation"]
     total = sum(v for v in per.values() if v is not None) if c["started"] else None
     row[3].metric(
-        "Messages per conversation",
+        "Messages per chat",
         "–" if total is None else f"{total:.1f}",
-        help=" · ".join(f"{k}: {v}" for k, v in per.items()),
+        help="Messages per conversation: " + " · ".join(f"{k}: {v}" for k, v in per.items()),
         border=True,
     )
 

@@ -136,18 +136,91 @@ def ago(moment: datetime, *, now: datetime | None = None) -> str:
 
 _FOLLOW_JS = """<script>
 (() => {
-  const key = %s;
-  const anchor = %s;
+  const [scope, newest, anchor, jump] = %s;
+  const w = window;
+  const SCROLLERS =
+    '[data-testid="stMain"], [data-testid="stAppScrollToBottomContainer"], section.main';
+  const NEAR = 80;  // px from the bottom that still counts as "at the newest"
+  const t = w.tandemFollow || (w.tandemFollow = {
+    scope: null, newest: 0, jump: null, seen: 0, away: false, input: 0, acted: 0,
+  });
+  const atBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight <= NEAR;
+  const button = () => document.getElementById("tandem-jump");
+  const hide = () => { const b = button(); if (b) b.style.display = "none"; };
+  // A few passes, as Streamlit finishes drawing; the reader's own scrolling stops them.
+  const passes = (step) => {
+    const since = Date.now();
+    for (const ms of [0, 120, 400, 900]) setTimeout(() => { if (t.input <= since) step(); }, ms);
+  };
   const down = () => {
-    const mark = anchor && document.getElementById(anchor);
-    if (mark) { mark.scrollIntoView({block: "start"}); return; }
-    for (const el of document.querySelectorAll(
-      '[data-testid="stMain"], [data-testid="stAppScrollToBottomContainer"], section.main'
-    )) { el.scrollTop = el.scrollHeight; }
+    for (const el of document.querySelectorAll(SCROLLERS)) el.scrollTop = el.scrollHeight;
     window.scrollTo(0, document.body.scrollHeight);
   };
-  for (const ms of [0, 120, 400, 900]) setTimeout(down, ms);
-  void key;
+  const follow = () => { t.away = false; t.seen = t.newest; hide(); passes(down); };
+  if (!t.listening) {
+    t.listening = true;
+    // Only the reader moves the view away from the newest: wheel, touch, keys, the scrollbar.
+    const input = () => { t.input = Date.now(); };
+    const quiet = {passive: true, capture: true};
+    for (const kind of ["wheel", "touchmove"]) addEventListener(kind, input, quiet);
+    addEventListener("keydown", (e) => {
+      const typing = e.target && e.target.closest && e.target.closest("textarea, input");
+      if (!typing && /^(PageUp|PageDown|ArrowUp|ArrowDown|Home|End| )$/.test(e.key)) input();
+    }, true);
+    addEventListener("pointerdown", (e) => {
+      if (e.target && e.target.matches && e.target.matches(SCROLLERS)) input();
+      else if (e.target && e.target.closest && e.target.closest("button")) t.acted = Date.now();
+    }, true);
+    addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && e.target && e.target.tagName === "TEXTAREA") {
+        t.acted = Date.now();
+      }
+    }, true);
+    addEventListener("scroll", (e) => {
+      const el = e.target;
+      if (!el || !el.matches || !el.matches(SCROLLERS)) return;
+      if (atBottom(el)) { t.away = false; t.seen = t.newest; hide(); }
+      else if (Date.now() - t.input < 1000) t.away = true;
+    }, true);
+  }
+  const fresh = t.scope !== scope;
+  const grew = newest !== t.newest || jump !== t.jump;
+  if (!fresh && !grew) return;  // a redraw for anything else leaves the reader where they are
+  const own = jump !== t.jump && !fresh;
+  t.scope = scope; t.newest = newest; t.jump = jump;
+  if (fresh) {
+    t.away = false; t.seen = newest; hide();
+    const mark = anchor && document.getElementById(anchor);
+    if (mark) { passes(() => mark.scrollIntoView({block: "start"})); return; }
+    follow();
+    return;
+  }
+  if (!t.away) { follow(); return; }
+  if (own) {
+    // Their own send follows, unless they scrolled up again while it was on its way: then it
+    // stays where they are, and what they sent (and watched being answered) is not news.
+    if (t.input <= t.acted) follow(); else t.seen = newest;
+    return;
+  }
+  // The reader scrolled up to read: leave them there and offer a way down.
+  let b = button();
+  if (!b) {
+    b = document.createElement("button");
+    b.id = "tandem-jump";
+    b.type = "button";
+    b.dataset.tandem = "jump";
+    b.style.cssText = "position:fixed;left:50%%;transform:translateX(-50%%);z-index:999990;" +
+      "border:0;border-radius:999px;padding:.4rem .95rem;background:#d9480f;color:#fff;" +
+      "font:600 .85rem/1.2 sans-serif;box-shadow:0 2px 8px rgba(0,0,0,.3);cursor:pointer";
+    b.addEventListener("click", follow);
+    document.body.appendChild(b);
+  }
+  const bar = document.querySelector('[data-testid="stBottom"]');
+  b.style.bottom = ((bar ? bar.getBoundingClientRect().height : 0) + 12) + "px";
+  const count = Math.max(1, newest - t.seen);
+  b.textContent = "\u2193 " + (count === 1 ? "1 new message" : count + " new messages");
+  b.setAttribute("aria-label", "New messages: jump to the newest");
+  b.style.display = "block";
 })();
 </script>"""
 
@@ -155,14 +228,18 @@ UNREAD_ANCHOR = "tandem-first-unread"
 """The element id of the "New messages" line (see `unread_marker`)."""
 
 
-def follow_newest(key: str, *, anchor: str | None = None) -> None:
-    """Scroll the page to its bottom (the newest message) whenever `key` changes: pass what
-    identifies the newest thing on screen (room and last seq). An unchanged key leaves the
-    element as it is, so a redraw for anything else does not move the reader. With `anchor`
-    (an element id on the page), scroll that element to the top instead: a chat opened at its
-    first unread message (the browser stops at the bottom when the rest is short)."""
+def follow_newest(scope: str, newest: int, *, anchor: str | None = None, jump: int = 0) -> None:
+    """Keep the reader at the newest message, the way chat apps do.
+
+    `scope` names the conversation on screen and `newest` its last seq. A new scope opens at
+    the bottom, or with `anchor` (an element id) at that element: a chat opened at its first
+    unread. When `newest` grows the page follows it, unless the reader has scrolled up to read
+    (wheel, touch, keys or the scrollbar, not our own scrolling): then a "↓ n new messages"
+    button appears above the input and jumps to the newest when clicked; it goes by itself when
+    the reader scrolls down. A changed `jump` (the reader sent something) follows too, unless
+    they scrolled up after sending. Redraws that change neither leave the view alone."""
     st.html(
-        _FOLLOW_JS % (json.dumps(key), json.dumps(anchor)),
+        _FOLLOW_JS % json.dumps([scope, newest, anchor, jump]),
         unsafe_allow_javascript=True,
         width="content",
     )

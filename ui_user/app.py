@@ -28,6 +28,7 @@ GREETING = "Hi! I'm the Tandem assistant. Ask me anything — or ask for a perso
 
 def on_talk_to_person() -> None:
     s = chat.state()
+    s.jumps += 1
     try:
         room_id = s.room_id or chat.start_room()
         s.person_requested(s.client.request_human(room_id))
@@ -39,6 +40,7 @@ def on_end_chat() -> None:
     s = chat.state()
     if s.room_id is None:
         return
+    s.jumps += 1
     try:
         s.set_room(s.client.close_room(s.room_id))
     except (ApiError, httpx.HTTPError) as exc:
@@ -170,6 +172,7 @@ def send(text: str, client_id: str | None = None) -> None:
     When the API does not take it, the text stays on screen as an unsent bubble with its
     `client_id`: Retry sends it again under the same id, so it can never be stored twice."""
     s = chat.state()
+    s.jumps += 1
     client_id = client_id or chat.new_client_id()
     try:
         room_id = s.room_id or chat.start_room()
@@ -246,7 +249,7 @@ def main() -> None:
         rating.ask(s.client, s.room_id, took_part=took_part)
     visitor.write_cookie()
     followup_form()
-    view.follow_newest(f"{s.room_id}:{view.last_seq(s.messages)}:{len(s.unsent)}")
+    view.follow_newest(str(s.room_id), view.last_seq(s.messages), jump=s.jumps)
     prompt = controls()
     if s.retry:
         resend()

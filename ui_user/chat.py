@@ -65,6 +65,9 @@ class ChatState:
     """The last call to the API failed to connect: the connection indicator shows."""
     pinged_at: float = 0.0
     config: PublicConfig | None = None
+    jumps: int = 0
+    """Counts the reader's own actions (a send, a request): each one brings the view down to
+    the newest message even when they had scrolled up (see `view.follow_newest`)."""
 
     def set_room(self, room: Room) -> None:
         self.room = room

@@ -1,6 +1,11 @@
 """The whole stack as subprocesses for browser tests and the idle benchmark: API + both apps.
 
-Also the one place that knows how to launch Debian's chromium from Playwright.
+Also the one place that knows how to launch Debian's chromium from Playwright, and the browser
+tests' fixtures: `stack` (the module's stack, with the agents it names in `STACK_AGENTS`) and
+`browser` (one chromium per module). A module whose tests need a world of their own (an empty
+dashboard, nobody online, an API restart) gets its own stack; one that sets
+`STACK_SHARED = True` uses the worker's shared stack (a session fixture: under pytest-xdist,
+one per worker) with fresh agents of its own. Every test still opens its own pages and rooms.
 """
 
 from __future__ import annotations
@@ -12,12 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from api.launcher import streamlit_command
 from tests.conftest import free_port
-from tests.ui.conftest import ApiProcess, start_api, stop, wait_http
+from tests.ui.processes import ApiProcess, launch_api, stop, wait_api, wait_http
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -67,13 +76,19 @@ def start_streamlit(script: Path, env: dict[str, str], log: Path) -> StreamlitAp
 
 
 @contextmanager
-def running_stack(tmp: Path, *, rate_limits: bool = True) -> Iterator[Stack]:
-    """API + user chat + agent console on free ports; all stopped on exit."""
-    api = start_api(tmp, rate_limits=rate_limits)
+def running_stack(
+    tmp: Path, *, rate_limits: bool = True, agents: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """API + user chat + agent console on free ports, with `agents` (name → role) created;
+    all stopped on exit. The three start at once, and the agents are made while the apps boot."""
+    api = launch_api(tmp, rate_limits=rate_limits)
     apps: list[StreamlitApp] = []
     try:
         apps.append(start_streamlit(ROOT / "ui_user" / "app.py", api.env, tmp / "user.log"))
         apps.append(start_streamlit(ROOT / "ui_agent" / "app.py", api.env, tmp / "agent.log"))
+        wait_api(api)
+        if agents:
+            api.add_agents(agents)
         for app in apps:
             try:
                 wait_http(
@@ -87,3 +102,81 @@ def running_stack(tmp: Path, *, rate_limits: bool = True) -> Iterator[Stack]:
         for app in apps:
             stop(app.process)
         stop(api.process)
+
+
+# ---------------------------------------------------------------- fixtures for browser tests
+
+BOOT_MS = 30_000
+"""A page's first load: Streamlit starts a session and runs the script."""
+LIVE_MS = 10_000
+"""Something the other side did shows by itself (polls: 1 s / 1.5 s), on a loaded machine."""
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack of the modules that set `STACK_SHARED = True`: one per pytest(-xdist) worker."""
+    require_chromium()
+    with running_stack(tmp_path_factory.mktemp("shared-stack")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The module's stack with its `STACK_AGENTS` (name → role) made for it."""
+    require_chromium()
+    roster: dict[str, str] = getattr(request.module, "STACK_AGENTS", {})
+    if getattr(request.module, "STACK_SHARED", False):
+        shared: Stack = request.getfixturevalue("shared_stack")
+        shared.api.add_agents(roster)  # new accounts under these names, for this module only
+        yield shared
+        return
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    with running_stack(tmp_path_factory.mktemp(name), agents=roster) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Browser]:
+    """One chromium per module; each test opens its own contexts (cookies and storage apart)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    # Streamlit reruns take longer on a loaded machine; a promise with its own bound (the
+    # connection indicator) passes its timeout explicitly.
+    expect.set_options(timeout=LIVE_MS)
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def new_page(browser: Browser, height: int = 720, width: int = 1280) -> Page:
+    """A page in a fresh context (its own cookies)."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(LIVE_MS)
+    return page
+
+
+def log_in(page: Page, stack: Stack, name: str) -> None:
+    """Open the console and log in as the module's agent `name` through the form."""
+    from playwright.sync_api import expect
+
+    agent = stack.api.agents[name]
+    page.goto(stack.agent.url)
+    expect(page.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
+    page.get_by_role("textbox", name="Email").fill(agent.email)
+    page.get_by_role("textbox", name="Password").fill(agent.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text(agent.name)).to_be_visible()
+
+
+def open_user_chat(page: Page, stack: Stack) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(stack.user.url)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=BOOT_MS)

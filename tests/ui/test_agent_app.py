@@ -63,6 +63,10 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     at.run()
     no_exception(at)
     take = at.button(key=f"take-{session.room_id}")
+    # What they type while waiting leads the request's line (an order number, say).
+    user.send(session.room_id, "Order 4711, if that helps")
+    at.run()
+    assert "↳ Order 4711, if that helps" in sidebar_texts(at)
     assert (
         "My parcel never arrived" in sidebar_texts(at)
         or use_api.client(user.token).room(session.room_id).brief
@@ -97,6 +101,9 @@ def test_queue_take_reply_leave_resolve(use_api: ApiProcess) -> None:
     radio = at.sidebar.radio[0]
     labels = radio.options
     assert any("(1 new)" in label for label in labels), labels
+    # The label says what the customer needs now (their latest words), not how they began.
+    label = next(label for label in labels if "(1 new)" in label)
+    assert label.startswith("Are you still there?"), labels
     radio.set_value(session.room_id).run()
     assert bubbles(at)[-1] == ("user", "Are you still there?")
 

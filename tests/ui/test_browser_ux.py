@@ -10,81 +10,29 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.ui.conftest import restart_api, stop
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
+from tests.ui.stack import LIVE_MS, Stack, log_in, new_page, open_user_chat
 from ui_common.view import OFFLINE_TEXT
+from ui_user.visitor import COOKIE as VISITOR_COOKIE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
+STACK_AGENTS = {"Alice": "agent", "Ada": "admin"}  # its own stack: the empty dashboard comes first
 
-BOOT_MS = 30_000
-LIVE_MS = 8_000
 AI_MS = 15_000
 INDICATOR_MS = 3_000 + 2_000  # the promise (3 s) plus a margin for a loaded 2-core machine
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_chromium()
-    with running_stack(tmp_path_factory.mktemp("ux")) as live:
-        live.api.add_agent("Alice")
-        live.api.add_agent("Ada", "admin")
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    from playwright.sync_api import expect, sync_playwright
-
-    # Streamlit reruns take longer on a loaded machine; a promise with its own bound (the
-    # indicator) passes its timeout explicitly.
-    expect.set_options(timeout=LIVE_MS)
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def new_page(browser: Browser, height: int = 720) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": height}).new_page()
-    page.set_default_timeout(LIVE_MS)
-    return page
-
-
-def log_in(page: Page, stack: Stack, name: str) -> None:
-    from playwright.sync_api import expect
-
-    agent = stack.api.agents[name]
-    page.goto(stack.agent.url)
-    expect(page.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
-    page.get_by_role("textbox", name="Email").fill(agent.email)
-    page.get_by_role("textbox", name="Password").fill(agent.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_text(agent.name)).to_be_visible()
-
-
-def open_user_chat(page: Page, stack: Stack) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(stack.user.url)
-    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=BOOT_MS)
-
-
 def ask(page: Page, text: str, answered: int) -> None:
-    """Send `text`, the `answered`-th question of a fresh chat, and wait for its answer: then
-    the chat holds exactly 2 × `answered` bubbles (a count read mid-redraw could be stale)."""
+    """Send `text`, the `answered`-th question of a fresh chat, and wait for its answer as
+    stored: then the chat holds exactly 2 × `answered` bubbles, the last one with its time (the
+    streamed bubble has none; a question sent while it streams would be stored unanswered)."""
     from playwright.sync_api import expect
 
     box = page.get_by_test_id("stChatInputTextArea")
@@ -93,6 +41,7 @@ def ask(page: Page, text: str, answered: int) -> None:
     bubbles = page.get_by_test_id("stChatMessage")
     expect(bubbles.filter(has_text=text)).to_have_count(1, timeout=AI_MS)
     expect(bubbles).to_have_count(2 * answered, timeout=AI_MS)
+    expect(bubbles.last).to_contain_text(re.compile(r"\d\d:\d\d\s*$"), timeout=AI_MS)
 
 
 def test_an_empty_dashboard_says_so(stack: Stack, browser: Browser) -> None:
@@ -130,6 +79,36 @@ def test_the_user_chat_follows_the_newest_message(stack: Stack, browser: Browser
     expect(bubbles.filter(has_text="Do you ship abroad?")).to_be_in_viewport()
     # and the first one has scrolled away: the page really is longer than the window
     expect(bubbles.first).not_to_be_in_viewport()
+
+    # The reader scrolls up to read; what arrives meanwhile does not pull them down, a button
+    # says it came and takes them to it.
+    page.mouse.move(640, 250)
+    page.mouse.wheel(0, -20_000)
+    expect(bubbles.first).to_be_in_viewport()
+    jump = page.locator("[data-tandem='jump']")
+    expect(jump).to_be_hidden()
+    visitor = next(c["value"] for c in page.context.cookies() if c["name"] == VISITOR_COOKIE)
+    session = stack.api.client().resume(visitor)  # the same visitor in another tab
+    assert session is not None
+    other_tab = stack.api.client(session.token)
+    other_tab.send(session.room_id, "Also, can I pay by invoice?")
+    expect(bubbles.filter(has_text="pay by invoice")).to_have_count(1)
+    expect(jump).to_be_visible()
+    expect(jump).to_contain_text(re.compile(r"\d+ new messages?"))
+    page.wait_for_timeout(1_000)  # the follow script's last pass has run
+    expect(bubbles.first).to_be_in_viewport()
+    expect(bubbles.filter(has_text="pay by invoice")).not_to_be_in_viewport()
+    jump.click()
+    expect(bubbles.filter(has_text="pay by invoice")).to_be_in_viewport()
+    expect(jump).to_be_hidden()
+
+    # Back at the bottom, the chat follows again by itself.
+    expect(bubbles).to_have_count(8, timeout=AI_MS)  # the AI answered the other tab too
+    other_tab.send(session.room_id, "And to Norway?")
+    newest = bubbles.filter(has_text="And to Norway?")
+    expect(newest).to_have_count(1)
+    expect(newest).to_be_in_viewport()
+    expect(jump).to_be_hidden()
     page.context.close()
 
 

@@ -7,45 +7,20 @@ Every wait is bounded and generous: the machine is shared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
+from tests.ui.stack import BOOT_MS, LIVE_MS, Stack
 from ui_agent.remember import COOKIE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
-
-BOOT_MS = 30_000
-LIVE_MS = 10_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_chromium()
-    with running_stack(tmp_path_factory.mktemp("ux2")) as live:
-        live.api.add_agent("Alice")
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=LIVE_MS)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+STACK_SHARED = True
+STACK_AGENTS = {"Alice": "agent"}
 
 
 def console_cookie(page: Page) -> str | None:

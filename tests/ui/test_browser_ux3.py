@@ -2,71 +2,29 @@
 leaves an email that reaches the console's Follow-ups; the console opens a chat at its first
 unread message; and the console beeps on news only when its sound is switched on.
 
-The follow-up test runs first: no agent has logged in yet, so nobody is online.
+The follow-up test runs first: no other agent has logged in yet, so with Cleo away nobody is
+online.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
+from tests.ui.stack import BOOT_MS, LIVE_MS, Stack, log_in, new_page
 from ui_common.client import TandemClient
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
+# Its own stack: the first test needs nobody online. Cleo goes away there and stays so.
+STACK_AGENTS = {"Alice": "agent", "Bea": "agent", "Cleo": "agent"}
 
-BOOT_MS = 30_000
-LIVE_MS = 10_000
 AI_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_chromium()
-    with running_stack(tmp_path_factory.mktemp("ux3")) as live:
-        live.api.add_agent("Alice")
-        live.api.add_agent("Bea")
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=LIVE_MS)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def new_page(browser: Browser, height: int = 720) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": height}).new_page()
-    page.set_default_timeout(LIVE_MS)
-    return page
-
-
-def log_in(page: Page, stack: Stack, name: str) -> None:
-    from playwright.sync_api import expect
-
-    agent = stack.api.agents[name]
-    page.goto(stack.agent.url)
-    expect(page.get_by_role("textbox", name="Email")).to_be_visible(timeout=BOOT_MS)
-    page.get_by_role("textbox", name="Email").fill(agent.email)
-    page.get_by_role("textbox", name="Password").fill(agent.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_text(agent.name)).to_be_visible()
 
 
 def waiting_user(stack: Stack) -> tuple[str, TandemClient]:
@@ -90,7 +48,18 @@ def tall(label: str) -> str:
 def test_nobody_online_the_user_leaves_an_email_that_reaches_the_follow_ups(
     stack: Stack, browser: Browser
 ) -> None:
+    """Cleo is away, watching the Follow-ups page: the user's message shows there by itself."""
     from playwright.sync_api import expect
+
+    agent = new_page(browser)
+    log_in(agent, stack, "Cleo")
+    sidebar = agent.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Away", exact=True).click()  # away: not online for customers
+    expect(sidebar.get_by_role("switch", name="Away")).to_be_checked()
+    nav = agent.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Follow-ups").click()
+    main = agent.get_by_test_id("stMain")
+    expect(main.get_by_text("No open follow-ups")).to_be_visible()
 
     user = new_page(browser)
     user.goto(stack.user.url)
@@ -108,15 +77,15 @@ def test_nobody_online_the_user_leaves_an_email_that_reaches_the_follow_ups(
     expect(user.get_by_test_id("stForm")).to_have_count(0)
     user.context.close()
 
-    agent = new_page(browser)
-    log_in(agent, stack, "Alice")
-    agent.get_by_test_id("stSidebarNav").get_by_text("Follow-ups").click()
-    main = agent.get_by_test_id("stMain")
+    # No reload: the console's poll brings it in, and the menu counts it.
     expect(main.get_by_text(re.compile(r"ann@\W?example\.com"))).to_be_visible()
     expect(main.get_by_text("Order 77 is late.")).to_be_visible()
     expect(main.get_by_role("link", name="Reply by email")).to_have_attribute(
         "href", "mailto:ann@example.com"
     )
+    expect(nav.get_by_text("Follow-ups (1)")).to_be_visible()
+    main.get_by_role("button", name="Mark done").click()
+    expect(nav.get_by_text("Follow-ups (1)")).to_have_count(0)
     agent.context.close()
 
 

@@ -4,44 +4,20 @@ not; once the chat is over the plain address starts a new one for the same visit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.ui.stack import CHROMIUM_ARGS, Stack, chromium_path, require_chromium, running_stack
+from tests.ui.stack import BOOT_MS, LIVE_MS, Stack
 from ui_user.visitor import COOKIE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = pytest.mark.browser
+STACK_SHARED = True
 
-BOOT_MS = 30_000
-LIVE_MS = 10_000
 AI_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_chromium()
-    with running_stack(tmp_path_factory.mktemp("visitor")) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=LIVE_MS)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_plain(context: BrowserContext, stack: Stack) -> Page:
