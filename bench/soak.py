@@ -103,10 +103,12 @@ class Client:
         self.ai_messages = 0
         self.ai_deltas = 0
         self.status = ""
+        self.left = False
+        """User socket: its chat closed and the user left the page (the socket stays shut)."""
 
     async def run(self) -> None:
         index = 0
-        while True:
+        while not self.left:
             try:
                 url = self.bases[index % len(self.bases)] + self.path
                 async with websockets.connect(url, open_timeout=60, max_queue=None) as ws:
@@ -122,7 +124,8 @@ class Client:
                     self.ws = ws
                     async for raw in ws:
                         self._on_frame(json.loads(raw))
-                    self.closes.append(ws.close_code)
+                    if not self.left:
+                        self.closes.append(ws.close_code)
             except websockets.ConnectionClosed as exc:
                 self.closes.append(exc.rcvd.code if exc.rcvd else None)
             except OSError:
@@ -160,6 +163,13 @@ class Client:
         if self.ws is not None:
             with contextlib.suppress(websockets.ConnectionClosed):
                 await self.ws.send(json.dumps(self._frame("resume", room_id, after=after)))
+
+    async def leave(self) -> None:
+        """The user closes the page: no reconnect. Without it every closed chat's socket
+        would stay open for the rest of the run, and RSS would grow with them."""
+        self.left = True
+        if self.ws is not None:
+            await self.ws.close()
 
     def unfollow(self, room_id: str) -> None:
         self.last.pop(room_id, None)
@@ -328,6 +338,7 @@ class Run:
         self.counts: dict[str, int] = {
             "rooms": 0, "handoffs": 0, "joins": 0, "leaves": 0, "closes": 0, "full": 0,
             "user": 0, "agent": 0, "stints": 0, "stint gaps": 0, "settle timeouts": 0,
+            "user gaps": 0,
         }  # fmt: skip
         self.thaw = asyncio.Event()
         self.thaw.set()
@@ -474,6 +485,7 @@ class Run:
                 return
             await self.end_stint(slot, agent, left.json()["last_seq"])
             if closing:
+                await self.user_leaves(slot, left.json()["last_seq"])
                 self.counts["closes"] += 1
                 await self.open_room(i)
                 return
@@ -525,6 +537,18 @@ class Run:
             await asyncio.sleep(0.1)
         console.unfollow(slot.room_id)
 
+    async def user_leaves(self, slot: Slot, last_seq: int) -> None:
+        """The user of a closed chat reads it to its closing notice (seq `last_seq`) within
+        CAUGHT_UP_SECONDS, then leaves the page."""
+        deadline = time.monotonic() + CAUGHT_UP_SECONDS
+        while slot.user.last.get(slot.room_id, 0) < last_seq:
+            if time.monotonic() > deadline:
+                self.counts["user gaps"] += 1
+                print(f"user gap: room {slot.room_id[:8]} at {slot.user.last.get(slot.room_id)}")
+                break
+            await asyncio.sleep(0.1)
+        await slot.user.leave()
+
     async def stop_cycles(self) -> None:
         for task in self.cycles:
             task.cancel()
@@ -575,13 +599,21 @@ def server_log(logs: Path) -> bool:
         "Redis pub/sub",
         "publishing ",
         "could not publish",
-        "ConnectionRefusedError",
+        "could not subscribe",  # a socket opened during the outage: closed 1013, it retries
         "SIGTERM: draining",
     )
     counts: dict[str, int] = {}
     for name in ("a.log", "b.log"):
+        in_traceback = False
         for line in (logs / name).read_text(errors="replace").splitlines():
-            if not line or line[0].isspace() or line.startswith(("Traceback", "During", "redis.")):
+            # A traceback (chained ones included) belongs to the headline logged before it.
+            if line.startswith(("Traceback", "During handling", "The above exception")):
+                in_traceback = True
+                continue
+            if not line or line[0].isspace():
+                continue
+            if in_traceback:  # the exception line that ends a traceback
+                in_traceback = False
                 continue
             key = " ".join(line.split()[:4])
             counts[key] = counts.get(key, 0) + 1
@@ -790,7 +822,8 @@ async def final_check(db: Database, run: Run, sent: int, seconds: float) -> bool
     print(
         f"stored with a client_id {len(client_ids)}, never acknowledged {pending}, sockets "
         f"behind the database {behind}, out of order {disorder}, console stints "
-        f"{k['stints']} of which incomplete {k['stint gaps']}"
+        f"{k['stints']} of which incomplete {k['stint gaps']}, closed chats whose user did not "
+        f"get the closing notice {k['user gaps']}"
     )
     print(f"errors: frames {frames or 0}, unexpected HTTP {run.unexpected or 0}")
     rejected = sorted(r for client in clients for r in client.rejected)
@@ -816,7 +849,7 @@ async def final_check(db: Database, run: Run, sent: int, seconds: float) -> bool
         f"{len(rejected_ids & stored_ids)}; sent - stored - rejected unstored = "
         f"{sent - len(stored_ids) - len(rejected_ids - stored_ids)}"
     )
-    lost = pending + behind + k["stint gaps"]
+    lost = pending + behind + k["stint gaps"] + k["user gaps"]
     print(f"messages lost: {lost}")
     return gapless and once and not lost and not disorder and not frames and not run.unexpected
 
