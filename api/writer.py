@@ -178,13 +178,18 @@ class MessageWriter:
         return await self.submit(draft)
 
     async def _run(self) -> None:
+        """Take a batch only once it can start: a slot in flight, and the batch before it has
+        inserted (it could not insert sooner anyway). Whatever queued while it waited joins
+        it, so each batch's fixed cost (statements, commit) is shared by more messages."""
         in_flight = asyncio.Semaphore(pipeline_depth(self._db.dialect))
         last: _Turn | None = None
         while True:
+            await in_flight.acquire()
             batch = [await self._queue.get()]
+            if last is not None:
+                await last.inserted.wait()
             while len(batch) < self._batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await in_flight.acquire()
             turn = last = _Turn(last)
             task = asyncio.create_task(self._write_batch(batch, turn))
             self._batches.add(task)
