@@ -132,6 +132,7 @@ class _SeqOrder:
 @dataclass(slots=True)
 class _Pending:
     draft: MessageDraft
+    on_stored: Callable[[StoredMessage], None] | None
     future: asyncio.Future[StoredMessage] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -161,15 +162,20 @@ class MessageWriter:
             await self._task
         self._task = None
 
-    def submit(self, draft: MessageDraft) -> asyncio.Future[StoredMessage]:
+    def submit(
+        self, draft: MessageDraft, on_stored: Callable[[StoredMessage], None] | None = None
+    ) -> asyncio.Future[StoredMessage]:
         """Queue `draft` (before returning) and return the future of its storage.
 
-        Futures resolve in commit order (see the module docstring): a done-callback added at
-        once sees each room's messages in seq order. The future fails with the routing error
-        (api/room_states.py), or `RoomNotFound`, when the room refuses the draft."""
+        Futures resolve in commit order (see the module docstring). `on_stored` is called
+        once the draft is committed, just before its future resolves, in that same order
+        (each room's messages in seq order), even if the future was cancelled meanwhile: a
+        publish needs no done-callback nor a shield of its own. The future fails with the
+        routing error (api/room_states.py), or `RoomNotFound`, when the room refuses the
+        draft."""
         if self._task is None:
             raise RuntimeError("MessageWriter.start() was not called")
-        pending = _Pending(draft)
+        pending = _Pending(draft, on_stored)
         self._queue.put_nowait(pending)
         return pending.future
 
@@ -229,6 +235,11 @@ class MessageWriter:
         # Committed: answer now, whatever batches before this one are still doing, so answers
         # (and the publishes hanging on them) follow commit order, which is seq order per room.
         for pending, result in zip(batch, results, strict=True):
+            if not isinstance(result, Exception) and pending.on_stored is not None:
+                try:
+                    pending.on_stored(result)
+                except Exception:  # committed is a success: the sender still gets its answer
+                    log.exception("after-commit call for room %s failed", result.message.room_id)
             if pending.future.done():  # the sender gave up waiting
                 continue
             if isinstance(result, Exception):

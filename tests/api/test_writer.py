@@ -27,19 +27,13 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def writer(db: Database) -> AsyncIterator[tuple[MessageWriter, list[StoredMessage]]]:
-    """The writer, and what a publisher hanging on its futures would see, in that order."""
+    """The writer, and what a publisher called after each commit (as the room service's is)
+    would see, in that order."""
     published: list[StoredMessage] = []
-
-    def on_done(future: asyncio.Future[StoredMessage]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            published.append(future.result())
-
     message_writer = MessageWriter(db, batch_max=64)
 
     async def store(draft: MessageDraft) -> StoredMessage:
-        future = submit(draft)
-        future.add_done_callback(on_done)
-        return await future
+        return await submit(draft, published.append)
 
     submit = message_writer.submit
     message_writer.store = store  # type: ignore[method-assign]
@@ -95,6 +89,23 @@ async def test_a_repeated_client_id_returns_the_first_message(
     assert {s.message.seq for s in (*same_batch, later)} == {1}
     assert later.duplicate and later.message.text == "first"
     assert len([s for s in published if not s.duplicate]) == 1
+
+
+async def test_a_message_whose_sender_gave_up_waiting_is_still_published(
+    db: Database, writer: tuple[MessageWriter, list[StoredMessage]]
+) -> None:
+    message_writer, published = writer
+    await new_room(db, "r1")
+    abandoned = message_writer.submit(
+        user_draft("r1", "sent, then the socket closed"), published.append
+    )
+    abandoned.cancel()
+    after = await message_writer.store(user_draft("r1", "next"))
+    assert [(s.message.seq, s.message.text) for s in published] == [
+        (1, "sent, then the socket closed"),
+        (2, "next"),
+    ]
+    assert after.message.seq == 2
 
 
 async def test_refused_drafts_take_no_seq(
