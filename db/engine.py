@@ -40,9 +40,19 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         # No pre-ping: it costs a round trip per checkout on the write path. Connections are
         # recycled well inside MariaDB's wait_timeout, and the writer retries a batch whose
         # connection turned out dead.
-        return create_async_engine(
-            parsed, echo=echo, pool_size=pool_size, max_overflow=10, pool_recycle=1800
+        engine = create_async_engine(
+            parsed,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=10,
+            pool_recycle=1800,
+            pool_reset_on_return=None,  # _reset_unless_ended does it
         )
+        event.listen(engine.sync_engine, "commit", _mark_ending)
+        event.listen(engine.sync_engine, "rollback", _mark_ending)
+        event.listen(engine.sync_engine, "begin", _unmark_ending)
+        event.listen(engine.sync_engine.pool, "reset", _reset_unless_ended)
+        return engine
     raise ValueError(
         f"Unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
         "use sqlite+aiosqlite:///path.db or mysql+asyncmy://user:pass@host/db"
@@ -55,6 +65,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+_ENDING = "tandem_transaction_ending"
+"""Set in a pooled connection's info while SQLAlchemy commits or rolls back its transaction."""
+
+
+def _mark_ending(connection: Any) -> None:
+    if not connection.invalidated:  # (its `.connection` would try to reconnect: an error)
+        connection.connection.info[_ENDING] = True
+
+
+def _unmark_ending(connection: Any) -> None:
+    if not connection.invalidated:
+        connection.connection.info.pop(_ENDING, None)
+
+
+def _reset_unless_ended(dbapi_connection: Any, record: Any, state: Any) -> None:
+    """The pool's rollback when a connection comes back, unless SQLAlchemy's COMMIT or
+    ROLLBACK just ended its transaction: every write batch paid a ROLLBACK round trip (one of
+    its six) right after its COMMIT, and every read a second ROLLBACK. "Ended" is the server's
+    word (the in-transaction flag of its last answer): a COMMIT that failed, or a statement
+    run after it (a new transaction unmarks it), is still rolled back here."""
+    ending = record.info.pop(_ENDING, False)
+    if not state.asyncio_safe or state.transaction_was_reset:
+        return  # as the pool's own reset: already rolled back, or no awaiting possible here
+    if ending and not record.driver_connection.get_transaction_status():
+        return
+    dbapi_connection.rollback()
 
 
 class Database:
