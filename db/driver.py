@@ -20,6 +20,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+_DRIVER = "tandem_driver"
+"""Where `Driver.of` keeps a session's driver, with the transaction it belongs to."""
+
 
 class Driver:
     def __init__(self, connection: Any, dialect: Dialect) -> None:
@@ -30,9 +33,18 @@ class Driver:
 
     @classmethod
     async def of(cls, session: AsyncSession) -> Driver:
+        """The driver connection of `session`'s transaction. Kept in the session for that
+        transaction: finding it takes two greenlet hops, and a write batch asks three times."""
+        transaction = session.sync_session.get_transaction()
+        cached = session.info.get(_DRIVER)
+        if cached is not None and transaction is not None and cached[0] is transaction:
+            driver: Driver = cached[1]
+            return driver
         connection = await session.connection()
         raw = await connection.get_raw_connection()
-        return cls(raw.driver_connection, connection.dialect)
+        driver = cls(raw.driver_connection, connection.dialect)
+        session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
+        return driver
 
     @contextmanager
     def _translated(self, sql: str) -> Iterator[None]:
