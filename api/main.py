@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,7 +43,7 @@ from api.routes import (
     ws,
 )
 from api.security import SecurityHeaders
-from db.engine import Database
+from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, Database
 from db.migrate import upgrade
 from db.queries import RoomNotFound
 from db.rollup_folder import RollupFolder
@@ -54,7 +53,6 @@ log = logging.getLogger(__name__)
 MAX_ERRORS = 20
 """Validation errors listed in a 422 at most: enough to act on, never a body's worth."""
 MAX_ERROR_CHARS = 200
-DB_RETRY_AFTER_SECONDS = 5
 
 
 GC_YOUNG_THRESHOLD = 20_000
@@ -171,9 +169,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def room_not_found(_: Request, exc: RoomNotFound) -> JSONResponse:
         return JSONResponse({"detail": "Room not found."}, status_code=404)
 
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.InterfaceError)
-    @app.exception_handler(sa_exc.TimeoutError)
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         """The database is unreachable (or the pool has no connection to give): the request
         may be retried, unlike a bug's 500."""
@@ -181,8 +176,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             {"detail": "The database is unavailable; retry shortly.", "code": "unavailable"},
             status_code=503,
-            headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

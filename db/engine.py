@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -93,6 +94,12 @@ def _reset_unless_ended(dbapi_connection: Any, record: Any, state: Any) -> None:
     if ending and not record.driver_connection.get_transaction_status():
         return
     dbapi_connection.rollback()
+
+
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+"""What the database raises when it is unreachable (or the pool has no connection to give):
+worth retrying, unlike a bug. Answered 503 over HTTP and `unavailable` on a socket."""
+RETRY_AFTER_SECONDS = 5
 
 
 class Database:

@@ -54,6 +54,7 @@ from api.routes.ws_frames import (
     parse_frame,
 )
 from api.routes.ws_watch import Watch, watch
+from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE
 from db.models import Agent, MessagePublic, Role
 from db.queries import RoomNotFound
 
@@ -417,6 +418,10 @@ def _error_text(exc: Exception) -> str:
         return error_frame(exc.code, exc.detail)
     if isinstance(exc, RoomNotFound):
         return error_frame("not_found", "No such room.")
+    if isinstance(exc, UNAVAILABLE):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        detail = "The database is unavailable; retry shortly."
+        return error_frame("unavailable", detail, retry_after=RETRY_AFTER_SECONDS)
     log.error("frame failed", exc_info=exc)
     return error_frame("internal", "That failed on our side; retry.")
 

@@ -151,14 +151,22 @@ async def test_requests_get_503_with_retry_after_while_the_database_is_down(
         settings = make_settings(f"mysql+asyncmy://root@127.0.0.1:{port}/tandem")
         async for server in start_server(settings):
             room_id, token = await server.new_room()
-            mariadb.kill()
-            mariadb.wait(timeout=30)
-            for path in (f"/api/rooms/{room_id}", f"/api/rooms/{room_id}/messages"):
-                response = await server.http.get(path, headers=auth(token))
-                assert response.status_code == 503, response.text
-                assert int(response.headers["Retry-After"]) > 0
-            ready = await server.http.get("/readyz")
-            assert ready.status_code == 503
+            url = f"{server.ws_url}/ws/rooms/{room_id}?token={token}"
+            async with websockets.connect(url) as ws:
+                await next_frame(ws, of_type("room"))
+                mariadb.kill()
+                mariadb.wait(timeout=30)
+                for path in (f"/api/rooms/{room_id}", f"/api/rooms/{room_id}/messages"):
+                    response = await server.http.get(path, headers=auth(token))
+                    assert response.status_code == 503, response.text
+                    assert int(response.headers["Retry-After"]) > 0
+                ready = await server.http.get("/readyz")
+                assert ready.status_code == 503
+                # A socket's catch-up is told to retry too, not that something broke.
+                await ws.send(json.dumps({"type": "resume", "after": 0}))
+                error = await next_frame(ws, of_type("error"), timeout=30)
+                assert error["code"] == "unavailable", error
+                assert error["retry_after"] > 0
 
 
 @pytest.mark.mariadb
