@@ -9,7 +9,7 @@ reply may be reported as 0.054 s: 2 % of it is 1.1 ms, the rounding 0.5 ms more.
 
 from __future__ import annotations
 
-from db.rollups import ALPHA
+from db.rollup_buckets import ALPHA
 
 REPORTED_STEP = 0.001
 """Seconds are reported rounded to this (the millisecond)."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import queries
 from db.models import stats_rollups
-from db.rollups import SLOT_SECONDS
+from db.rollup_buckets import SLOT_SECONDS
 from db.sqltime import LocalWindow
 from db.stats.schema import Ratings, ratings_report
 from db.tables import rooms_t

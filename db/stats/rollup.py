@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from db import queries
 from db.engine import Database
 from db.models import MESSAGE_COUNTS, stats_rollups
-from db.rollups import ALPHA, DURATIONS, SLOT_SECONDS, SPANS, bucket_value, slot_of
+from db.rollup_buckets import ALPHA, SLOT_SECONDS, SPANS, bucket_value, slot_of
+from db.rollups import DURATIONS
 from db.sqltime import LocalWindow, seconds
 from db.stats.ratings import rollup_ratings
 from db.stats.report import range_info, ratio
