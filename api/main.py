@@ -43,7 +43,7 @@ from api.routes import (
     ws,
 )
 from api.security import SecurityHeaders
-from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, Database
+from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, Database
 from db.migrate import upgrade
 from db.queries import RoomNotFound
 from db.rollup_folder import RollupFolder
@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         may be retried, unlike a bug's 500."""
         log.warning("database unavailable: %s", type(exc).__name__)
         return JSONResponse(
-            {"detail": "The database is unavailable; retry shortly.", "code": "unavailable"},
+            {"detail": UNAVAILABLE_DETAIL, "code": "unavailable"},
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )

@@ -100,6 +100,7 @@ UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutErr
 """What the database raises when it is unreachable (or the pool has no connection to give):
 worth retrying, unlike a bug. Answered 503 over HTTP and `unavailable` on a socket."""
 RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "The database is unavailable; retry shortly."
 
 
 class Database:

@@ -54,7 +54,7 @@ from api.routes.ws_frames import (
     parse_frame,
 )
 from api.routes.ws_watch import Watch, watch
-from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE
+from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL
 from db.models import Agent, MessagePublic, Role
 from db.queries import RoomNotFound
 
@@ -420,8 +420,7 @@ def _error_text(exc: Exception) -> str:
         return error_frame("not_found", "No such room.")
     if isinstance(exc, UNAVAILABLE):
         log.warning("database unavailable: %s", type(exc).__name__)
-        detail = "The database is unavailable; retry shortly."
-        return error_frame("unavailable", detail, retry_after=RETRY_AFTER_SECONDS)
+        return error_frame("unavailable", UNAVAILABLE_DETAIL, retry_after=RETRY_AFTER_SECONDS)
     log.error("frame failed", exc_info=exc)
     return error_frame("internal", "That failed on our side; retry.")
 
