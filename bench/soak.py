@@ -220,6 +220,16 @@ class Client:
         self.last[room_id] = last
 
 
+async def reached(client: Client, room_id: str, seq: int) -> bool:
+    """Whether `client` had every message of the room up to `seq` within CAUGHT_UP_SECONDS."""
+    deadline = time.monotonic() + CAUGHT_UP_SECONDS
+    while client.last.get(room_id, 0) < seq:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 class PrivateRedis:
     def __init__(self) -> None:
         self.port = free_port()
@@ -483,9 +493,10 @@ class Run:
             left = await self.transition(slot, "close" if closing else "leave")
             if left is None:
                 return
-            await self.end_stint(slot, agent, left.json()["last_seq"])
+            last_seq = left.json()["last_seq"]
+            await self.end_stint(slot, agent, last_seq)
             if closing:
-                await self.user_leaves(slot, left.json()["last_seq"])
+                await self.user_leaves(slot, last_seq)
                 self.counts["closes"] += 1
                 await self.open_room(i)
                 return
@@ -524,29 +535,21 @@ class Run:
         """The console must have had every message of the stint (all before the leave's
         notice, seq `last_seq`) within CAUGHT_UP_SECONDS; then it stops following the room."""
         console = self.consoles[agent]
-        deadline = time.monotonic() + CAUGHT_UP_SECONDS
-        while console.last.get(slot.room_id, 0) < last_seq - 1:
-            if time.monotonic() > deadline:
-                self.counts["stint gaps"] += 1
-                print(
-                    f"stint gap: room {slot.room_id[:8]} console {agent} at "
-                    f"{console.last.get(slot.room_id)} of {last_seq - 1}",
-                    flush=True,
-                )
-                break
-            await asyncio.sleep(0.1)
+        if not await reached(console, slot.room_id, last_seq - 1):
+            self.counts["stint gaps"] += 1
+            print(
+                f"stint gap: room {slot.room_id[:8]} console {agent} at "
+                f"{console.last.get(slot.room_id)} of {last_seq - 1}",
+                flush=True,
+            )
         console.unfollow(slot.room_id)
 
     async def user_leaves(self, slot: Slot, last_seq: int) -> None:
         """The user of a closed chat reads it to its closing notice (seq `last_seq`) within
         CAUGHT_UP_SECONDS, then leaves the page."""
-        deadline = time.monotonic() + CAUGHT_UP_SECONDS
-        while slot.user.last.get(slot.room_id, 0) < last_seq:
-            if time.monotonic() > deadline:
-                self.counts["user gaps"] += 1
-                print(f"user gap: room {slot.room_id[:8]} at {slot.user.last.get(slot.room_id)}")
-                break
-            await asyncio.sleep(0.1)
+        if not await reached(slot.user, slot.room_id, last_seq):
+            self.counts["user gaps"] += 1
+            print(f"user gap: room {slot.room_id[:8]} at {slot.user.last.get(slot.room_id)}")
         await slot.user.leave()
 
     async def stop_cycles(self) -> None:
