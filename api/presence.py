@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from functools import partial
 
 from db import queries
 from db.engine import Database
@@ -70,7 +71,10 @@ class Presence:
         while True:
             await asyncio.sleep(self.window.total_seconds() / 3)
             try:
-                await self._set_socket_until(agent_id, utcnow() + self.window)
+                # Detached: the socket's close cancels this loop.
+                await self._db.detached(
+                    partial(self._set_socket_until, agent_id, utcnow() + self.window)
+                )
             except Exception:
                 log.warning("presence heartbeat for agent %s failed", agent_id, exc_info=True)
 

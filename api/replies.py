@@ -157,17 +157,24 @@ class Replies:
         finally:
             run.finish()
 
-    async def _reply(self, run: ReplyRun, *, owed: bool) -> None:
+    async def _history(self, run: ReplyRun, *, owed: bool) -> list[Turn] | None:
+        """What the AI reads, or None when the room is no longer the AI's to answer."""
         async with self._db.session() as session:
             if owed:  # the message that started a first reply was just stored in its room
                 room = await queries.get_room_public(session, room_id=run.room_id)
                 wanted = RoomStatus.waiting if run.while_waiting else RoomStatus.ai
                 if room is None or room.status is not wanted:
-                    return  # its room changed hands (or closed) while the reply before ran
+                    return None  # its room changed hands (or closed) while the reply before ran
             recent = await queries.recent_messages(
                 session, room_id=run.room_id, limit=HISTORY_WINDOW
             )
-        history = [Turn(sender=m.sender.value, author=m.author, text=m.text) for m in recent]
+        return [Turn(sender=m.sender.value, author=m.author, text=m.text) for m in recent]
+
+    async def _reply(self, run: ReplyRun, *, owed: bool) -> None:
+        # Database work is detached: an agent's join cancels this task at any moment.
+        history = await self._db.detached(lambda: self._history(run, owed=owed))
+        if history is None:
+            return
         channel = room_channel(run.room_id)
         parts: list[str] = []
         handoff: HandoffRequest | None = None
@@ -202,7 +209,8 @@ class Replies:
             stored = await self._store(draft)
             run.emit(message_frame(stored.message))
         if handoff is not None:
-            for frame in await self._hand_off(run.room_id, handoff.reason):
+            reason = handoff.reason
+            for frame in await self._db.detached(lambda: self._hand_off(run.room_id, reason)):
                 run.emit(frame)
 
     async def _cancelled(self, run: ReplyRun) -> None:

@@ -185,7 +185,7 @@ class TeamRouting(RoomSteps):
                 await asyncio.wait_for(wake.wait(), AUTO_ASSIGN_EVERY)
             wake.clear()
             try:
-                await self.assign_waiting()
+                await self.db.detached(self.assign_waiting)  # stop_assigner() cancels this loop
             except Exception:  # the next pass tries again
                 log.warning("auto-assignment pass failed", exc_info=True)
 

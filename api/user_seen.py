@@ -89,6 +89,6 @@ class UserSeen:
         while True:
             await asyncio.sleep(self.flush_seconds)
             try:
-                await self.flush()
+                await self.db.detached(self.flush)  # stop() cancels this loop
             except Exception:  # the database is away: those rooms are marked again soon
                 log.warning("could not write user_seen_at", exc_info=True)

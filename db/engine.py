@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -96,6 +96,8 @@ def _reset_unless_ended(dbapi_connection: Any, record: Any, state: Any) -> None:
     dbapi_connection.rollback()
 
 
+T = TypeVar("T")
+
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 """What the database raises when it is unreachable (or the pool has no connection to give):
 worth retrying, unlike a bug. Answered 503 over HTTP and `unavailable` on a socket."""
@@ -114,6 +116,7 @@ class Database:
         self.after_commit: list[Callable[[], None]] = []
         """Called (cheap, synchronous) after each `write()` commits: the statistics fold's
         wake-up (db/rollups.py)."""
+        self._detached: set[asyncio.Task[Any]] = set()
 
     @property
     def dialect(self) -> str:
@@ -136,5 +139,27 @@ class Database:
             for hook in self.after_commit:
                 hook()
 
+    async def detached(self, work: Callable[[], Awaitable[T]]) -> T:
+        """`work()` (database calls) in a task of its own that the caller's cancellation does
+        not reach. A task cancelled in the middle of a MariaDB answer left the connection
+        half-read: the pool's reset then failed (an ERROR in the log) and, now and then, the
+        cancelled task never finished. Callers that get cancelled as a matter of course (a
+        socket's catch-up when it closes, the backstop's timed round, an AI reply when an
+        agent joins) read through here; the work runs to its end and its connection goes back
+        clean."""
+        task = asyncio.ensure_future(work())
+        self._detached.add(task)
+        task.add_done_callback(_forget)
+        task.add_done_callback(self._detached.discard)
+        return await asyncio.shield(task)
+
     async def dispose(self) -> None:
+        if self._detached:  # let cut-off work return its connections first
+            await asyncio.wait(self._detached, timeout=5)
         await self.engine.dispose()
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    """Retrieve a detached task's failure: its caller may have left (cancelled) before it."""
+    if not task.cancelled():
+        task.exception()

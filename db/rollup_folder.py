@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from db.rollups import BACKSTOP_SECONDS, fold_round
@@ -83,7 +84,8 @@ class RollupFolder:
             self._wake.clear()
             backstop = loop.time() - self._last_backstop >= self._backstop
             try:
-                await self.fold_now(backstop=backstop)
+                # Detached: stop() cancels this loop, never a write.
+                await self._db.detached(partial(self.fold_now, backstop=backstop))
             except Exception:  # the next round retries; rebuild repairs what it cannot
                 log.exception("statistics fold round failed")
             else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -127,7 +127,8 @@ async def agent_socket(
             return await _send(tandem, frame_room_id(frame), frame, agent)
         if kind == "resume":
             room_id, after = frame_room_id(frame), frame_after(frame)
-            room = await tandem.rooms.get_room(room_id)  # RoomNotFound: a `not_found` error
+            # RoomNotFound: a `not_found` error
+            room = await tandem.db.detached(lambda: tandem.rooms.get_room(room_id))
             held = room.agent is not None and room.agent.id == agent.id
             await cursor.resume(room_id, after, follow=held)
             return None
@@ -182,7 +183,10 @@ def _cursor(
     websocket: WebSocket, tandem: Tandem, rooms: dict[str, int], *, follow_agent: int | None = None
 ) -> Cursor:
     async def fetch(room_id: str, after: int, limit: int) -> list[MessagePublic]:
-        return await tandem.rooms.messages(room_id, after=after, limit=limit)
+        # Detached: a socket that closes mid catch-up cancels its loops, never a read.
+        return await tandem.db.detached(
+            lambda: tandem.rooms.messages(room_id, after=after, limit=limit)
+        )
 
     return Cursor(
         websocket.send_text,
@@ -198,7 +202,12 @@ def _backstop(websocket: WebSocket, tandem: Tandem) -> Backstop:
     state = websocket.app.state
     backstop: Backstop | None = getattr(state, "backstop", None)
     if backstop is None or getattr(state, "backstop_rooms", None) is not tandem.rooms:
-        backstop = state.backstop = Backstop(tandem.rooms.room_heads)
+        rooms = tandem.rooms
+
+        async def heads(room_ids: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+            return await rooms.db.detached(lambda: rooms.room_heads(room_ids))  # timed rounds
+
+        backstop = state.backstop = Backstop(heads)
         state.backstop_rooms = tandem.rooms
     return backstop
 
