@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import room_states
 from api.ai.base import Assistant
@@ -28,7 +27,6 @@ from api.frames import (
     message_frame,
     queue_frame,
     room_channel,
-    room_frame,
 )
 from api.handoff import wants_human
 from api.presence import Presence
@@ -48,7 +46,6 @@ from db.models import (
     EventKind,
     MessagePublic,
     Role,
-    Room,
     RoomPublic,
     RoomStatus,
     Sender,
@@ -136,12 +133,7 @@ class RoomService(TeamRouting, SystemTransitions):
 
     async def get_room(self, room_id: str) -> RoomPublic:
         async with self.db.session() as session:
-            room = await queries.get_room_public(session, room_id=room_id)
-        if room is None:
-            raise RoomNotFound(room_id)
-        if room.status is RoomStatus.waiting:
-            room.estimated_wait_seconds = await self.waits.estimate()
-        return room
+            return await self._room_public(session, room_id)
 
     async def messages(self, room_id: str, *, after: int, limit: int) -> list[MessagePublic]:
         async with self.db.session() as session:
@@ -277,9 +269,12 @@ class RoomService(TeamRouting, SystemTransitions):
                 )
             [notice] = await room_log.record_transitions(session, transitions=[change])
             changed = not isinstance(outcome, room_states.NoAgent)
+            done = await self._read_back(
+                session, notice, room_changed=changed, queue_changed=changed
+            )
         if cancel_reply and changed:
             self.replies.cancel(room_id)
-        frames = await self._announce(room_id, notice, room_changed=changed, queue_changed=changed)
+        frames = self._announce(done)
         if changed:
             self.briefs.refresh(room_id)
         return frames
@@ -291,30 +286,25 @@ class RoomService(TeamRouting, SystemTransitions):
             was = room.status
             step = room_states.join(room.status)
             await self._take(session, agent.id, own=True)  # capacity: api/transfers.py
-            notice = await self._transition(
+            done = await self._transition(
                 session,
                 room,
                 step,
                 agent_id=agent.id,
                 by=agent.id,
                 text=room_states.notice_joined(agent.name),
+                queue_changed=was is RoomStatus.waiting,
             )
         self.replies.cancel(room_id)
-        await self._announce(
-            room_id,
-            notice,
-            room_changed=True,
-            queue_changed=was is RoomStatus.waiting,
-            agent_ids=(agent.id,),
-        )
-        return await self.get_room(room_id)
+        self._announce(done, agent_ids=(agent.id,))
+        return done.room
 
     async def leave(self, room_id: str, agent: Agent) -> RoomPublic:
         assert agent.id is not None
         async with self.db.write() as session:
             room = await self._locked(session, room_id)
             step = room_states.leave(room.status, room_agent_id=room.agent_id, agent_id=agent.id)
-            notice = await self._transition(
+            done = await self._transition(
                 session,
                 room,
                 step,
@@ -322,8 +312,8 @@ class RoomService(TeamRouting, SystemTransitions):
                 by=agent.id,
                 text=room_states.notice_left(agent.name),
             )
-        await self._announce(room_id, notice, room_changed=True, agent_ids=(agent.id,))
-        return await self.get_room(room_id)
+        self._announce(done, agent_ids=(agent.id,))
+        return done.room
 
     async def close(self, room_id: str, *, agent: Agent | None = None) -> RoomPublic:
         by = agent.name if agent is not None else "the customer"
@@ -336,94 +326,26 @@ class RoomService(TeamRouting, SystemTransitions):
                 agent_id=agent.id if agent is not None else None,
                 admin=agent is not None and agent.role is Role.admin,
             )
-            notice = None
-            if step is not None:
-                notice = await self._transition(
-                    session,
-                    room,
-                    step,
-                    agent_id=room.agent_id,
-                    by=agent.id if agent is not None else None,
-                    text=room_states.notice_closed(by),
-                )
-        if notice is not None:
-            self.replies.cancel(room_id)
-            agents = tuple(a for a in (room_agent,) if a is not None)
-            await self._announce(
-                room_id,
-                notice,
-                room_changed=True,
+            if step is None:  # closed already: the answer is the room as it stands
+                return await self._room_public(session, room_id)
+            done = await self._transition(
+                session,
+                room,
+                step,
+                agent_id=room.agent_id,
+                by=agent.id if agent is not None else None,
+                text=room_states.notice_closed(by),
                 queue_changed=was is RoomStatus.waiting,
-                agent_ids=agents,
             )
-        return await self.get_room(room_id)
+        self.replies.cancel(room_id)
+        self._announce(done, agent_ids=tuple(a for a in (room_agent,) if a is not None))
+        return done.room
 
     async def _publish_queue(self) -> None:
         self.publisher.push([(QUEUE_CHANNEL, queue_frame(await self.queue()))])
 
     async def _ai_hand_off(self, room_id: str, reason: str) -> list[str]:
         return await self.request_human(room_id, reason=reason, cancel_reply=False)
-
-    async def _locked(self, session: AsyncSession, room_id: str) -> Room:
-        room = await queries.lock_room(session, room_id=room_id)
-        if room is None:
-            raise RoomNotFound(room_id)
-        return room
-
-    async def _transition(
-        self,
-        session: AsyncSession,
-        room: Room,
-        step: room_states.Transition,
-        *,
-        agent_id: int | None,
-        by: int | None,
-        text: str,
-    ) -> MessagePublic:
-        change = Transition(
-            room_id=room.id,
-            kind=step.event,
-            reason=step.reason,
-            notice=text,
-            at=utcnow(),
-            to_status=step.to,
-            holder=agent_id,
-            by=by,
-        )
-        [notice] = await room_log.record_transitions(session, transitions=[change])
-        return notice
-
-    async def _announce(
-        self,
-        room_id: str,
-        notice: MessagePublic,
-        *,
-        room_changed: bool,
-        queue_changed: bool = False,
-        agent_ids: tuple[int, ...] = (),
-    ) -> list[str]:
-        """Push a transition's notice and new state to the room, its agents and the queue.
-
-        The notice goes to the publisher at once (the transition has just committed: in seq
-        order with the writer's messages); the room and queue frames follow."""
-        self.wake_assigner()  # a room queued, or an agent freed (api/transfers.py)
-        notice_frame = message_frame(notice)
-        frames = [notice_frame]
-        channels = [room_channel(room_id), *(agent_channel(a) for a in agent_ids)]
-        self.publisher.push((c, notice_frame) for c in channels)
-        items: list[tuple[str, str]] = []
-        if room_changed:
-            room = await self.get_room(room_id)
-            frames.append(room_frame(room))
-            if room.agent is not None and room.agent.id not in agent_ids:
-                extra = agent_channel(room.agent.id)
-                items.append((extra, notice_frame))
-                channels.append(extra)
-            items += [(c, frames[1]) for c in channels]
-        if queue_changed:
-            items.append((QUEUE_CHANNEL, queue_frame(await self.queue())))
-        self.publisher.push(items)
-        return frames
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)

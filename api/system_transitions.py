@@ -38,17 +38,17 @@ class SystemTransitions(RoomSteps):
             step = room_states.close_as(room.status, reason=reason)
             if step is None or (check is not None and not await check(session, room)):
                 return False
-            text = await self._transition(
-                session, room, step, agent_id=holder, by=None, text=notice
+            done = await self._transition(
+                session,
+                room,
+                step,
+                agent_id=holder,
+                by=None,
+                text=notice,
+                queue_changed=was is RoomStatus.waiting,
             )
         self.replies.cancel(room_id)
-        await self._announce(
-            room_id,
-            text,
-            room_changed=True,
-            queue_changed=was is RoomStatus.waiting,
-            agent_ids=tuple(a for a in (holder,) if a is not None),
-        )
+        self._announce(done, agent_ids=tuple(a for a in (holder,) if a is not None))
         return True
 
     async def withdraw(self, room_id: str) -> list[str]:
@@ -60,8 +60,14 @@ class SystemTransitions(RoomSteps):
                 step = room_states.withdraw(room.status)
             except room_states.RoutingError:
                 return []
-            notice = await self._transition(
-                session, room, step, agent_id=None, by=None, text=room_states.NOTICE_WITHDRAWN
+            done = await self._transition(
+                session,
+                room,
+                step,
+                agent_id=None,
+                by=None,
+                text=room_states.NOTICE_WITHDRAWN,
+                queue_changed=True,
             )
         self.replies.cancel(room_id)  # a "while you wait" reply would now be refused
-        return await self._announce(room_id, notice, room_changed=True, queue_changed=True)
+        return self._announce(done)

@@ -144,21 +144,16 @@ class TeamRouting(RoomSteps):
                 stored = await team.add_note(
                     session, room_id=room_id, agent=author, text=note.strip()
                 )
+            done = await self._read_back(session, notice, queue_changed=to_agent is None)
         agents = tuple(a for a in {was, by.id} if a is not None)
-        await self._announce(
-            room_id,
-            notice,
-            room_changed=True,
-            queue_changed=to_agent is None,
-            agent_ids=agents,
-        )
+        self._announce(done, agent_ids=agents)
         if stored is not None:
             from api.notes import note_frame  # api.notes imports the app's deps, which import us
 
             frame = note_frame(stored)
             targets = {*agents, *((to_agent,) if to_agent is not None else ())}
             self.publisher.push((agent_channel(a), frame) for a in sorted(targets))
-        return await self.get_room(room_id)
+        return done.room
 
     # ------------------------------------------------------------ auto-assignment
 
@@ -212,15 +207,14 @@ class TeamRouting(RoomSteps):
                 raise RoutingError("already_taken", "This chat no longer waits.")
             agent = await self._take(session, agent_id, own=False)
             step = room_states.join(room.status)
-            notice = await self._transition(
+            done = await self._transition(
                 session,
                 room,
                 room_states.Transition(step.to, step.event, "auto"),
                 agent_id=agent_id,
                 by=agent_id,
                 text=room_states.notice_joined(agent.name),
+                queue_changed=True,
             )
         self.replies.cancel(room_id)
-        await self._announce(
-            room_id, notice, room_changed=True, queue_changed=True, agent_ids=(agent_id,)
-        )
+        self._announce(done, agent_ids=(agent_id,))

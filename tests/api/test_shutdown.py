@@ -170,6 +170,53 @@ async def test_requests_get_503_with_retry_after_while_the_database_is_down(
 
 
 @pytest.mark.mariadb
+async def test_a_join_that_committed_is_answered_as_joined_though_the_database_then_goes(
+    tmp_path: Path,
+) -> None:
+    """MariaDB is killed the moment the join's transaction commits: the agent is told it
+    joined (the room as it now stands), not 503 for a join that happened."""
+    if shutil.which("mariadbd") is None:
+        pytest.skip("mariadbd is not installed")
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    port = free_port()
+    with private_mariadb(port) as mariadb:
+        import sqlalchemy as sa
+
+        from db.engine import create_engine
+
+        root = create_engine(f"mysql+asyncmy://root@127.0.0.1:{port}/")
+        async with root.begin() as conn:
+            await conn.execute(sa.text("CREATE DATABASE tandem CHARACTER SET utf8mb4"))
+        await root.dispose()
+        settings = make_settings(f"mysql+asyncmy://root@127.0.0.1:{port}/tandem")
+        async for server in start_server(settings):
+            room_id, _ = await server.new_room()
+            agent, token = await server.add_agent("Ada")
+            armed = True
+
+            def kill_after_commit(session: Session) -> None:
+                nonlocal armed
+                bind = session.get_bind()
+                if armed and isinstance(bind, sa.Engine) and bind.url.port == port:
+                    armed = False
+                    mariadb.kill()
+                    mariadb.wait(timeout=30)
+
+            event.listen(Session, "after_commit", kill_after_commit)
+            try:
+                joined = await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(token))
+            finally:
+                event.remove(Session, "after_commit", kill_after_commit)
+            assert not armed, "no transaction committed"
+            assert joined.status_code == 200, joined.text
+            room = joined.json()
+            assert room["status"] == "agent"
+            assert room["agent"]["id"] == agent.id
+
+
+@pytest.mark.mariadb
 async def test_sigkill_under_load_loses_no_acknowledged_message(mariadb_url: str) -> None:
     """Kill -9 the API while 16 clients post: every 201 is stored once, seqs stay gapless."""
     env = {
