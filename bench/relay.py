@@ -1,14 +1,20 @@
 """Relay benchmark: users → API → database → agents, over real WebSockets.
 
 R rooms, each with a user on /ws/rooms/{id} and an agent (one per room) on /ws/agent who has
-joined it. Users send at a fixed total rate (open loop: sends are scheduled by the clock, not by
-replies). Reported per step: messages/s durably stored and delivered to the agents, and the
-user → agent delivery latency p50/p99 (send to receipt of the agent's `message` frame).
+joined it. With `--workers N` (N ≥ 2) there are N API processes behind a private Redis, and each
+room's agent listens on the process after its user's (every message crosses processes);
+`--redis` puts a single process behind Redis too, for the like-for-like comparison.
+
+Users send at a fixed total rate (open loop: sends are scheduled by the clock, not by replies).
+Reported per step: messages/s durably stored and delivered to the agents, the user → agent
+delivery latency p50/p99 (send to receipt of the agent's `message` frame), and the API's CPU per
+delivered message (the steady window only: setup and logins excluded).
 
     .venv/bin/python bench/relay.py --db sqlite --db mariadb --rates 1000,2000,4000,6000,8000
+    .venv/bin/python bench/relay.py --db mariadb --workers 2 --rates 1000,2000,3000,4000
 
-The API runs as its own uvicorn process (embedded in-memory broker), the load generator in this
-one; both share the machine's cores. Only 127.0.0.1 is contacted; every step stops by itself.
+The API runs as its own uvicorn process(es), the load generator in this one; all share the
+machine's cores. Only 127.0.0.1 is contacted; every step stops by itself.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from api.auth import hash_password  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import Database  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, port_open  # noqa: E402
 
 MARIADB_ROOT = "mysql+asyncmy://root@127.0.0.1:3306"
 
@@ -53,7 +60,7 @@ class Step:
     p99_ms: float
     stored: int
     server_cpu: float
-    """Share of one core the API process used during the step."""
+    """Share of one core the API processes used during the step (summed)."""
     client_cpu: float
 
     @property
@@ -84,6 +91,54 @@ async def database(kind: str) -> AsyncIterator[str]:
         async with conn.cursor() as cur:
             await cur.execute(f"DROP DATABASE IF EXISTS {name}")
         conn.close()
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port (the shared one is never touched)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        cmd = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not port_open(self.port):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def api_servers(
+    url: str, secret: str, workers: int, redis: bool
+) -> AsyncIterator[list[tuple[str, int]]]:
+    """`workers` API processes: in-process broker for one (unless `redis`), else a private
+    Redis between them."""
+    if workers == 1 and not redis:
+        async with api_server(url, secret) as server:
+            yield [server]
+        return
+    broker = PrivateRedis()
+    broker.start()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            servers = [
+                await stack.enter_async_context(api_server(url, secret, redis_url=broker.url))
+                for _ in range(workers)
+            ]
+            yield servers
+    finally:
+        broker.kill()
 
 
 @contextlib.asynccontextmanager
@@ -174,28 +229,29 @@ async def prepare(base: str, url: str, rooms: int) -> list[tuple[str, str, str]]
 
 
 async def run_step(
-    base: str,
+    bases: list[str],
     pairs: list[tuple[str, str, str]],
     rate: int,
     seconds: float,
     db: str,
-    pid: int,
+    pids: list[int],
     profile: Path | None = None,
 ) -> Step:
-    ws_base = base.replace("http://", "ws://")
+    ws_bases = [base.replace("http://", "ws://") for base in bases]
     latencies: list[float] = []
     sent_at: dict[str, float] = {}
     total = int(rate * seconds)
     users = []
     agents = []
-    for room_id, room_token, agent_token in pairs:
+    for i, (room_id, room_token, agent_token) in enumerate(pairs):
+        user_base, agent_base = ws_bases[i % len(bases)], ws_bases[(i + 1) % len(bases)]
         users.append(
             await websockets.connect(
-                f"{ws_base}/ws/rooms/{room_id}?token={room_token}", compression=None
+                f"{user_base}/ws/rooms/{room_id}?token={room_token}", compression=None
             )
         )
         agents.append(
-            await websockets.connect(f"{ws_base}/ws/agent?token={agent_token}", compression=None)
+            await websockets.connect(f"{agent_base}/ws/agent?token={agent_token}", compression=None)
         )
     for ws in (*users, *agents):
         await ws.recv()  # the room / queue frame on connect
@@ -223,9 +279,9 @@ async def run_step(
     readers = [asyncio.create_task(agent_reader(ws)) for ws in agents]
     drains = [asyncio.create_task(user_drain(ws)) for ws in users]
     interval = 1.0 / rate
-    spy = await start_profile(pid, seconds, profile) if profile else None
+    spy = await start_profile(pids[0], seconds, profile) if profile else None
     start = time.perf_counter()
-    server_ticks, client_cpu = cpu_ticks(pid), time.process_time()
+    server_ticks, client_cpu = sum(map(cpu_ticks, pids)), time.process_time()
     sent = 0
     run = uuid.uuid4().hex[:6]
     while sent < total:
@@ -246,7 +302,7 @@ async def run_step(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), timeout=10)
     elapsed = time.perf_counter() - start
-    server_cpu = (cpu_ticks(pid) - server_ticks) / os.sysconf("SC_CLK_TCK") / elapsed
+    server_cpu = (sum(map(cpu_ticks, pids)) - server_ticks) / os.sysconf("SC_CLK_TCK") / elapsed
     client_cpu = (time.process_time() - client_cpu) / elapsed
     for task in (*readers, *drains):
         task.cancel()
@@ -256,7 +312,7 @@ async def run_step(
     if spy is not None:
         await spy.wait()
     latencies.sort()
-    stored = await count_stored(base, pairs)
+    stored = await count_stored(bases[0], pairs)
     return Step(
         db=db,
         offered=rate,
@@ -307,17 +363,25 @@ async def count_stored(base: str, pairs: list[tuple[str, str, str]]) -> int:
 
 
 async def bench(
-    db: str, rooms: int, rates: list[int], seconds: float, profile: Path | None = None
+    db: str,
+    rooms: int,
+    rates: list[int],
+    seconds: float,
+    profile: Path | None = None,
+    *,
+    workers: int = 1,
+    redis: bool = False,
 ) -> list[Step]:
     steps = []
     async with database(db) as url:
         secret = uuid.uuid4().hex
-        async with api_server(url, secret) as (base, pid):
-            pairs = await prepare(base, url, rooms)
+        async with api_servers(url, secret, workers, redis) as servers:
+            bases, pids = [b for b, _ in servers], [p for _, p in servers]
+            pairs = await prepare(bases[0], url, rooms)
             stored_before = 0
             for rate in rates:
                 out = profile and profile.with_name(f"{profile.stem}-{db}-{rate}{profile.suffix}")
-                step = await run_step(base, pairs, rate, seconds, db, pid, out)
+                step = await run_step(bases, pairs, rate, seconds, db, pids, out)
                 step.stored -= stored_before
                 stored_before += step.stored
                 steps.append(step)
@@ -333,9 +397,14 @@ async def bench(
     return steps
 
 
-def table(steps: list[Step], rooms: int, seconds: float) -> str:
+def table(steps: list[Step], rooms: int, seconds: float, workers: int, redis: bool) -> str:
+    setup = (
+        "one uvicorn process, in-memory broker"
+        if workers == 1 and not redis
+        else f"{workers} uvicorn process(es) behind a private Redis (API CPU summed)"
+    )
     lines = [
-        f"rooms={rooms}, {seconds:g} s per step, one uvicorn process, in-memory broker",
+        f"rooms={rooms}, {seconds:g} s per step, {setup}",
         "",
         "| database | offered msg/s | delivered msg/s | p50 ms | p99 ms | stored / sent "
         "| API CPU | API CPU per message | load-generator CPU |",
@@ -363,13 +432,25 @@ def main() -> None:
         type=Path,
         help="py-spy raw output per step (FILE-<db>-<rate>.txt): where the API's CPU goes",
     )
+    parser.add_argument("--workers", type=int, default=1, help="API processes (2+: via Redis)")
+    parser.add_argument("--redis", action="store_true", help="one process behind Redis too")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     steps: list[Step] = []
     for db in args.db or ["sqlite", "mariadb"]:
-        steps += asyncio.run(bench(db, args.rooms, rates, args.seconds, args.profile))
+        steps += asyncio.run(
+            bench(
+                db,
+                args.rooms,
+                rates,
+                args.seconds,
+                args.profile,
+                workers=args.workers,
+                redis=args.redis,
+            )
+        )
     print()
-    print(table(steps, args.rooms, args.seconds))
+    print(table(steps, args.rooms, args.seconds, args.workers, args.redis))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,11 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.auth import hash_password  # noqa: E402
-from bench.relay import api_server, database  # noqa: E402
+from bench.relay import PrivateRedis, api_server, database  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import Database  # noqa: E402
 from db.tables import agents_t, rooms_t  # noqa: E402
-from tests.conftest import free_port, port_open  # noqa: E402
 
 CAUGHT_UP_SECONDS = 60.0
 """How long a console or the final check waits for a socket to catch up before counting a loss."""
@@ -228,25 +226,6 @@ async def reached(client: Client, room_id: str, seq: int) -> bool:
             return False
         await asyncio.sleep(0.1)
     return True
-
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while not port_open(self.port):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def cpu_seconds(pid: int) -> float:
