@@ -82,7 +82,10 @@ class RoomSteps:
         by: int | None,
         text: str,
         queue_changed: bool = False,
+        priority: bool = False,
     ) -> Committed:
+        """Record `step` (its event, notice and span ends: db/room_log.py) and read back.
+        `priority`: into the queue ahead of the others (a transfer back to the queue)."""
         change = Transition(
             room_id=room.id,
             kind=step.event,
@@ -92,6 +95,7 @@ class RoomSteps:
             to_status=step.to,
             holder=agent_id,
             by=by,
+            priority=priority,
         )
         [notice] = await room_log.record_transitions(session, transitions=[change])
         return await self._read_back(session, notice, queue_changed=queue_changed)

@@ -26,9 +26,8 @@ from api import room_states
 from api.frames import agent_channel
 from api.room_states import RoutingError
 from api.room_steps import RoomSteps
-from db import room_log, team
+from db import team
 from db.models import Agent, AgentRef, AgentStatus, Role, RoomPublic, RoomStatus, utcnow
-from db.room_log import Transition
 
 if TYPE_CHECKING:
     from api.presence import Presence
@@ -126,25 +125,22 @@ class TeamRouting(RoomSteps):
             else:
                 receiver = await self._take(session, to_agent, own=to_agent == by.id)
                 text, actor = room_states.notice_transferred(receiver.name), to_agent
-            change = Transition(
-                room_id=room_id,
-                kind=step.event,
-                reason=step.reason,
-                notice=text,
-                at=utcnow(),
-                to_status=step.to,
-                holder=to_agent,
+            done = await self._transition(
+                session,
+                room,
+                step,
+                agent_id=to_agent,
                 by=actor,
+                text=text,
+                queue_changed=to_agent is None,
                 priority=to_agent is None,
             )
-            [notice] = await room_log.record_transitions(session, transitions=[change])
             stored = None
             if note and note.strip():
                 author = AgentRef(id=by.id, name=by.name)
                 stored = await team.add_note(
                     session, room_id=room_id, agent=author, text=note.strip()
                 )
-            done = await self._read_back(session, notice, queue_changed=to_agent is None)
         agents = tuple(a for a in {was, by.id} if a is not None)
         self._announce(done, agent_ids=agents)
         if stored is not None:

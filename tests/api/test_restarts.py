@@ -4,82 +4,21 @@ rolling restart of one of two API instances behind Redis (clients move to the ot
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from db import queries
-from db.engine import Database, create_engine
+from db.engine import Database
 from tests.api.test_shutdown import api_process
-from tests.conftest import auth, free_port, port_open
+from tests.conftest import auth
+from tests.private_mariadb import PrivateMariaDB
 
 pytestmark = pytest.mark.mariadb
 
 SERVING_AGAIN_SECONDS = 5.0
 """The issue's bound: from MariaDB accepting connections again to a message stored."""
-
-
-class PrivateMariaDB:
-    """A MariaDB of our own on one data directory (the shared one on 3306 must keep running):
-    killed with -9 and started again on the same data, as after a crash."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="tandem-mariadb-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mysql+asyncmy://root@127.0.0.1:{self.port}/tandem"
-
-    def install(self) -> None:
-        subprocess.run(["chown", "mysql:mysql", str(self.dir)], check=True)
-        install = [
-            "mariadb-install-db", "--user=mysql", f"--datadir={self.dir}/data",
-            "--auth-root-authentication-method=normal",
-        ]  # fmt: skip
-        subprocess.run(install, check=True, timeout=120, capture_output=True)
-
-    def start(self) -> None:
-        server = [
-            "mariadbd", "--no-defaults", f"--datadir={self.dir}/data", f"--port={self.port}",
-            f"--socket={self.dir}/s.sock", "--user=mysql", "--bind-address=127.0.0.1",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            server, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        while not port_open(self.port):
-            assert self.process.poll() is None, "private mariadbd exited"
-            assert time.monotonic() < deadline, "private mariadbd did not start"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls) -> Iterator[PrivateMariaDB]:
-        if shutil.which("mariadbd") is None:
-            pytest.skip("mariadbd is not installed")
-        mariadb = cls()
-        try:
-            mariadb.install()
-            mariadb.start()
-            yield mariadb
-        finally:
-            mariadb.kill()
-            shutil.rmtree(mariadb.dir, ignore_errors=True)
 
 
 async def stored_messages(url: str, room_ids: list[str]) -> dict[str, list[tuple[int, str | None]]]:
@@ -105,10 +44,7 @@ async def test_mariadb_restarted_under_a_running_api_serves_again_and_loses_noth
     failed meanwhile got 503 (and retried with their client_id), the API stores messages
     again within 5 s of MariaDB's return, and every acknowledged message is stored once."""
     with PrivateMariaDB.running() as mariadb:
-        root = create_engine(f"mysql+asyncmy://root@127.0.0.1:{mariadb.port}/")
-        async with root.begin() as conn:
-            await conn.execute(sa.text("CREATE DATABASE tandem CHARACTER SET utf8mb4"))
-        await root.dispose()
+        await mariadb.create_database()
         env = {
             "TANDEM_DATABASE_URL": mariadb.url,
             "TANDEM_JWT_SECRET": "test-secret-mariadb-restart-0123456789",

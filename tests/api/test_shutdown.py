@@ -7,13 +7,11 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +21,8 @@ import websockets
 from db import queries
 from db.engine import Database
 from tests.api.test_ws import message_from, next_frame, of_type
-from tests.conftest import auth, free_port, make_settings, port_open, start_server
+from tests.conftest import LiveServer, auth, free_port, make_settings, start_server
+from tests.private_mariadb import PrivateMariaDB
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,72 +100,36 @@ async def test_sigterm_drains_then_closes_sockets_with_1012(tmp_path: Path) -> N
     assert stored[1].text == answer["message"]["text"]
 
 
-@contextlib.contextmanager
-def private_mariadb(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """A MariaDB of our own (the shared one on 3306 must keep running): ~5 s to start."""
-    data = Path(tempfile.mkdtemp(prefix="tandem-mariadb-"))  # mysql must reach it
-    subprocess.run(["chown", "mysql:mysql", str(data)], check=True)
-    install = [
-        "mariadb-install-db", "--user=mysql", f"--datadir={data}/data",
-        "--auth-root-authentication-method=normal",
-    ]  # fmt: skip
-    server = [
-        "mariadbd", "--no-defaults", f"--datadir={data}/data", f"--port={port}",
-        f"--socket={data}/s.sock", "--user=mysql", "--bind-address=127.0.0.1",
-    ]  # fmt: skip
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(install, check=True, timeout=120, **quiet)  # type: ignore[call-overload]
-        process = subprocess.Popen(server, start_new_session=True, **quiet)  # type: ignore[call-overload]
-        deadline = time.monotonic() + 60
-        while not port_open(port):
-            assert process.poll() is None, "private mariadbd exited"
-            assert time.monotonic() < deadline, "private mariadbd did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process is not None:
-            process.kill()
-            process.wait(timeout=30)
-        shutil.rmtree(data, ignore_errors=True)
+@contextlib.asynccontextmanager
+async def api_on_private_mariadb() -> AsyncIterator[tuple[PrivateMariaDB, LiveServer]]:
+    """An API (in this process) on a MariaDB of its own, which the test may kill."""
+    with PrivateMariaDB.running() as mariadb:
+        await mariadb.create_database()
+        async for server in start_server(make_settings(mariadb.url)):
+            yield mariadb, server
 
 
 @pytest.mark.mariadb
 async def test_requests_get_503_with_retry_after_while_the_database_is_down(
     tmp_path: Path,
 ) -> None:
-    if shutil.which("mariadbd") is None:
-        pytest.skip("mariadbd is not installed")
-    port = free_port()
-    with private_mariadb(port) as mariadb:
-        import sqlalchemy as sa
-
-        from db.engine import create_engine
-
-        root = create_engine(f"mysql+asyncmy://root@127.0.0.1:{port}/")
-        async with root.begin() as conn:
-            await conn.execute(sa.text("CREATE DATABASE tandem CHARACTER SET utf8mb4"))
-        await root.dispose()
-        settings = make_settings(f"mysql+asyncmy://root@127.0.0.1:{port}/tandem")
-        async for server in start_server(settings):
-            room_id, token = await server.new_room()
-            url = f"{server.ws_url}/ws/rooms/{room_id}?token={token}"
-            async with websockets.connect(url) as ws:
-                await next_frame(ws, of_type("room"))
-                mariadb.kill()
-                mariadb.wait(timeout=30)
-                for path in (f"/api/rooms/{room_id}", f"/api/rooms/{room_id}/messages"):
-                    response = await server.http.get(path, headers=auth(token))
-                    assert response.status_code == 503, response.text
-                    assert int(response.headers["Retry-After"]) > 0
-                ready = await server.http.get("/readyz")
-                assert ready.status_code == 503
-                # A socket's catch-up is told to retry too, not that something broke.
-                await ws.send(json.dumps({"type": "resume", "after": 0}))
-                error = await next_frame(ws, of_type("error"), timeout=30)
-                assert error["code"] == "unavailable", error
-                assert error["retry_after"] > 0
+    async with api_on_private_mariadb() as (mariadb, server):
+        room_id, token = await server.new_room()
+        url = f"{server.ws_url}/ws/rooms/{room_id}?token={token}"
+        async with websockets.connect(url) as ws:
+            await next_frame(ws, of_type("room"))
+            mariadb.kill()
+            for path in (f"/api/rooms/{room_id}", f"/api/rooms/{room_id}/messages"):
+                response = await server.http.get(path, headers=auth(token))
+                assert response.status_code == 503, response.text
+                assert int(response.headers["Retry-After"]) > 0
+            ready = await server.http.get("/readyz")
+            assert ready.status_code == 503
+            # A socket's catch-up is told to retry too, not that something broke.
+            await ws.send(json.dumps({"type": "resume", "after": 0}))
+            error = await next_frame(ws, of_type("error"), timeout=30)
+            assert error["code"] == "unavailable", error
+            assert error["retry_after"] > 0
 
 
 @pytest.mark.mariadb
@@ -175,45 +138,32 @@ async def test_a_join_that_committed_is_answered_as_joined_though_the_database_t
 ) -> None:
     """MariaDB is killed the moment the join's transaction commits: the agent is told it
     joined (the room as it now stands), not 503 for a join that happened."""
-    if shutil.which("mariadbd") is None:
-        pytest.skip("mariadbd is not installed")
+    import sqlalchemy as sa
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    port = free_port()
-    with private_mariadb(port) as mariadb:
-        import sqlalchemy as sa
+    async with api_on_private_mariadb() as (mariadb, server):
+        room_id, _ = await server.new_room()
+        agent, token = await server.add_agent("Ada")
+        armed = True
 
-        from db.engine import create_engine
+        def kill_after_commit(session: Session) -> None:
+            nonlocal armed
+            bind = session.get_bind()
+            if armed and isinstance(bind, sa.Engine) and bind.url.port == mariadb.port:
+                armed = False
+                mariadb.kill()
 
-        root = create_engine(f"mysql+asyncmy://root@127.0.0.1:{port}/")
-        async with root.begin() as conn:
-            await conn.execute(sa.text("CREATE DATABASE tandem CHARACTER SET utf8mb4"))
-        await root.dispose()
-        settings = make_settings(f"mysql+asyncmy://root@127.0.0.1:{port}/tandem")
-        async for server in start_server(settings):
-            room_id, _ = await server.new_room()
-            agent, token = await server.add_agent("Ada")
-            armed = True
-
-            def kill_after_commit(session: Session) -> None:
-                nonlocal armed
-                bind = session.get_bind()
-                if armed and isinstance(bind, sa.Engine) and bind.url.port == port:
-                    armed = False
-                    mariadb.kill()
-                    mariadb.wait(timeout=30)
-
-            event.listen(Session, "after_commit", kill_after_commit)
-            try:
-                joined = await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(token))
-            finally:
-                event.remove(Session, "after_commit", kill_after_commit)
-            assert not armed, "no transaction committed"
-            assert joined.status_code == 200, joined.text
-            room = joined.json()
-            assert room["status"] == "agent"
-            assert room["agent"]["id"] == agent.id
+        event.listen(Session, "after_commit", kill_after_commit)
+        try:
+            joined = await server.http.post(f"/api/rooms/{room_id}/join", headers=auth(token))
+        finally:
+            event.remove(Session, "after_commit", kill_after_commit)
+        assert not armed, "no transaction committed"
+        assert joined.status_code == 200, joined.text
+        room = joined.json()
+        assert room["status"] == "agent"
+        assert room["agent"]["id"] == agent.id
 
 
 @pytest.mark.mariadb
