@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assistant=assistant,
             presence=presence,
             batch_max=settings.write_batch_max,
+            batch_interval=settings.write_batch_interval_ms / 1000,
             auto_assign=settings.auto_assign,
             ai_while_waiting=settings.ai_while_waiting,
         )

@@ -38,7 +38,7 @@ from api.transfers import TeamRouting
 from api.user_seen import UserSeen
 from api.waiting import WhileWaiting
 from api.waits import WaitEstimator
-from api.writer import MessageWriter, StoredMessage
+from api.writer import BATCH_INTERVAL_SECONDS, MessageWriter, StoredMessage
 from db import queries, room_log, visitors
 from db.engine import Database
 from db.models import (
@@ -78,6 +78,7 @@ class RoomService(TeamRouting, SystemTransitions):
         assistant: Assistant,
         presence: Presence,
         batch_max: int = 500,
+        batch_interval: float = BATCH_INTERVAL_SECONDS,
         auto_assign: bool = False,
         ai_while_waiting: bool = True,
     ) -> None:
@@ -85,7 +86,7 @@ class RoomService(TeamRouting, SystemTransitions):
         self.db = db
         self.hub = hub
         self.presence = presence
-        self.writer = MessageWriter(db, batch_max=batch_max)
+        self.writer = MessageWriter(db, batch_max=batch_max, batch_interval=batch_interval)
         self.publisher = Publisher(hub)
         self.replies = Replies(
             db=db, hub=hub, store=self.store, assistant=assistant, hand_off=self._ai_hand_off

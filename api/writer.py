@@ -7,15 +7,25 @@ one batch and stores it through the room log (`db/room_log.py`: one multi-row IN
 transaction (group commit). The writer only stores: a sender's future resolves with its
 `StoredMessage` once the batch has committed, and publishing is the room service's job.
 
-On MySQL/MariaDB a second batch may prepare while the first commits; `_Turn` keeps inserts in
-batch order. Futures resolve in the order batches took their seqs (`_SeqOrder`: a ticket
-taken when a batch's rows are inserted under its rooms' locks), not the order they were queued
-nor the order their commits come back (with group commit, MariaDB may answer a later commit
-first): a batch whose commit failed and was retried inserts again after the next one, which
-then holds the lower seqs. A caller that publishes as its future resolves (the room service
-does, from a done-callback) therefore publishes each room's messages in seq order. A batch the
-database refuses is stored again draft by draft, so one bad draft fails alone instead of
-taking everyone's messages with it. The database's durability settings are left as they are.
+On MySQL/MariaDB a second batch may prepare while the first commits; `Turn` keeps inserts in
+batch order (api/write_order.py). Futures resolve in the order batches took their seqs
+(`SeqOrder`: a ticket taken when a batch's rows are inserted under its rooms' locks), not the
+order they were queued nor the order their commits come back (with group commit, MariaDB may
+answer a later commit first): a batch whose commit failed and was retried inserts again after
+the next one, which then holds the lower seqs. A caller that publishes as its future resolves
+(the room service does, from a done-callback) therefore publishes each room's messages in seq
+order. A batch the database refuses is stored again draft by draft, so one bad draft fails
+alone instead of taking everyone's messages with it. The database's durability settings are
+left as they are.
+
+What a batch costs is mostly fixed (statements, commit, the CPU around them), so two things
+keep batches few and cheap. Repeated client_ids (a client retrying) are rare: a batch inserts
+without looking them up and lets the unique (client_id, room_id) index catch a repeat; the
+refused attempt rolls back and the batch is stored again with the look-up first, as batches
+are for `LOOK_UP_AFTER_REPEAT_SECONDS` afterwards. And batches start at least `batch_interval`
+apart under load (a message after a quiet spell starts its batch at once), so at a steady rate
+each commit carries the messages of a whole interval instead of the few that arrived while the
+previous commit was on its way.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.room_states import check_send
+from api.write_order import SeqOrder, Turn
 from db import room_log
 from db.engine import Database
 from db.models import MessagePublic, RoomStatus, utcnow
@@ -39,6 +51,12 @@ from db.room_log import MessageDraft
 log = logging.getLogger(__name__)
 
 DEADLOCK_RETRIES = 3
+LOOK_UP_AFTER_REPEAT_SECONDS = 2.0
+"""After a repeated client_id, batches look client_ids up before inserting for this long: a
+client that retries usually retries several messages, and each repeat met by the insert alone
+costs the batch a rollback and a second attempt."""
+BATCH_INTERVAL_SECONDS = 0.008
+"""Least time between the starts of two batches (`TANDEM_WRITE_BATCH_INTERVAL_MS`)."""
 _LOCK_CONFLICT_CODES = (1205, 1213)  # MySQL: lock wait timeout, deadlock
 
 
@@ -77,58 +95,6 @@ def pipeline_depth(dialect: str) -> int:
     return 1 if dialect == "sqlite" else 2
 
 
-class _Turn:
-    """A batch's place in line: its rows are inserted only after those of the batch before it
-    (which then holds its rooms' locks until it commits), so seqs follow the queue."""
-
-    __slots__ = ("inserted", "previous")
-
-    def __init__(self, previous: _Turn | None) -> None:
-        self.previous = previous
-        self.inserted = asyncio.Event()
-        """Set once the batch's rows are inserted (its room rows locked), before it commits."""
-
-    async def wait_for_previous_insert(self) -> None:
-        if self.previous is not None:
-            await self.previous.inserted.wait()
-
-    def done(self) -> None:
-        self.inserted.set()
-        self.previous = None  # no chain of finished batches kept alive
-
-
-class _SeqOrder:
-    """Tickets taken as batches insert (seqs are assigned then, under the rooms' locks),
-    answered in ticket order. A ticket of an attempt that rolled back is finished at once."""
-
-    def __init__(self) -> None:
-        self._taken = 0
-        self._through = 0
-        """Every ticket up to this one has answered."""
-        self._finished: set[int] = set()
-        self._advanced = asyncio.Event()
-
-    def take(self) -> int:
-        self._taken += 1
-        return self._taken
-
-    async def wait_turn(self, ticket: int) -> None:
-        while self._through < ticket - 1:
-            await self._advanced.wait()
-
-    def finish(self, tickets: Sequence[int]) -> None:
-        """The batch holding `tickets` has answered (or given up): later ones may go."""
-        self._finished.update(tickets)
-        moved = False
-        while self._through + 1 in self._finished:
-            self._through += 1
-            self._finished.discard(self._through)
-            moved = True
-        if moved:
-            advanced, self._advanced = self._advanced, asyncio.Event()
-            advanced.set()
-
-
 @dataclass(slots=True)
 class _Pending:
     draft: MessageDraft
@@ -139,13 +105,22 @@ class _Pending:
 
 
 class MessageWriter:
-    def __init__(self, db: Database, *, batch_max: int = 500) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        batch_max: int = 500,
+        batch_interval: float = BATCH_INTERVAL_SECONDS,
+    ) -> None:
         self._db = db
         self._batch_max = batch_max
+        self._batch_interval = batch_interval
+        self._look_up_until = 0.0
+        """Until then (time.monotonic), batches look their client_ids up before inserting."""
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
-        self._order = _SeqOrder()
+        self._order = SeqOrder()
         self.on_commit: list[Callable[[set[str]], None]] = []
         """Called with the rooms of each committed batch (the statistics fold, db/rollups.py)."""
 
@@ -184,26 +159,33 @@ class MessageWriter:
         return await self.submit(draft)
 
     async def _run(self) -> None:
-        """Take a batch only once it can start: a slot in flight, and the batch before it has
-        inserted (it could not insert sooner anyway). Whatever queued while it waited joins
-        it, so each batch's fixed cost (statements, commit) is shared by more messages."""
+        """Take a batch only once it can start: a slot in flight, the batch before it has
+        inserted (it could not insert sooner anyway), and `batch_interval` has passed since
+        the previous batch started. Whatever queued while it waited joins it, so each batch's
+        fixed cost (statements, commit) is shared by more messages. A message after a quiet
+        spell (no batch started within the interval) starts its batch at once."""
         in_flight = asyncio.Semaphore(pipeline_depth(self._db.dialect))
-        last: _Turn | None = None
+        last: Turn | None = None
+        next_start = 0.0  # time.monotonic()
         while True:
             await in_flight.acquire()
             batch = [await self._queue.get()]
+            wait = next_start - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             if last is not None:
                 await last.inserted.wait()
+            next_start = time.monotonic() + self._batch_interval
             while len(batch) < self._batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            turn = last = _Turn(last)
+            turn = last = Turn(last)
             task = asyncio.create_task(self._write_batch(batch, turn))
             self._batches.add(task)
             task.add_done_callback(self._batches.discard)
             task.add_done_callback(lambda _: in_flight.release())
 
-    async def _write_batch(self, batch: list[_Pending], turn: _Turn) -> None:
-        tickets: list[int] = []  # one per committed insert of this batch (_SeqOrder)
+    async def _write_batch(self, batch: list[_Pending], turn: Turn) -> None:
+        tickets: list[int] = []  # one per committed insert of this batch (SeqOrder)
         try:
             await self._write(batch, turn, tickets)
         except Exception as exc:  # a broken batch must not stop the writer
@@ -217,10 +199,22 @@ class MessageWriter:
             for _ in batch:
                 self._queue.task_done()
 
-    async def _write(self, batch: list[_Pending], turn: _Turn, tickets: list[int]) -> None:
+    async def _write(self, batch: list[_Pending], turn: Turn, tickets: list[int]) -> None:
         await turn.wait_for_previous_insert()
+        look_up = time.monotonic() < self._look_up_until
         try:
-            results = await self._store_retrying(batch, tickets, turn.inserted.set)
+            try:
+                results = await self._store_retrying(
+                    batch, tickets, turn.inserted.set, look_up=look_up
+                )
+            except IntegrityError:
+                if look_up or turn.inserted.is_set():
+                    raise
+                # The unique (client_id, room_id) index refused a repeat. The attempt rolled
+                # back before it inserted: it took no seqs and no ticket, and the next batch
+                # still waits for this one. Store the batch again, looking the repeats up.
+                self._repeat_seen()
+                results = await self._store_retrying(batch, tickets, turn.inserted.set)
         except Exception as exc:
             if not _refused(exc) or turn.inserted.is_set():
                 raise  # (once inserted, the next batch may be inserting: order would break)
@@ -228,6 +222,8 @@ class MessageWriter:
             # answer, and only the one the database refuses fails.
             results = [await self._store_alone(pending, tickets) for pending in batch]
         turn.inserted.set()
+        if any(isinstance(r, StoredMessage) and r.duplicate for r in results):
+            self._repeat_seen()
         for hook in self.on_commit:
             hook({p.draft.room_id for p in batch})
         if tickets:  # answer after every batch that took its seqs first
@@ -246,6 +242,9 @@ class MessageWriter:
                 pending.future.set_exception(result)
             else:
                 pending.future.set_result(result)
+
+    def _repeat_seen(self) -> None:
+        self._look_up_until = time.monotonic() + LOOK_UP_AFTER_REPEAT_SECONDS
 
     async def _store_alone(
         self, pending: _Pending, tickets: list[int]
@@ -267,6 +266,8 @@ class MessageWriter:
         batch: Sequence[_Pending],
         tickets: list[int],
         after_insert: Callable[[], None] | None = None,
+        *,
+        look_up: bool = True,
     ) -> list[StoredMessage | Exception]:
         """Retry a batch rolled back by a deadlock with another process, or a dead connection.
 
@@ -279,7 +280,7 @@ class MessageWriter:
             inserted: list[StoredMessage | Exception] = []
             ticket: list[int] = []  # this attempt's place in line, taken as it inserts
             try:
-                results = await self._store(batch, ticket, after_insert, inserted)
+                results = await self._store(batch, ticket, after_insert, inserted, look_up)
             except OperationalError as exc:
                 stored = False
                 try:
@@ -317,11 +318,17 @@ class MessageWriter:
         tickets: list[int],
         after_insert: Callable[[], None] | None = None,
         inserted: list[StoredMessage | Exception] | None = None,
+        look_up: bool = True,
     ) -> list[StoredMessage | Exception]:
         """Resolve repeated client_ids and store the rest, in one transaction. `inserted`
         receives the answers once the rows are inserted, before the commit; `tickets` the
-        insert's place in line."""
-        keys = [(p.draft.room_id, p.draft.client_id) for p in batch if p.draft.client_id]
+        insert's place in line. Without `look_up`, client_ids stored by an earlier batch are
+        not looked for: the unique index refuses them (`IntegrityError`) and nothing is kept."""
+        keys = (
+            [(p.draft.room_id, p.draft.client_id) for p in batch if p.draft.client_id]
+            if look_up
+            else []
+        )
 
         def now_inserted() -> None:
             tickets.append(self._order.take())

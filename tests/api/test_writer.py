@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from api.config import get_settings
 from api.room_states import RoutingError
 from api.writer import MessageWriter, StoredMessage
 from db import queries, room_log
@@ -168,3 +169,63 @@ async def test_a_draft_the_database_refuses_fails_alone(
     assert sorted((s.message.room_id, s.message.seq) for s in published) == sorted(
         (r, n) for r in rooms for n in range(1, 11)
     )
+
+
+async def test_messages_sent_within_one_interval_share_a_batch(db: Database) -> None:
+    """A steady trickle (one message every 25 ms, each alone in the queue when it comes) is
+    committed an interval's worth at a time, not one commit per message."""
+    interval = 0.25
+    message_writer = MessageWriter(db, batch_interval=interval)
+    batches: list[set[str]] = []
+    message_writer.on_commit.append(batches.append)
+    await message_writer.start()
+    try:
+        await new_room(db, "r1")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        futures = []
+        for n in range(40):
+            futures.append(message_writer.submit(user_draft("r1", f"m{n}")))
+            await asyncio.sleep(0.025)
+        stored = await asyncio.gather(*futures)
+        elapsed = loop.time() - started
+    finally:
+        await message_writer.stop()
+    assert [s.message.seq for s in stored] == list(range(1, 41))
+    assert len(batches) <= elapsed / interval + 2, f"{len(batches)} batches in {elapsed:.2f} s"
+
+
+async def test_a_message_after_a_quiet_spell_is_stored_at_once(db: Database) -> None:
+    """The interval only spaces batches under load: after a quiet spell a message starts its
+    batch at once, and only one sent right behind it waits for the interval."""
+    interval = 1.0
+    message_writer = MessageWriter(db, batch_interval=interval)
+    await message_writer.start()
+    loop = asyncio.get_running_loop()
+    try:
+        await new_room(db, "r1")
+        await message_writer.store(user_draft("r1", "hello"))
+        await asyncio.sleep(interval * 1.1)  # quiet: no batch started within the interval
+        sent = loop.time()
+        await message_writer.store(user_draft("r1", "after a pause"))
+        alone = loop.time() - sent
+        await message_writer.store(user_draft("r1", "right behind it"))
+        behind = loop.time() - sent
+    finally:
+        await message_writer.stop()
+    assert alone < interval / 2, f"stored {alone:.2f} s after it was sent"
+    assert behind >= interval * 0.95, f"the next batch started {behind:.2f} s after"
+
+
+@pytest.mark.parametrize("value", ["-1", "101", "soon"])
+def test_a_batch_interval_outside_0_to_100_ms_refuses_to_start(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TANDEM_WRITE_BATCH_INTERVAL_MS", value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as refused:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    assert str(refused.value.code).startswith("Invalid setting write_batch_interval_ms")
