@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -40,10 +41,11 @@ from api.ai.search_terms import (
     query_terms,
     stem,
     synonyms_of_stem,
+    thesaurus_words,
     tokenize,
     word_set,
 )
-from api.ai.spelling import Speller
+from api.ai.spelling import Speller, english_words
 
 # Names callers and tests have always imported from here stay importable from here.
 __all__ = ["Article", "Hit", "KnowledgeBase", "Lookup", "Passage", "PassageHit", "parse_article"]
@@ -105,6 +107,8 @@ def _best_first(item: tuple[int, float]) -> tuple[float, int]:
     return (-item[1], item[0])
 
 
+_WORD_RE = re.compile(r"[a-z]+")
+_APOSTROPHES = str.maketrans("", "", "'’")
 _INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
 _ITEM = stem("item")
 
@@ -251,9 +255,10 @@ class KnowledgeBase:
             | {
                 w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)
             },
-            known=SYNONYMS,
+            known=SYNONYMS.keys() | thesaurus_words() | STOPWORDS,
             is_known_stem=lambda word: stem(word) in self._articles_index.idf,
             rarity=lambda word: self.idf(stem(word)),
+            english=english_words(),
         )
 
     @classmethod
@@ -322,7 +327,17 @@ class KnowledgeBase:
         """The query's own terms with the articles' words each may stand for (for the
         confidence rule), and the weighted terms searched: its own, their synonyms, the
         articles' words for its phrases, and the answer type it asks for."""
-        words = [self._speller.correct(w) for w in content_words(text)]
+        # A correction may be two words ("giftcard" → gift card).
+        # The question as meant, for the phrases and "how long"/"how much": "how lnog".
+        text = _WORD_RE.sub(
+            lambda m: self._speller.correct(m.group()), text.lower().translate(_APOSTROPHES)
+        )
+        words = [
+            p
+            for w in content_words(text)
+            for p in self._speller.correct(w).split()
+            if p not in STOPWORDS  # "hepl" → help
+        ]
         own = list(dict.fromkeys(stem(w) for w in words))
         alternatives: dict[str, list[str]] = {
             term: [stem(s) for s in synonyms_of_stem(term)] for term in own
