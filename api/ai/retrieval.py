@@ -109,6 +109,7 @@ def _best_first(item: tuple[int, float]) -> tuple[float, int]:
 
 _WORD_RE = re.compile(r"[a-z]+")
 _APOSTROPHES = str.maketrans("", "", "'’")
+_HOW_LONG_RE = re.compile(r"\bhow long\b")
 _INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
 _ITEM = stem("item")
 
@@ -327,17 +328,13 @@ class KnowledgeBase:
         """The query's own terms with the articles' words each may stand for (for the
         confidence rule), and the weighted terms searched: its own, their synonyms, the
         articles' words for its phrases, and the answer type it asks for."""
-        # A correction may be two words ("giftcard" → gift card).
-        # The question as meant, for the phrases and "how long"/"how much": "how lnog".
+        # The question as meant, also for the phrases and "how long"/"how much" ("how lnog",
+        # "hepl" → help, a stopword); a correction may be two words ("giftcard" → gift card).
         text = _WORD_RE.sub(
             lambda m: self._speller.correct(m.group()), text.lower().translate(_APOSTROPHES)
         )
-        words = [
-            p
-            for w in content_words(text)
-            for p in self._speller.correct(w).split()
-            if p not in STOPWORDS  # "hepl" → help
-        ]
+        # "how long" asks for a duration (the answer type below), not about anything long.
+        words = content_words(_HOW_LONG_RE.sub("how", text))
         own = list(dict.fromkeys(stem(w) for w in words))
         alternatives: dict[str, list[str]] = {
             term: [stem(s) for s in synonyms_of_stem(term)] for term in own

@@ -90,9 +90,14 @@ def phrase_expansions(text: str) -> list[tuple[str, str]]:
 
 
 TIME_QUESTION_RE = re.compile(
-    r"\bhow (long|soon|quickly|fast|many (days|weeks|hours|minutes))\b|\bwhen\b|\btime limit\b"
+    r"\bhow (long|soon|quickly|fast|many (days|weeks|hours|minutes))\b|\btime limit\b"
     r"|\bwhat time\b|\buntil when\b|\bexpire\b|\bvalid\b"
+    r"|^\W*when\b|\bwhen (will|do|does|did|is|are|can|could|should|would|shall|am|was|were)\b"
+    r"|\b(know|tell me|tell us|idea|sure|wondering|wonder|ask|asking|find out|say|see) when\b"
 )
+"""A "when" asks for a time at the start, before a question's verb ("when will", "I dropped it
+off, when do I") or after "know"/"tell me"; not when it opens a clause: "what happens when I
+return it", "broken when I opened the box", "an error when paying"."""
 _TIME_ANSWER_RE = re.compile(
     r"\d+\s*(?:[–-]\s*\d+\s*)?(?:business |working |calendar )?(?:days?|hours?|minutes?|weeks?"
     r"|months?|years?)\b|\bsame day\b|\bnext (?:business )?day\b|\bimmediately\b"

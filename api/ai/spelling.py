@@ -132,6 +132,7 @@ class Speller:
         # Only words of a length the edits can reach: a fraction of the candidates.
         pool = [w for n in lengths for w in self._by_length.get(n, ())]
         matches = process.extract(word, pool, scorer=OSA.distance, score_cutoff=cutoff, limit=None)
+        matches = [m for m in matches if m[0] != word]  # a real word is in the pool itself
         if len(word) < 6 and (real_word or not self._english):
             # A real short word one letter off is as often another word ("life", "line"):
             # only a dropped letter ("oder") or two swapped ones ("hlep") count.
