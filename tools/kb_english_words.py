@@ -30,6 +30,10 @@ LEMMAS_OUT = ROOT / "api" / "ai" / "english_lemmas.tsv"
 MIN_COUNT = 51
 """pyspellchecker gives 50 to every dictionary-only word (mostly rare and technical ones): the
 list keeps the words seen in running text."""
+LIGHT_COUNT = 2**21
+"""Lemmas this common, and those under three letters (go, be, do), are light verbs and
+adjectives (see, find, have, good): the articles use them in instructions ("Go to Account"),
+so "went" meeting "go" matched instructions, not meaning (two tuning questions lost)."""
 MIN_LENGTH = 3
 """The speller leaves words under four letters alone; three-letter ones are split parts."""
 
@@ -57,6 +61,8 @@ def irregular_lemmas(words: dict[str, int]) -> dict[str, str]:
         if form not in words or not lemma.isascii() or not lemma.isalpha():
             continue
         if not lemma.islower() or form == lemma:
+            continue
+        if words.get(lemma, LIGHT_COUNT) >= LIGHT_COUNT:
             continue
         if stemmer.stemWord(form) != stemmer.stemWord(lemma):
             out[form] = lemma
