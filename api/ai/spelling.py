@@ -10,7 +10,6 @@ stays as it is. It caches what it has corrected.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
@@ -38,14 +37,14 @@ ARTICLE_DEFAULT = 12
 @lru_cache(maxsize=1)
 def english_words() -> dict[str, int]:
     """English words of three letters or more → log2 of how often they occur in running
-    text (small integers, so the table stays a few megabytes)."""
+    text (small integers, so the table stays a few megabytes; one file line per value)."""
     package = __name__.rpartition(".")[0]
     text = (resources.files(package) / "english_words.tsv").read_text("utf-8")
     out: dict[str, int] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            word, _, count = line.partition("\t")
-            out[word] = int(math.log2(int(count)))
+            bucket, _, words = line.partition("\t")
+            out.update(dict.fromkeys(words.split(), int(bucket)))
     return out
 
 
