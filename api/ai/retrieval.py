@@ -3,10 +3,11 @@
 A passage's rank adds up its article's BM25 score (title and tags above the body, plus the
 questions its paragraphs answer, so the topic is right), its own (its words, the tags about it,
 its `asks` questions), and how close the question is to the nearest of those `asks` questions
-(so the paragraph written for it comes first). Queries are stemmed (Snowball), corrected
-(`api.ai.spelling`) and expanded with the customers' words for the articles' words
-(`api.ai.customer_words`); "how long"/"how much" prefer passages stating a duration/price. A
-confidence rule (`Lookup.confident`) turns a weak match into "not sure" rather than a wrong answer.
+(so the paragraph written for it comes first). Queries are corrected and split into words
+(`api.ai.spelling`), stemmed (Snowball, after the lemma of an irregular form) and expanded
+with the customers' words for the articles' words (`api.ai.customer_words`); "how long"/"how
+much" prefer passages stating a duration/price. A confidence rule (`Lookup.confident`) turns
+a weak match into "not sure" rather than a wrong answer.
 
 The index is built once at load time and a query only walks the postings of its own terms, so
 the offline assistant streams its first token within milliseconds, also with 500 articles.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
-from api.ai.customer_words import INTENTS
+from api.ai.customer_words import INTENTS, SLANG
 from api.ai.search_terms import (
     COST_QUESTION_RE,
     COST_TERM,
@@ -256,7 +257,7 @@ class KnowledgeBase:
             | {
                 w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)
             },
-            known=SYNONYMS.keys() | thesaurus_words() | STOPWORDS,
+            known=SYNONYMS.keys() | SLANG.keys() | thesaurus_words() | STOPWORDS,
             is_known_stem=lambda word: stem(word) in self._articles_index.idf,
             rarity=lambda word: self.idf(stem(word)),
             english=english_words(),

@@ -34,6 +34,11 @@ ARTICLE_DEFAULT = 12
 """The commonness of an articles' word the English list lacks ("colour"): an everyday word."""
 
 
+def _british(word: str) -> str:
+    """The American spelling of a British one: colour, centimetres, authorised."""
+    return word.replace("our", "or").replace("tre", "ter").replace("is", "iz")
+
+
 @lru_cache(maxsize=1)
 def english_words() -> dict[str, int]:
     """English words of three letters or more → log2 of how often they occur in running
@@ -98,8 +103,11 @@ class Speller:
         closest = self._closest(word, real_word=common is not None)
         if common is not None and closest != word:
             theirs = self._english.get(closest)
-            # An article word missing from the (American) list: "colour", "wishlist".
-            if theirs is not None and theirs < common + COMMONER:
+            if theirs is None:
+                # An articles' word the (American) list lacks: only its British spelling
+                # ("color" → colour), never a name ("postal" is not PostNL).
+                return closest if _british(closest) == word else word
+            if theirs < common + COMMONER:
                 return word
         return closest
 

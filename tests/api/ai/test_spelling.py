@@ -121,3 +121,13 @@ def test_tuning_set_with_one_typo_per_question_meets_its_floor() -> None:
 
     stats = summary(evaluate(["tuning"], typo_seed=1))["tuning"]
     assert stats["top1_rate"] >= MIN_TUNING_TOP1_WITH_TYPOS, stats
+
+
+def test_a_real_word_is_not_turned_into_a_name_the_articles_use() -> None:
+    """PostNL is in the articles and not in the English list; "postal" is in the list."""
+    kb = _kb(
+        ("carriers", "Carriers", "Orders to the Netherlands travel with PostNL."),
+        ("codes", "Zip codes", "Enter your zip code at checkout."),
+    )
+    best = kb.lookup("where do I put my postal code").best_passage
+    assert best is not None and best.passage.article.slug == "codes"
