@@ -108,8 +108,6 @@ def _best_first(item: tuple[int, float]) -> tuple[float, int]:
     return (-item[1], item[0])
 
 
-_WORD_RE = re.compile(r"[a-z]+")
-_APOSTROPHES = str.maketrans("", "", "'’")
 _HOW_LONG_RE = re.compile(r"\bhow long\b")
 _INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
 _ITEM = stem("item")
@@ -331,9 +329,7 @@ class KnowledgeBase:
         articles' words for its phrases, and the answer type it asks for."""
         # The question as meant, also for the phrases and "how long"/"how much" ("how lnog",
         # "hepl" → help, a stopword); a correction may be two words ("giftcard" → gift card).
-        text = _WORD_RE.sub(
-            lambda m: self._speller.correct(m.group()), text.lower().translate(_APOSTROPHES)
-        )
+        text = self._speller.correct_text(text)
         # "how long" asks for a duration (the answer type below), not about anything long.
         words = content_words(_HOW_LONG_RE.sub("how", text))
         own = list(dict.fromkeys(stem(w) for w in words))

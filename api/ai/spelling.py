@@ -10,6 +10,7 @@ stays as it is. It caches what it has corrected.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
@@ -18,6 +19,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 _CACHE_LIMIT = 65_536
+_WORD_RE = re.compile(r"[a-z]+")
+_APOSTROPHES = str.maketrans("", "", "'’")
 COMMONER = 7
 """A real English word is only corrected into an article word about 2**7 = 128 times as
 common ("oder" → order, "wether" → whether), never into one of similar standing ("cart" stays
@@ -93,6 +96,11 @@ class Speller:
             if len(self._cache) < _CACHE_LIMIT:
                 self._cache[word] = fixed
         return fixed
+
+    def correct_text(self, text: str) -> str:
+        """`text` lowercased, apostrophes dropped ("doesn't" is one word), each word
+        corrected: the question as meant, also for phrase and question-type patterns."""
+        return _WORD_RE.sub(lambda m: self.correct(m.group()), text.lower().translate(_APOSTROPHES))
 
     def _fix(self, word: str) -> str:
         common = self._english.get(word)
