@@ -83,10 +83,12 @@ class Speller:
         self._cache: dict[str, str] = {}
 
     def correct(self, word: str) -> str:
-        """A word the articles don't know (nor a form of one), of four letters or more, comes
-        back as the closest known word, or as two words separated by a space when it is two
+        """A word the articles don't know (nor a form of one), of four letters or more (or of
+        three that is no English word: "sie"), comes back as the closest known word, or as two words separated by a space when it is two
         run together; anything else comes back as it is."""
-        if word in self._known or len(word) < 4 or not word.isalpha():
+        # A three-letter word no list knows is mostly a four-letter one missing a letter.
+        short = len(word) == 3 and bool(self._english) and word not in self._english
+        if word in self._known or (len(word) < 4 and not short) or not word.isalpha():
             return word
         if self._is_known_stem(word):
             return word
@@ -148,7 +150,7 @@ class Speller:
         pool = [w for n in lengths for w in self._by_length.get(n, ())]
         matches = process.extract(word, pool, scorer=OSA.distance, score_cutoff=cutoff, limit=None)
         matches = [m for m in matches if m[0] != word]  # a real word is in the pool itself
-        if len(word) < 6 and (real_word or not self._english):
+        if len(word) < 6 and (real_word or not self._english or len(word) < 4):
             # A real short word one letter off is as often another word ("life", "line"):
             # only a dropped letter ("oder") or two swapped ones ("hlep") count.
             matches = [

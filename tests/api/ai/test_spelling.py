@@ -20,6 +20,7 @@ def kb() -> KnowledgeBase:
         ("I lost my trackingnumber", "order-tracking#1"),
         ("is the utrecht hsop open on sunday", "store-locations#2"),
         ("the lgass arrived in pieces", "damaged-item#1"),
+        ("is click and collect fre", "click-and-collect#1"),  # a dropped letter: "free"
         ("how long do I have to return hsoes", "returns-policy#1"),
     ],
 )
