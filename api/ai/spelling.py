@@ -84,8 +84,8 @@ class Speller:
 
     def correct(self, word: str) -> str:
         """A word the articles don't know (nor a form of one), of four letters or more (or of
-        three that is no English word: "sie"), comes back as the closest known word, or as two words separated by a space when it is two
-        run together; anything else comes back as it is."""
+        three that is no English word: "sie"), comes back as the closest known word, or as two
+        words separated by a space when it is two run together; anything else as it is."""
         # A three-letter word no list knows is mostly a four-letter one missing a letter.
         short = len(word) == 3 and bool(self._english) and word not in self._english
         if word in self._known or (len(word) < 4 and not short) or not word.isalpha():
