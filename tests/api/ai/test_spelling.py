@@ -113,8 +113,9 @@ def test_the_typo_injector_makes_one_repeatable_edit() -> None:
     assert inject_typo("hi ok", seed=1) == "hi ok"
 
 
-MIN_TUNING_TOP1_WITH_TYPOS = 0.82
-"""One typo per tuning question (seed 1): 0.833 with the English word list, 0.727 without."""
+MIN_TUNING_TOP1_WITH_TYPOS = 0.84
+"""One typo per tuning question (seed 1): 355/418 = 0.849 now, 304/418 = 0.727 on `main` at
+d7e5301 (the speller then knew only the articles' words)."""
 
 
 def test_tuning_set_with_one_typo_per_question_meets_its_floor() -> None:
