@@ -5,7 +5,10 @@ tuned on), asks the offline assistant each question as a fresh chat, and judges 
 sees it: the first help-article passage in the reply text must be one of the labelled ones, and
 an off-topic question (label NOT_SURE) must get the "not sure" reply.
 
-    .venv/bin/python bench/eval_passages.py [--misses]
+    .venv/bin/python bench/eval_passages.py [--misses] [--sets tuning] [--typos SEED]
+
+`--typos SEED` puts one typo (`bench/typos.py`: two letters swapped, one dropped, doubled or
+replaced, in one word of four letters or more) into every question before asking it.
 
 A passage id is `slug#n`: the n-th paragraph (1-based, blank-line separated) of kb/slug.md.
 """
@@ -26,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from api.ai.base import ReplyRequest, Turn  # noqa: E402
 from api.ai.offline import OfflineAssistant, is_not_sure  # noqa: E402
 from api.ai.retrieval import KnowledgeBase  # noqa: E402
+from bench.typos import inject_typo  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 SETS = {
@@ -91,20 +95,24 @@ async def _reply_text(assistant: OfflineAssistant, question: str) -> str:
     return "".join([c async for c in assistant.reply(request) if isinstance(c, str)])
 
 
-async def _evaluate(names: Iterable[str]) -> list[Row]:
+async def _evaluate(names: Iterable[str], typo_seed: int | None) -> list[Row]:
     assistant = OfflineAssistant()
     texts = passage_texts(assistant.kb)
     rows = []
     for name in names:
         for question, expected in load_set(SETS[name]):
+            if typo_seed is not None:
+                question = inject_typo(question, seed=typo_seed)
             reply = await _reply_text(assistant, question)
             rows.append(Row(name, question, expected, first_passage(reply, texts)))
     return rows
 
 
-def evaluate(names: Sequence[str] = ("tuning", "heldout", "fresh")) -> list[Row]:
+def evaluate(
+    names: Sequence[str] = ("tuning", "heldout", "fresh"), *, typo_seed: int | None = None
+) -> list[Row]:
     """One row per labelled question; callable from other benchmarks and tests."""
-    return asyncio.run(_evaluate(names))
+    return asyncio.run(_evaluate(names, typo_seed))
 
 
 def summary(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
@@ -149,8 +157,18 @@ def table_row(name: str, s: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--misses", action="store_true", help="list the wrong replies too")
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help="comma-separated sets to ask (default: all), e.g. --sets tuning",
+    )
+    parser.add_argument("--typos", type=int, metavar="SEED", help="one typo per question")
     args = parser.parse_args()
-    rows = evaluate()
+    names = [n for n in args.sets.split(",") if n]
+    unknown = set(names) - set(SETS)
+    if unknown:
+        parser.error(f"unknown sets: {', '.join(sorted(unknown))}")
+    rows = evaluate(names, typo_seed=args.typos)
     print(TABLE_HEAD)
     for name, s in summary(rows).items():
         print(table_row(name, s))

@@ -3,10 +3,11 @@
 A passage's rank adds up its article's BM25 score (title and tags above the body, plus the
 questions its paragraphs answer, so the topic is right), its own (its words, the tags about it,
 its `asks` questions), and how close the question is to the nearest of those `asks` questions
-(so the paragraph written for it comes first). Queries are stemmed (Snowball), corrected
-(`api.ai.spelling`) and expanded with the customers' words for the articles' words
-(`api.ai.customer_words`); "how long"/"how much" prefer passages stating a duration/price. A
-confidence rule (`Lookup.confident`) turns a weak match into "not sure" rather than a wrong answer.
+(so the paragraph written for it comes first). Queries are corrected and split into words
+(`api.ai.spelling`), stemmed (Snowball, after the lemma of an irregular form) and expanded
+with the customers' words for the articles' words (`api.ai.customer_words`); "how long"/"how
+much" prefer passages stating a duration/price. A confidence rule (`Lookup.confident`) turns
+a weak match into "not sure" rather than a wrong answer.
 
 The index is built once at load time and a query only walks the postings of its own terms, so
 the offline assistant streams its first token within milliseconds, also with 500 articles.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
-from api.ai.customer_words import INTENTS
+from api.ai.customer_words import INTENTS, SLANG
 from api.ai.search_terms import (
     COST_QUESTION_RE,
     COST_TERM,
@@ -40,10 +42,11 @@ from api.ai.search_terms import (
     query_terms,
     stem,
     synonyms_of_stem,
+    thesaurus_words,
     tokenize,
     word_set,
 )
-from api.ai.spelling import Speller
+from api.ai.spelling import Speller, english_words
 
 # Names callers and tests have always imported from here stay importable from here.
 __all__ = ["Article", "Hit", "KnowledgeBase", "Lookup", "Passage", "PassageHit", "parse_article"]
@@ -105,6 +108,7 @@ def _best_first(item: tuple[int, float]) -> tuple[float, int]:
     return (-item[1], item[0])
 
 
+_HOW_LONG_RE = re.compile(r"\bhow long\b")
 _INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
 _ITEM = stem("item")
 
@@ -251,9 +255,10 @@ class KnowledgeBase:
             | {
                 w for a in self._articles for asks in a.asks for q in asks for w in content_words(q)
             },
-            known=SYNONYMS,
+            known=SYNONYMS.keys() | SLANG.keys() | thesaurus_words() | STOPWORDS,
             is_known_stem=lambda word: stem(word) in self._articles_index.idf,
             rarity=lambda word: self.idf(stem(word)),
+            english=english_words(),
         )
 
     @classmethod
@@ -322,7 +327,11 @@ class KnowledgeBase:
         """The query's own terms with the articles' words each may stand for (for the
         confidence rule), and the weighted terms searched: its own, their synonyms, the
         articles' words for its phrases, and the answer type it asks for."""
-        words = [self._speller.correct(w) for w in content_words(text)]
+        # The question as meant, also for the phrases and "how long"/"how much" ("how lnog",
+        # "hepl" → help, a stopword); a correction may be two words ("giftcard" → gift card).
+        text = self._speller.correct_text(text)
+        # "how long" asks for a duration (the answer type below), not about anything long.
+        words = content_words(_HOW_LONG_RE.sub("how", text))
         own = list(dict.fromkeys(stem(w) for w in words))
         alternatives: dict[str, list[str]] = {
             term: [stem(s) for s in synonyms_of_stem(term)] for term in own
