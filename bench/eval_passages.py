@@ -38,8 +38,8 @@ SETS = {
     "fresh": DATA / "passages_fresh.tsv",
     "fresh2": DATA / "passages_fresh2.tsv",
 }
-"""`fresh` is a second held-out set, written in session 5 before that session's tuning."""
-"""`fresh2` is a third held-out set, written 2026-12-01 before any tuning by a non-tuning helper."""
+"""`fresh` is a second held-out set, written in session 5 before that session's tuning; `fresh2` a
+third, written on 2026-12-01 before that day's tuning by a helper who did not tune."""
 NOT_SURE = "NOT_SURE"
 TARGET_TOP1 = 0.90
 
