@@ -202,7 +202,10 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
-        self.request = None  # type: ignore[assignment]  # the scope has what the app needs
+        # The scope has what the app needs. websockets' parser keeps the request for as long
+        # as the connection lives (a local of its generator): empty its headers instead.
+        self.request = None  # type: ignore[assignment]
+        event.headers.clear()
 
     async def send(self, message: Any) -> None:
         await super().send(message)
