@@ -20,7 +20,7 @@ from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Match
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api.deps import get_tandem_ws, get_ws_agent, get_ws_room_principal
@@ -90,9 +90,19 @@ class SocketsFirstAPI(FastAPI):
         return self._socket_routes
 
     async def _serve(self, serve: Serve, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive=receive, send=send)
+        try:
+            await serve(websocket, scope.get("path_params", {}))
+        except Exception as exc:
+            # Handled as Starlette's ExceptionMiddleware would, wrapped only now: nothing of
+            # it stays on the stack of an open socket.
+            scope["starlette.exception_handlers"] = self._handlers()
+            await wrap_app_handling_exceptions(_raising(exc), websocket)(scope, receive, send)
+
+    def _handlers(self) -> tuple[dict[Any, Any], dict[int, Any]]:
+        """The handlers FastAPI's ExceptionMiddleware has (500/Exception excepted: Starlette's
+        ServerErrorMiddleware passes a socket's exception on to the server)."""
         if self._socket_handlers is None:
-            # The handlers FastAPI's ExceptionMiddleware would use (500/Exception excepted:
-            # Starlette's ServerErrorMiddleware passes sockets' exceptions through).
             handlers = {
                 key: value
                 for key, value in self.exception_handlers.items()
@@ -100,14 +110,14 @@ class SocketsFirstAPI(FastAPI):
             }
             middleware = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
             self._socket_handlers = (middleware._exception_handlers, middleware._status_handlers)
-        scope["starlette.exception_handlers"] = self._socket_handlers
-        websocket = WebSocket(scope, receive=receive, send=send)
-        params = scope.get("path_params", {})
+        return self._socket_handlers
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            await serve(websocket, params)
 
-        await wrap_app_handling_exceptions(app, websocket)(scope, receive, send)
+def _raising(exc: Exception) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise exc
+
+    return app
 
 
 def _dependencies(route: Any) -> frozenset[Callable[..., Any]]:

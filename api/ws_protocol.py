@@ -52,7 +52,7 @@ class _Inbox:
     """What uvicorn uses of `asyncio.Queue` (`put_nowait`, `get`, `empty`), unbounded like
     it, without four deques per socket: a deque only while something waits in it."""
 
-    __slots__ = ("_items", "_getters")
+    __slots__ = ("_getters", "_items")
 
     def __init__(self) -> None:
         self._items: deque[Any] | None = None
