@@ -57,7 +57,7 @@ class SocketsFirstAPI(FastAPI):
     _socket_handlers: tuple[dict[Any, Any], dict[int, Any]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and not self._traced():
+        if scope["type"] == "websocket" and not self._left_to_fastapi():
             if self.root_path:
                 scope["root_path"] = self.root_path
             for route, serve in self.socket_routes():
@@ -69,9 +69,11 @@ class SocketsFirstAPI(FastAPI):
                     return
         await super().__call__(scope, receive, send)
 
-    def _traced(self) -> bool:
-        """FastAPI's own telemetry is on (an OpenTelemetry tracer is set up): it wraps every
-        connection, so let FastAPI serve them all."""
+    def _left_to_fastapi(self) -> bool:
+        """Dependencies are overridden (a test), or FastAPI's own telemetry is on (an
+        OpenTelemetry tracer is set up, and it wraps every connection): FastAPI serves all."""
+        if self.dependency_overrides:
+            return True
         telemetry = getattr(self, "_native_telemetry", None)
         return telemetry is not None and bool(telemetry.enabled())
 
