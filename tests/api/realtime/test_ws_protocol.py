@@ -43,10 +43,13 @@ def test_both_socket_routes_are_served_before_fastapi(sqlite_url: str) -> None:
 
 @asynccontextmanager
 async def lean_server(
-    sqlite_url: str, *, ping_seconds: float | None = None
+    sqlite_url: str, *, ping_seconds: float | None = None, through_fastapi: bool = False
 ) -> AsyncIterator[tuple[uvicorn.Server, str, str]]:
-    """The app under uvicorn with the lean protocol: (server, http base, ws base)."""
+    """The app under uvicorn with the lean protocol: (server, http base, ws base).
+    `through_fastapi`: sockets served by FastAPI's stack (a dependency override does that)."""
     app = create_app(make_settings(sqlite_url))
+    if through_fastapi:
+        app.dependency_overrides[free_port] = free_port
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -163,3 +166,28 @@ async def test_the_inbox_hands_a_message_on_when_its_reader_is_cancelled() -> No
     for n in range(3):
         inbox.put_nowait(n)
     assert [await inbox.get() for _ in range(3)] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("through_fastapi", [False, True])
+async def test_served_first_or_by_fastapi_a_socket_behaves_the_same(
+    sqlite_url: str, through_fastapi: bool
+) -> None:
+    async with lean_server(sqlite_url, through_fastapi=through_fastapi) as (_, base, ws_base):
+        room_id, token = await new_room(base)
+        _, other_token = await new_room(base)
+        for url, reason in (
+            (f"{ws_base}/ws/rooms/{room_id}", "invalid or missing token"),
+            (f"{ws_base}/ws/rooms/{room_id}?token={other_token}", "invalid or missing token"),
+            (f"{ws_base}/ws/rooms/nope?token={token}", "invalid or missing token"),
+            (f"{ws_base}/ws/agent?token={token}", "an agent token is required"),
+        ):
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                async with websockets.connect(url) as conn:
+                    await conn.recv()
+            assert closed.value.rcvd is not None
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, reason)
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            await websockets.connect(f"{ws_base}/ws/nowhere")
+        assert refused.value.response.status_code == 403
+        async with websockets.connect(f"{ws_base}/ws/rooms/{room_id}?token={token}") as conn:
+            assert json.loads(await conn.recv())["room"]["id"] == room_id
