@@ -150,6 +150,7 @@ def _serve(host: str, port: int, workers: int | None = None) -> None:
     # uvicorn's process, to the same key (kept in a file) or the same refusal.
     resolve_jwt_secret(settings)
     from api.logs import log_config
+    from api.ws_protocol import WebSocketProtocol
 
     # Chat frames are small: compressing each costs more CPU than it saves bytes.
     uvicorn.run(
@@ -158,7 +159,7 @@ def _serve(host: str, port: int, workers: int | None = None) -> None:
         host=host,
         port=port,
         workers=workers,  # None: uvicorn's default (WEB_CONCURRENCY, else 1)
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,  # websockets-sansio, with less kept per socket
         ws_per_message_deflate=False,
         log_level="info",
         proxy_headers=True,

@@ -43,6 +43,7 @@ from api.routes import (
     ws,
 )
 from api.security import SecurityHeaders
+from api.socket_routes import SocketsFirstAPI
 from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, Database
 from db.migrate import upgrade
 from db.queries import RoomNotFound
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await hub.disconnect()
             await db.dispose()
 
-    app = FastAPI(title="Tandem", version="0.1.0", lifespan=lifespan)
+    # FastAPI, with the sockets served before its stack (memory per idle socket).
+    app = SocketsFirstAPI(title="Tandem", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: its own 413s get the headers too
     install_log_redaction()

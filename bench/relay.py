@@ -169,7 +169,7 @@ async def api_server(
     cmd = [
         sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--ws", "websockets-sansio", "--no-access-log",
+        "--ws", "api.ws_protocol:WebSocketProtocol", "--no-access-log",
         "--ws-per-message-deflate", "true" if deflate else "false",
     ]  # fmt: skip
     with contextlib.ExitStack() as files:

@@ -25,6 +25,7 @@ from api.auth import hash_password
 from api.config import Settings
 from api.deps import Tandem
 from api.main import create_app
+from api.ws_protocol import WebSocketProtocol
 from db import queries
 from db.engine import create_engine
 from db.migrate import alembic_config
@@ -174,6 +175,7 @@ async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
         log_level="warning",
         lifespan="on",
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        ws=WebSocketProtocol,  # as `tandem serve` does
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

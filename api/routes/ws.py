@@ -107,6 +107,7 @@ async def room_socket(
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, _subscribed(tandem, room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
+        del room  # sent: not kept for the socket's life (~1.4 KiB)
         await _serve(websocket, tandem, subscription, cursor, handle, watch(tandem, principal))
 
 
@@ -157,16 +158,21 @@ async def _subscribed(tandem: Tandem, *channels: str) -> AsyncIterator[Subscript
     """The socket's subscription. A broker that cannot subscribe right now (Redis restarting)
     closes the socket with 1013, try again later, instead of failing the connection: the
     client reconnects and resumes."""
-    stack = contextlib.AsyncExitStack()
+    subscribing = tandem.hub.subscribe(*channels)  # entered by hand: no exit stack per socket
     try:
-        subscription = await stack.enter_async_context(tandem.hub.subscribe(*channels))
+        subscription = await subscribing.__aenter__()
     except Exception:
         log.warning("could not subscribe %s: socket closed with 1013", channels, exc_info=True)
         raise WebSocketException(
             status.WS_1013_TRY_AGAIN_LATER, "broker unavailable: reconnect shortly"
         ) from None
-    async with stack:
+    try:
         yield subscription
+    except BaseException as exc:
+        if not await subscribing.__aexit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await subscribing.__aexit__(None, None, None)
 
 
 async def _closed_for_drain(websocket: WebSocket) -> bool:

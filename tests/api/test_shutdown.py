@@ -34,6 +34,7 @@ async def api_process(env: dict[str, str]) -> AsyncIterator[tuple[subprocess.Pop
     cmd = [
         sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--ws", "api.ws_protocol:WebSocketProtocol",
     ]  # fmt: skip
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI_"))}
     process = await asyncio.to_thread(
