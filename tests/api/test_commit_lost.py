@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -17,80 +16,35 @@ from db.migrate import upgrade
 from db.room_log import MessageDraft
 from tests.api.test_writer import new_room, user_draft
 from tests.conftest import MARIADB_SERVER
+from tests.mariadb_proxy import Link, MariaDBProxy
 
 pytestmark = pytest.mark.mariadb
 
 COMMIT = b"\x03COMMIT"  # COM_QUERY "COMMIT", as asyncmy sends it
 
 
-class CommitCutter:
-    """A TCP proxy in front of MariaDB. Once `armed`, it passes the next COMMIT on, waits for
-    MariaDB's answer (so the commit is done) and cuts the client's connection instead of
-    passing the answer back."""
+class CommitCutter(MariaDBProxy):
+    """Once `armed`, it passes the next COMMIT on, waits for MariaDB's answer (so the commit
+    is done) and cuts the client's connection instead of passing the answer back."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.armed = False
         self.cuts = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[CommitCutter]:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            self._server.close()
-            await asyncio.sleep(0.2)  # the pool's connections closed: their handlers end
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 3306)
-        down = asyncio.create_task(self._pipe(up_reader, writer))
-        self._tasks.add(down)
-        buffer = b""
-        try:
-            while data := await reader.read(65536):
-                buffer += data
-                while len(buffer) >= 4:
-                    length = int.from_bytes(buffer[:3], "little")
-                    if len(buffer) < 4 + length:
-                        break
-                    packet, buffer = buffer[: 4 + length], buffer[4 + length :]
-                    if self.armed and packet[4:] == COMMIT:
-                        self.armed = False
-                        down.cancel()  # MariaDB's answer must not reach the client
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await down
-                        up_writer.write(packet)
-                        await up_writer.drain()
-                        await up_reader.read(65536)  # the OK: committed
-                        self.cuts += 1
-                        writer.transport.abort()
-                        return
-                    up_writer.write(packet)
-                    await up_writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            down.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await down
-            for stream in (up_writer, writer):
-                stream.close()
-                with contextlib.suppress(Exception):
-                    await stream.wait_closed()
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+    async def forward(self, packet: bytes, link: Link) -> bool:
+        if not (self.armed and packet[4:] == COMMIT):
+            return await super().forward(packet, link)
+        self.armed = False
+        link.down.cancel()  # MariaDB's answer must not reach the client
+        with contextlib.suppress(asyncio.CancelledError):
+            await link.down
+        link.upstream.write(packet)
+        await link.upstream.drain()
+        await link.upstream_reader.read(65536)  # the OK: committed
+        self.cuts += 1
+        link.client.transport.abort()
+        return False
 
 
 async def test_a_batch_whose_commit_was_lost_is_stored_once(mariadb_url: str) -> None:

@@ -24,66 +24,22 @@ from db.migrate import upgrade
 from db.room_log import MessageDraft
 from tests.api.test_writer import new_room, user_draft
 from tests.conftest import MARIADB_SERVER
+from tests.mariadb_proxy import Link, MariaDBProxy
 
 COM_QUERY = 3
 
 
-class QueryRecorder:
-    """A TCP proxy in front of MariaDB that records the text of each query (COM_QUERY) its
-    clients send, and passes everything on unchanged."""
+class QueryRecorder(MariaDBProxy):
+    """Records the text of each query (COM_QUERY) its clients send."""
 
     def __init__(self, seen: list[str]) -> None:
+        super().__init__()
         self.seen = seen
-        self.port = 0
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[QueryRecorder]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            server.close()
-            await asyncio.sleep(0.2)  # the pool's connections closed: their handlers end
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 3306)
-        down = asyncio.create_task(self._pipe(up_reader, writer))
-        self._tasks.add(down)
-        buffer = b""
-        try:
-            while data := await reader.read(65536):
-                up_writer.write(data)
-                buffer += data
-                while len(buffer) >= 4:
-                    length = int.from_bytes(buffer[:3], "little")
-                    if len(buffer) < 4 + length:
-                        break
-                    packet, buffer = buffer[: 4 + length], buffer[4 + length :]
-                    if packet[3] == 0 and length and packet[4] == COM_QUERY:  # a new command
-                        self.seen.append(packet[5:].decode(errors="replace"))
-                await up_writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            down.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await down
-            for stream in (up_writer, writer):
-                stream.close()
-                with contextlib.suppress(Exception):
-                    await stream.wait_closed()
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+    async def forward(self, packet: bytes, link: Link) -> bool:
+        if packet[3] == 0 and len(packet) > 4 and packet[4] == COM_QUERY:  # a new command
+            self.seen.append(packet[5:].decode(errors="replace"))
+        return await super().forward(packet, link)
 
 
 @dataclass
