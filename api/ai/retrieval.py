@@ -27,6 +27,7 @@ from pathlib import Path
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
 from api.ai.customer_words import INTENTS, SLANG
+from api.ai.lookup import Hit, Lookup, PassageHit
 from api.ai.search_terms import (
     COST_QUESTION_RE,
     COST_TERM,
@@ -86,20 +87,13 @@ OBJECT_WEIGHT = 0.5
 PHRASE_WORD_WEIGHT = 0.5
 """A word inside a known phrase, whose meaning is searched at full weight instead."""
 
-MIN_COVERAGE = 0.4
-"""Share of the query's IDF weight the top article must contain: below it, the article only
-matches a side word ("... in Amsterdam?") and answering from it would mislead."""
 UNKNOWN_WEIGHT = 1.0
+"""A word no article has, relative to the rarest word they have, in the confidence rule."""
 UNKNOWN_NUMBER_WEIGHT = 1.0
 """A short number the articles lack ("size 42"): it lowers confidence a little, not as much
 as an unknown word."""
-"""A word no article has, relative to the rarest word they have, in the confidence rule."""
 NAME_COVERAGE = 0.75
 """A name the articles mention ("Amsterdam", "Australia") says little about what is asked."""
-MIN_STRENGTH = 0.5
-"""Top article score divided by the query's IDF weight: weeds out matches on one weak body
-mention."""
-
 _PACKAGE = __name__.rpartition(".")[0]
 
 
@@ -111,47 +105,6 @@ def _best_first(item: tuple[int, float]) -> tuple[float, int]:
 _HOW_LONG_RE = re.compile(r"\bhow long\b")
 _INTENT_STEMS = frozenset(stem(w) for w in INTENTS)
 _ITEM = stem("item")
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    article: Article
-    score: float
-    """The rank score of the article's best passage, so hits come in the order of the
-    passages a reply leads with."""
-
-
-@dataclass(frozen=True, slots=True)
-class PassageHit:
-    passage: Passage
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """A search plus the verdict on it, so callers never re-derive the confidence rule."""
-
-    hits: tuple[Hit, ...]
-    """Articles best first, by their own score."""
-    coverage: float
-    """Share of the query's IDF weight found in the top article (0 when nothing matched)."""
-    strength: float
-    """Top article score over the query's IDF weight: how strongly, not just whether, it
-    matched."""
-    passages: tuple[PassageHit, ...] = ()
-    """Passages best first; the first one leads the reply."""
-
-    @property
-    def confident(self) -> bool:
-        return bool(self.hits) and self.coverage >= MIN_COVERAGE and self.strength >= MIN_STRENGTH
-
-    @property
-    def best(self) -> Hit | None:
-        return self.hits[0] if self.hits else None
-
-    @property
-    def best_passage(self) -> PassageHit | None:
-        return self.passages[0] if self.passages else None
 
 
 @dataclass(frozen=True, slots=True)
