@@ -5,11 +5,11 @@ the socket's `Cursor` (message frames deduped by seq, any gap filled from the da
 the process's one `Backstop` re-checks every socket's rooms against the database at least
 every 5 s and at once after a broker reconnect, and wakes only the sockets behind; a gap that
 cannot be filled closes the socket with 1012), frames from the client are handled one at a
-time. A bad frame gets an `error` frame and the connection goes on; a client too slow to keep
-up is closed with 1013 and resumes with `after`; a binary frame gets an `error` frame and, once
-what was read before it is answered, 1003. A watchdog per connection (`api.routes.ws_watch`)
-closes it with 1008 when its token expires or its agent is disabled or signed out (password
-reset): a socket outlives the check made when it opened.
+time (`api.routes.ws_receive`). A bad frame gets an `error` frame and the connection goes on;
+a client too slow to keep up is closed with 1013 and resumes with `after`; a binary frame gets
+an `error` frame and, once what was read before it is answered, 1003. A watchdog per
+connection (`api.routes.ws_watch`) closes it with 1008 when its token expires or its agent is
+disabled or signed out (password reset): a socket outlives the check made when it opened.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -34,47 +34,33 @@ from api.deps import (
 from api.frames import (
     QUEUE_CHANNEL,
     agent_channel,
-    error_frame,
     queue_frame,
     room_channel,
     room_frame,
 )
-from api.limits import RateLimited, SocketSlot, TooManySockets
-from api.message_rules import MessageRefused, check_message
+from api.limits import SocketSlot, TooManySockets
+from api.message_rules import check_message
 from api.realtime.backstop import Backstop
 from api.realtime.cursor import CatchUpFailed, Cursor
 from api.realtime.drain import CLOSE_REASON, Drain
 from api.realtime.hub import SubscriberOverflow, Subscription
-from api.room_states import RoutingError
 from api.routes.ws_frames import (
     FrameError,
     frame_after,
     frame_message,
     frame_room_id,
-    parse_frame,
 )
+from api.routes.ws_receive import BinaryFrame, Handler, receive
 from api.routes.ws_watch import Watch, watch
-from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL
 from db.models import Agent, MessagePublic, Role
 from db.queries import RoomNotFound
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
-"""Handles one frame; returns the task of work it started but did not wait for, if any."""
-MAX_IN_FLIGHT = 256
-"""Messages one connection may have waiting for storage before reading its next frame waits."""
 CLOSE_LINGER_SECONDS = 0.1
 """Before closing on a binary frame: time for the frames of messages stored just before it to
 come back through the hub (Redis included) and go out."""
-_in_flight: set[asyncio.Task[Any]] = set()
-Outcome = asyncio.Task[Any] | str | None
-"""What `_acknowledge` answers next: a message being stored, an error frame, or None: stop."""
-
-
-class BinaryFrame(Exception):
-    """The client sent a binary frame: answered and acknowledged up to it; close with 1003."""
 
 
 @router.websocket("/ws/rooms/{room_id}")
@@ -272,7 +258,7 @@ async def _serve_until(
     """Two tasks per socket (the loops); the watchdog of a user's socket and the drain are
     futures, not tasks (memory: 10,000 idle sockets)."""
     outgoing = asyncio.create_task(_forward(subscription, cursor, backstop))
-    incoming = asyncio.create_task(_receive(websocket, handle, max_frame=max_frame))
+    incoming = asyncio.create_task(receive(websocket, handle, max_frame=max_frame))
     watchdog = watch if isinstance(watch, asyncio.Future) else asyncio.create_task(watch)
     tasks: set[asyncio.Future[Any]] = {outgoing, incoming, watchdog}
     closing = None
@@ -347,97 +333,6 @@ async def _forward(subscription: Subscription, cursor: Cursor, backstop: Backsto
                 await cursor.deliver(event.message)
             elif cursor.due is not None:  # the timer fired a hair early (clock resolution)
                 armed = None
-
-
-async def _receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> None:
-    """Read frames and start their work without waiting for it.
-
-    A message is queued for storage the moment its frame is read, so one connection can have
-    many in flight (the writer batches them) while they are still stored in the order sent.
-    Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
-    """
-    # Made with the first outcome: an idle socket (most of 10,000) never needs them.
-    outcomes: asyncio.Queue[Outcome] | None = None
-    acknowledging: asyncio.Task[None] | None = None
-
-    async def put(outcome: Outcome) -> asyncio.Task[None]:
-        nonlocal outcomes, acknowledging
-        if outcomes is None or acknowledging is None:
-            outcomes = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
-            acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
-        await outcomes.put(outcome)
-        return acknowledging
-
-    try:
-        while True:
-            received = await websocket.receive()
-            if received["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
-            raw = received.get("text")
-            if raw is None:  # binary: answer, acknowledge everything before it, then close
-                detail = "Frames must be JSON text; binary frames are not accepted."
-                await put(error_frame("bad_frame", detail))
-                await (await put(None))
-                raise BinaryFrame()
-            try:
-                started = await handle(parse_frame(raw, max_frame))
-            except (WebSocketDisconnect, WebSocketDisconnected):
-                raise
-            except Exception as exc:
-                await put(_error_text(exc))
-                continue
-            if started is not None:
-                _in_flight.add(started)
-                started.add_done_callback(_in_flight.discard)
-                try:
-                    await put(started)
-                except BaseException:  # closed while the queue was full
-                    started.add_done_callback(_unacknowledged)
-                    raise
-    finally:
-        if acknowledging is not None:
-            acknowledging.cancel()
-            # It may have ended on its own: a send to a socket already closed.
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await acknowledging
-        while outcomes is not None and not outcomes.empty():  # never acknowledged: gone
-            left = outcomes.get_nowait()
-            if isinstance(left, asyncio.Task):
-                left.add_done_callback(_unacknowledged)
-
-
-def _unacknowledged(task: asyncio.Task[Any]) -> None:
-    """A message whose socket closed before its answer: its failure can only be logged."""
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.info("a message's socket closed before its error could be sent: %r", exc)
-
-
-async def _acknowledge(websocket: WebSocket, outcomes: asyncio.Queue[Outcome]) -> None:
-    while True:
-        outcome = await outcomes.get()
-        if outcome is None:
-            return
-        if isinstance(outcome, str):
-            await websocket.send_text(outcome)
-            continue
-        try:
-            await outcome
-        except Exception as exc:
-            await websocket.send_text(_error_text(exc))
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, RateLimited):
-        return error_frame("rate_limited", exc.detail, retry_after=exc.retry_after)
-    if isinstance(exc, FrameError | RoutingError | MessageRefused):
-        return error_frame(exc.code, exc.detail)
-    if isinstance(exc, RoomNotFound):
-        return error_frame("not_found", "No such room.")
-    if isinstance(exc, UNAVAILABLE):
-        log.warning("database unavailable: %s", type(exc).__name__)
-        return error_frame("unavailable", UNAVAILABLE_DETAIL, retry_after=RETRY_AFTER_SECONDS)
-    log.error("frame failed", exc_info=exc)
-    return error_frame("internal", "That failed on our side; retry.")
 
 
 async def _send(
