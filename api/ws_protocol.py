@@ -67,9 +67,9 @@ class _Inbox:
         self._items.append(item)
         self._wake_one()
 
-    def _wake_one(self) -> None:
+    def _wake_one(self, skip: asyncio.Future[None] | None = None) -> None:
         for getter in self._getters or ():
-            if not getter.done():
+            if getter is not skip and not getter.done():
                 getter.set_result(None)
                 return
 
@@ -83,7 +83,7 @@ class _Inbox:
                 await getter
             except BaseException:
                 if self._items and getter.done() and not getter.cancelled():
-                    self._wake_one_after(getter)  # woken, then cancelled: pass it on
+                    self._wake_one(skip=getter)  # woken, then cancelled: pass it on
                 raise
             finally:
                 self._getters.remove(getter)
@@ -93,12 +93,6 @@ class _Inbox:
         if not self._items:
             self._items = None
         return item
-
-    def _wake_one_after(self, getter: asyncio.Future[None]) -> None:
-        for other in self._getters or ():
-            if other is not getter and not other.done():
-                other.set_result(None)
-                return
 
 
 class _Gate:
