@@ -10,15 +10,17 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
 from alembic import command
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import hash_password
@@ -138,6 +140,7 @@ class LiveServer:
     ws_url: str
     tandem: Tandem
     http: httpx.AsyncClient
+    uvicorn: uvicorn.Server
 
     async def add_agent(
         self, name: str = "Alice", *, role: str = "agent", password: str = "s3cret-pass"
@@ -165,8 +168,17 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
+async def start_server(
+    settings: Settings,
+    *,
+    app_setup: Callable[[FastAPI], None] | None = None,
+    **uvicorn_options: Any,
+) -> AsyncIterator[LiveServer]:
+    """The app under a real uvicorn on a free port. `app_setup` changes the app before it
+    serves; `uvicorn_options` go to `uvicorn.Config` (pings, ...)."""
     app = create_app(settings)
+    if app_setup is not None:
+        app_setup(app)
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -176,6 +188,7 @@ async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
         lifespan="on",
         forwarded_allow_ips=settings.forwarded_allow_ips,
         ws=WebSocketProtocol,  # as `tandem serve` does
+        **uvicorn_options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -190,7 +203,11 @@ async def start_server(settings: Settings) -> AsyncIterator[LiveServer]:
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             yield LiveServer(
-                url=base, ws_url=f"ws://127.0.0.1:{port}", tandem=app.state.tandem, http=http
+                url=base,
+                ws_url=f"ws://127.0.0.1:{port}",
+                tandem=app.state.tandem,
+                http=http,
+                uvicorn=server,
             )
     finally:
         server.should_exit = True

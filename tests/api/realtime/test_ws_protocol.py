@@ -14,12 +14,13 @@ import httpx
 import pytest
 import uvicorn
 import websockets
+from fastapi import FastAPI
 
 from api.main import create_app
 from api.routes import ws
 from api.socket_routes import SocketsFirstAPI
 from api.ws_protocol import LeanWebSocketsProtocol, WebSocketProtocol, compatible, stock_attributes
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, make_settings, start_server
 
 
 def test_uvicorn_still_sets_up_what_the_lean_protocol_replaces() -> None:
@@ -47,32 +48,19 @@ async def lean_server(
 ) -> AsyncIterator[tuple[uvicorn.Server, str, str]]:
     """The app under uvicorn with the lean protocol: (server, http base, ws base).
     `through_fastapi`: sockets served by FastAPI's stack (a dependency override does that)."""
-    app = create_app(make_settings(sqlite_url))
-    if through_fastapi:
-        app.dependency_overrides[free_port] = free_port
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws=WebSocketProtocol,
+
+    def override(app: FastAPI) -> None:
+        if through_fastapi:
+            app.dependency_overrides[free_port] = free_port
+
+    async for live in start_server(
+        make_settings(sqlite_url),
+        app_setup=override,
         ws_per_message_deflate=False,
         ws_ping_interval=ping_seconds,
         ws_ping_timeout=ping_seconds,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(3000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started
-    try:
-        yield server, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    ):
+        yield live.uvicorn, live.url, live.ws_url
 
 
 async def new_room(base: str) -> tuple[str, str]:
