@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
-from importlib import resources
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+from api.ai.tables import package_rows
 
 _CACHE_LIMIT = 65_536
 _WORD_RE = re.compile(r"[a-z]+")
@@ -46,13 +47,9 @@ def _british(word: str) -> str:
 def english_words() -> dict[str, int]:
     """English words of three letters or more → log2 of how often they occur in running
     text (small integers, so the table stays a few megabytes; one file line per value)."""
-    package = __name__.rpartition(".")[0]
-    text = (resources.files(package) / "english_words.tsv").read_text("utf-8")
     out: dict[str, int] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            bucket, _, words = line.partition("\t")
-            out.update(dict.fromkeys(words.split(), int(bucket)))
+    for bucket, words in package_rows("english_words.tsv"):
+        out.update(dict.fromkeys(words.split(), int(bucket)))
     return out
 
 
