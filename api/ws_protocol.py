@@ -210,47 +210,31 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
 _LOGGER = logging.getLogger("uvicorn.error")
 
 
-def stock_attributes() -> frozenset[str] | None:
-    """The attributes the stock class assigns anywhere (read from its source), None if its
-    source cannot be read."""
+def _assigned_to_self(code: object) -> frozenset[str] | None:
+    """The `self.<name>` that `code` (a class or a function) assigns, read from its source;
+    None if its source cannot be read."""
     try:
-        source = textwrap.dedent(inspect.getsource(WebSocketsSansIOProtocol))
+        source = textwrap.dedent(inspect.getsource(code))  # type: ignore[arg-type]
     except (OSError, TypeError):
         return None
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
-            targets = [node.target]
-        for target in targets:
-            for leaf in ast.walk(target):
-                if (
-                    isinstance(leaf, ast.Attribute)
-                    and isinstance(leaf.value, ast.Name)
-                    and leaf.value.id == "self"
-                ):
-                    names.add(leaf.attr)
-    return frozenset(names)
+    return frozenset(
+        node.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    )
+
+
+def stock_attributes() -> frozenset[str] | None:
+    """The attributes the stock class assigns anywhere."""
+    return _assigned_to_self(WebSocketsSansIOProtocol)
 
 
 def stock_init_attributes() -> frozenset[str] | None:
     """The attributes the stock `__init__` assigns."""
-    try:
-        source = textwrap.dedent(inspect.getsource(WebSocketsSansIOProtocol.__init__))
-    except (OSError, TypeError):
-        return None
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Store)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "self"
-        ):
-            names.add(node.attr)
-    return frozenset(names)
+    return _assigned_to_self(WebSocketsSansIOProtocol.__init__)
 
 
 def compatible() -> bool:
