@@ -5,7 +5,10 @@ The stock class gives every connection an `asyncio.Queue` (four deques, ~3 KiB) 
 and response objects (headers parsed twice) for as long as the socket lives; and has ~40
 attributes, past what CPython shares between instance dicts. `LeanWebSocketsProtocol` keeps
 the same code paths (it only overrides `__init__` and drops the handshake objects once used)
-with slots, an inbox that holds a deque only while a message waits, and a plain gate.
+with slots, an inbox that holds a deque only while a message waits, and a plain gate. It also
+reads a client's plain text frames itself (`api.ws_text_frames`: websockets' parser costs more
+CPU than storing a chat message) and pauses reading only once `PAUSE_READING_AT` messages wait
+for the app, not after every one (two system calls per message).
 
 It relies on uvicorn's internals: `compatible()` checks that the stock class still sets
 exactly the attributes this one sets up; if not, `WebSocketProtocol` is the stock class (and a
@@ -30,6 +33,8 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
+from api import ws_text_frames
+
 log = logging.getLogger(__name__)
 
 STOCK_ATTRIBUTES = frozenset(
@@ -46,6 +51,8 @@ STOCK_ATTRIBUTES = frozenset(
 """Every `self.<name> = ...` in uvicorn 0.54's WebSocketsSansIOProtocol."""
 INIT_ATTRIBUTES = STOCK_ATTRIBUTES - {"request", "response", "scope"}
 """The ones its `__init__` sets (the others are set by `handle_connect`)."""
+PAUSE_READING_AT = 32
+"""Messages read and waiting for the app before the socket stops reading (backpressure)."""
 
 
 class _Inbox:
@@ -60,6 +67,9 @@ class _Inbox:
 
     def empty(self) -> bool:
         return not self._items
+
+    def __len__(self) -> int:
+        return len(self._items) if self._items else 0
 
     def put_nowait(self, item: Any) -> None:
         if self._items is None:
@@ -201,6 +211,19 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         self.request = None  # type: ignore[assignment]
         event.headers.clear()
 
+    def data_received(self, data: bytes) -> None:
+        if _READ_TEXT_FRAMES and self.handshake_complete and not self.close_sent:
+            texts, data = ws_text_frames.text_frames(self.conn, data)
+            for text in texts:
+                self.queue.put_nowait({"type": "websocket.receive", "text": text})
+            waiting = len(self.queue)  # type: ignore[arg-type]  # an _Inbox
+            if texts and not self.read_paused and waiting >= PAUSE_READING_AT:
+                self.read_paused = True  # uvicorn's `receive` resumes once the app has read all
+                self.transport.pause_reading()
+            if not data:
+                return
+        super().data_received(data)
+
     async def send(self, message: Any) -> None:
         await super().send(message)
         if self.handshake_complete and self.response is not None:
@@ -208,6 +231,7 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
 
 
 _LOGGER = logging.getLogger("uvicorn.error")
+_READ_TEXT_FRAMES = ws_text_frames.supported()
 
 
 def _assigned_to_self(code: object) -> frozenset[str] | None:
@@ -243,6 +267,11 @@ def compatible() -> bool:
 
 
 def _choose() -> type[WebSocketsSansIOProtocol]:
+    if not _READ_TEXT_FRAMES:
+        log.warning(
+            "websockets' frame parser changed: every frame goes through it (more CPU per "
+            "message); update api/ws_text_frames.py"
+        )
     if compatible():
         return LeanWebSocketsProtocol
     log.warning(
