@@ -40,12 +40,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.room_states import check_send
+from api.batch_rooms import KnownRooms, RoomsMoved, StoredMessage, store_drafts
 from api.write_order import SeqOrder, Turn
 from db import room_log
 from db.engine import Database
-from db.models import MessagePublic, RoomStatus, utcnow
-from db.queries import RoomNotFound
 from db.room_log import MessageDraft
 
 log = logging.getLogger(__name__)
@@ -76,16 +74,6 @@ def _refused(exc: Exception) -> bool:
     if isinstance(exc, UnicodeError):
         return True
     return isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    message: MessagePublic
-    status: RoomStatus | None
-    """The room's state when the message was stored: what decides whether the AI answers.
-    None for a repeat of an earlier message (a repeat sets nothing off)."""
-    agent_id: int | None
-    duplicate: bool = False
 
 
 def pipeline_depth(dialect: str) -> int:
@@ -121,6 +109,7 @@ class MessageWriter:
         self._task: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
         self._order = SeqOrder()
+        self._known = KnownRooms()
         self.on_commit: list[Callable[[set[str]], None]] = []
         """Called with the rooms of each committed batch (the statistics fold, db/rollups.py)."""
 
@@ -335,6 +324,22 @@ class MessageWriter:
             if after_insert is not None:
                 after_insert()
 
+        try:
+            try:
+                return await self._store_once(batch, keys, now_inserted, inserted)
+            except RoomsMoved:  # rolled back before inserting: lock the rooms this time
+                return await self._store_once(batch, keys, now_inserted, inserted)
+        except BaseException:
+            self._known.forget(p.draft.room_id for p in batch)  # their seqs may not stand
+            raise
+
+    async def _store_once(
+        self,
+        batch: Sequence[_Pending],
+        keys: Sequence[tuple[str, str]],
+        now_inserted: Callable[[], None],
+        inserted: list[StoredMessage | Exception] | None,
+    ) -> list[StoredMessage | Exception]:
         async with self._db.write() as session:
             found = await room_log.find_by_client_ids(session, keys=keys)
             known = {key: StoredMessage(m, None, None, duplicate=True) for key, m in found.items()}
@@ -367,7 +372,7 @@ class MessageWriter:
                 plan.append(("fresh", len(fresh)))
                 fresh.append(draft)
 
-        written = await _store_drafts(session, fresh) if fresh else []
+        written = await store_drafts(session, fresh, self._known) if fresh else []
         if after_insert is not None:
             after_insert()
 
@@ -386,40 +391,3 @@ class MessageWriter:
             else:
                 results.append(written[index])
         return results
-
-
-async def _store_drafts(
-    session: AsyncSession, drafts: Sequence[MessageDraft]
-) -> list[StoredMessage | Exception]:
-    """Lock the drafts' rooms, store those their room accepts (the routing rules) and answer
-    the others with the reason. A refused draft takes no seq, so seqs stay gapless."""
-    rooms = await room_log.lock_rooms(session, room_ids=[d.room_id for d in drafts])
-    answers: list[StoredMessage | Exception | None] = []
-    accepted: list[MessageDraft] = []
-    for draft in drafts:
-        room = rooms.get(draft.room_id)
-        try:
-            if room is None:
-                raise RoomNotFound(draft.room_id)
-            check_send(
-                room.status,
-                draft.sender,
-                room_agent_id=room.agent_id,
-                agent_id=draft.agent_id,
-                while_waiting=draft.while_waiting,
-            )
-        except Exception as exc:
-            answers.append(exc)
-            continue
-        answers.append(None)
-        accepted.append(draft)
-    stored = iter(
-        await room_log.append_messages(session, rooms=rooms, drafts=accepted, now=utcnow())
-    )
-    results: list[StoredMessage | Exception] = []
-    for draft, answer in zip(drafts, answers, strict=True):
-        if answer is None:
-            room = rooms[draft.room_id]
-            answer = StoredMessage(next(stored), status=room.status, agent_id=room.agent_id)
-        results.append(answer)
-    return results

@@ -85,13 +85,15 @@ class Driver:
             async with self._connection.execute(sql, params) as cursor:
                 return list(await cursor.fetchall())
 
-    async def execute(self, sql: str, params: Sequence[Any]) -> None:
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run `sql`; the rows it matched (an UPDATE's) or wrote."""
         with self._translated(sql):
             if self.mysql:
                 async with self._connection.cursor() as cursor:
                     await cursor.execute(sql, params)
-                return
-            await self._connection.execute(sql, params)
+                    return int(cursor.rowcount)
+            async with self._connection.execute(sql, params) as cursor:
+                return int(cursor.rowcount)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._translated(sql):

@@ -14,12 +14,21 @@ from db.driver import Driver
 
 
 async def update_by_id(
-    driver: Driver, table: str, sets: Sequence[str], params: list[Any], *, ids: Sequence[Any]
-) -> None:
-    """`UPDATE table SET sets WHERE id IN ids`: by primary key, so only those rows are locked."""
-    await driver.execute(
-        f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({driver.marks(len(ids))})",
-        [*params, *ids],
+    driver: Driver,
+    table: str,
+    sets: Sequence[str],
+    params: list[Any],
+    *,
+    ids: Sequence[Any],
+    where: str = "",
+    where_params: Sequence[Any] = (),
+) -> int:
+    """`UPDATE table SET sets WHERE id IN ids [AND where]`: by primary key, so only those rows
+    are locked. Returns how many rows it matched (each changes: callers set new values)."""
+    condition = f" AND {where}" if where else ""
+    return await driver.execute(
+        f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({driver.marks(len(ids))}){condition}",
+        [*params, *ids, *where_params],
     )
 
 

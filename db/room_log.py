@@ -206,6 +206,34 @@ async def append_messages(
     the rooms' counters, one multi-row INSERT, and the first reply of each open stint.
 
     `rooms` must be as locked in this transaction, before any other write to them."""
+    stored = await _append(session, rooms, drafts, now, unchanged_only=False)
+    assert stored is not None
+    return stored
+
+
+async def append_messages_if_unchanged(
+    session: AsyncSession,
+    *,
+    rooms: Mapping[str, LockedRoom],
+    drafts: Sequence[MessageDraft],
+    now: datetime | None = None,
+) -> list[MessagePublic] | None:
+    """`append_messages` into rooms as the caller last wrote them, without `lock_rooms`: the
+    rooms' UPDATE runs first and only where `last_seq` is still what `rooms` says, which locks
+    them. Every change of a room's state writes a notice (`record_transitions`), so an
+    unchanged `last_seq` is an unchanged room. None when a room moved on or is gone: nothing
+    was inserted, but the caller must roll back (the other rooms' UPDATE)."""
+    return await _append(session, rooms, drafts, now, unchanged_only=True)
+
+
+async def _append(
+    session: AsyncSession,
+    rooms: Mapping[str, LockedRoom],
+    drafts: Sequence[MessageDraft],
+    now: datetime | None,
+    *,
+    unchanged_only: bool,
+) -> list[MessagePublic] | None:
     if not drafts:
         return []
     now = now or utcnow()
@@ -258,7 +286,18 @@ async def append_messages(
         counts = [(room_id, n) for (room_id, s), n in added.items() if s is sender]
         if counts:
             sets.append(f"{column} = {column} + {cases(driver, counts, '0', params)}")
-    await update_by_id(driver, "rooms", sets, params, ids=sorted(last_seq))
+    ids = sorted(last_seq)
+    if not unchanged_only:
+        await update_by_id(driver, "rooms", sets, params, ids=ids)
+    else:
+        seen = [(room_id, rooms[room_id].last_seq) for room_id in ids]
+        guard: list[Any] = []
+        unchanged = f"last_seq = {cases(driver, seen, 'NULL', guard)}"
+        matched = await update_by_id(
+            driver, "rooms", sets, params, ids=ids, where=unchanged, where_params=guard
+        )
+        if matched != len(ids):
+            return None
     await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), inserts)
     if first_reply:
         await stamp_first_replies(driver, first_reply)

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import pytest
 import sqlalchemy as sa
 
+from api import batch_rooms
 from api import writer as writer_module
 from api.writer import MessageWriter, StoredMessage
-from db import queries
+from db import queries, room_log
 from db.engine import Database
 from db.migrate import upgrade
+from db.models import EventKind, RoomStatus, Sender, utcnow
 from db.room_log import MessageDraft
 from tests.api.test_writer import new_room, user_draft
 from tests.conftest import MARIADB_SERVER
@@ -64,17 +66,24 @@ class Counted:
         self.seen.clear()
         return kinds
 
-    def batch(self, *, look_up: bool = False, end: str = "COMMIT") -> list[str]:
+    def batch(
+        self, *, look_up: bool = False, end: str = "COMMIT", known: bool = False
+    ) -> list[str]:
         """The statements of one batch of user messages (SQLite begins its transaction at the
-        first write; MariaDB at the first statement)."""
+        first write; MariaDB at the first statement). `known`: every room of the batch was
+        last written by this writer, so they are not read (api/batch_rooms.py)."""
         return [
             *(["SELECT messages"] if look_up else []),
-            "SELECT rooms FOR UPDATE" if self.mysql else "SELECT rooms",
+            *([] if known else ["SELECT rooms FOR UPDATE" if self.mysql else "SELECT rooms"]),
             *([] if self.mysql else ["BEGIN"]),
             "UPDATE rooms",
             "INSERT messages",
             end,
         ]
+
+    def moved_on(self) -> list[str]:
+        """A batch's attempt into rooms it remembered, one of which moved on: rolled back."""
+        return [*([] if self.mysql else ["BEGIN"]), "UPDATE rooms", "ROLLBACK"]
 
 
 def _kind(sql: str) -> str:
@@ -136,7 +145,8 @@ async def room_messages(db: Database, room_id: str) -> list[tuple[int, str, str 
 
 
 async def test_a_batch_of_new_messages_looks_no_client_id_up(counted: Counted) -> None:
-    """Four round trips per batch on MariaDB (lock the rooms, count, insert, commit): the
+    """Four round trips for a batch into a room this writer has not written (lock the rooms,
+    count, insert, commit); three into rooms it wrote last (count, insert, commit). The
     repeats are left to the unique index."""
     stored = await store(
         counted,
@@ -151,9 +161,94 @@ async def test_a_batch_of_new_messages_looks_no_client_id_up(counted: Counted) -
         ("r1", 3),
         ("r2", 2),
     ]
-    assert counted.statements() == counted.batch()
+    assert counted.statements() == counted.batch()  # r2 is new to the writer
     if counted.mysql:
         assert len(counted.batch()) == 4
+    stored = await store(counted, user_draft("r2", "four", "c-4"), user_draft("r1", "five"))
+    assert [(s.message.room_id, s.message.seq) for s in stored] == [("r2", 3), ("r1", 4)]
+    assert counted.statements() == counted.batch(known=True)
+    if counted.mysql:
+        assert len(counted.batch(known=True)) == 3
+
+
+async def test_a_room_that_moved_on_behind_the_writer_is_read_again(counted: Counted) -> None:
+    """An agent joins r1 through another path (another process, the room service) after the
+    writer last wrote it: the writer's memory says the AI holds it. Her message, which that
+    memory would refuse, and the user's, which it would store as if the AI still answered,
+    are both stored under the real state, with seqs after the join's notice."""
+    async with counted.db.write() as session:
+        alice = await queries.create_agent(
+            session, email="alice@example.com", name="Alice", role="agent", password_hash="x"
+        )
+    assert alice.id is not None
+    joined = room_log.Transition(
+        room_id="r1",
+        kind=EventKind.joined,
+        reason=None,
+        notice="Alice joined",
+        at=utcnow(),
+        to_status=RoomStatus.agent,
+        holder=alice.id,
+        by=alice.id,
+    )
+    async with counted.db.write() as session:
+        await room_log.record_transitions(session, transitions=[joined])
+    counted.seen.clear()
+
+    [user] = await store(counted, user_draft("r1", "are you there?", "c-there"))
+    assert (user.message.seq, user.status, user.agent_id) == (3, RoomStatus.agent, alice.id)
+    assert counted.statements() == [*counted.moved_on(), *counted.batch()]
+    agent_draft = MessageDraft(
+        room_id="r1", sender=Sender.agent, author="Alice", text="Yes!", agent_id=alice.id
+    )
+    [reply] = await store(counted, agent_draft)
+    assert reply.message.seq == 4
+    # r1 moved on once: for a while it is locked and read, not tried from memory first (an
+    # agent's first reply adds the stint's statements after the insert).
+    assert counted.statements()[: len(counted.batch()) - 1] == counted.batch()[:-1]
+    assert [seq for seq, _, _ in await room_messages(counted.db, "r1")] == [1, 2, 3, 4]
+
+
+async def test_a_draft_its_memory_refuses_is_checked_against_the_room_itself(
+    counted: Counted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer remembers r1 as the AI's. An agent's message there would be refused by that
+    memory; it is checked against the room as it is (held by that agent) and stored."""
+    monkeypatch.setattr(batch_rooms, "SHY_SECONDS", 0.0)
+    async with counted.db.write() as session:
+        bob = await queries.create_agent(
+            session, email="bob@example.com", name="Bob", role="agent", password_hash="x"
+        )
+    assert bob.id is not None
+    async with counted.db.write() as session:  # Bob joins without the writer seeing it
+        locked = await room_log.lock_rooms(session, room_ids=["r1"])
+        await room_log.record_transitions(
+            session,
+            transitions=[
+                room_log.Transition(
+                    room_id="r1",
+                    kind=EventKind.joined,
+                    reason=None,
+                    notice="Bob joined",
+                    at=utcnow(),
+                    to_status=RoomStatus.agent,
+                    holder=bob.id,
+                    by=bob.id,
+                )
+            ],
+        )
+    assert locked["r1"].status is RoomStatus.ai
+    counted.seen.clear()
+    draft = MessageDraft(
+        room_id="r1", sender=Sender.agent, author="Bob", text="Hi", agent_id=bob.id
+    )
+    [stored] = await store(counted, draft)
+    assert (stored.message.seq, stored.agent_id) == (3, bob.id)
+    # No attempt from memory (it refused); the first reply's statements follow the insert.
+    assert counted.statements()[: len(counted.batch()) - 1] == counted.batch()[:-1]
+    [again] = await store(counted, user_draft("r1", "thanks"))
+    assert again.message.seq == 4
+    assert counted.statements() == counted.batch(known=True)
 
 
 async def test_a_repeat_rolls_the_batch_back_and_stores_it_again_with_the_look_up(
@@ -178,10 +273,10 @@ async def test_a_repeat_rolls_the_batch_back_and_stores_it_again_with_the_look_u
     assert (other.message.seq, other.duplicate) == (1, False)
 
     await store(counted, user_draft("r1", "soon after", "c-soon"))
-    assert counted.statements() == counted.batch(look_up=True)
+    assert counted.statements() == counted.batch(look_up=True, known=True)
     await asyncio.sleep(0.6)
     await store(counted, user_draft("r1", "later", "c-later"))
-    assert counted.statements() == counted.batch()
+    assert counted.statements() == counted.batch(known=True)
 
     assert await room_messages(counted.db, "r1") == [
         (1, "first", "c-first"),
