@@ -35,7 +35,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,9 +87,7 @@ def pipeline_depth(dialect: str) -> int:
 class _Pending:
     draft: MessageDraft
     on_stored: Callable[[StoredMessage], None] | None
-    future: asyncio.Future[StoredMessage] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    future: asyncio.Future[StoredMessage]
 
 
 class MessageWriter:
@@ -139,7 +137,7 @@ class MessageWriter:
         draft."""
         if self._task is None:
             raise RuntimeError("MessageWriter.start() was not called")
-        pending = _Pending(draft, on_stored)
+        pending = _Pending(draft, on_stored, self._task.get_loop().create_future())
         self._queue.put_nowait(pending)
         return pending.future
 

@@ -59,9 +59,11 @@ class _Inbox:
     """What uvicorn uses of `asyncio.Queue` (`put_nowait`, `get`, `empty`), unbounded like
     it, without four deques per socket: a deque only while something waits in it."""
 
-    __slots__ = ("_getters", "_items")
+    __slots__ = ("_getters", "_items", "_loop")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        """Its protocol's: on Python 3.11 each `get_running_loop()` is a getpid system call."""
         self._items: deque[Any] | None = None
         self._getters: list[asyncio.Future[None]] | None = None
 
@@ -85,7 +87,7 @@ class _Inbox:
 
     async def get(self) -> Any:
         while not self._items:
-            getter = asyncio.get_running_loop().create_future()
+            getter = self._loop.create_future()
             if self._getters is None:
                 self._getters = []
             self._getters.append(getter)
@@ -170,7 +172,7 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         self.server = None
         self.client = None
         self.scheme = None  # type: ignore[assignment]
-        self.queue = _Inbox()  # type: ignore[assignment]
+        self.queue = _Inbox(self.loop)  # type: ignore[assignment]
         self.handshake_initiated = False
         self.handshake_complete = False
         self.close_sent = False

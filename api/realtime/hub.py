@@ -23,9 +23,11 @@ class SubscriberOverflow(Exception):
 
 
 class Subscription:
-    __slots__ = ("_events", "_max", "_timer", "_waiter", "missed", "overflowed")
+    __slots__ = ("_events", "_loop", "_max", "_timer", "_waiter", "missed", "overflowed")
 
     def __init__(self, max_queue: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        """Kept: on Python 3.11 each `get_running_loop()` is a getpid system call."""
         self._events: deque[Event] | None = None
         """Made with the first event (an empty deque is ~0.75 KiB; most sockets idle)."""
         self._max = max_queue
@@ -60,12 +62,12 @@ class Subscription:
         not one per wait, so a busy socket arms no timers."""
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_at(when, self._wake)
+        self._timer = self._loop.call_at(when, self._wake)
 
     async def next(self) -> Event | None:
         """The next event, or None when woken without one (`wake_at`, or once `missed`)."""
         if not self._events and not self.overflowed and not self.missed:
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -83,7 +85,7 @@ class Subscription:
         while not self._events:
             if self.overflowed:
                 raise SubscriberOverflow()
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:

@@ -345,6 +345,4 @@ async def _send(
     await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     # Tasks start in creation order and queue their draft before their first await, so the
     # writer sees one connection's messages in the order they were sent.
-    return asyncio.create_task(
-        tandem.rooms.send(room_id, text=text, client_id=client_id, agent=agent)
-    )
+    return tandem.rooms.send_soon(room_id, text=text, client_id=client_id, agent=agent)

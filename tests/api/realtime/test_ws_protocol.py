@@ -143,7 +143,7 @@ async def test_the_inbox_hands_a_message_on_when_its_reader_is_cancelled() -> No
     """As asyncio.Queue: a reader woken for a message, then cancelled, loses nothing."""
     from api.ws_protocol import _Inbox
 
-    inbox = _Inbox()
+    inbox = _Inbox(asyncio.get_running_loop())
     first = asyncio.create_task(inbox.get())
     second = asyncio.create_task(inbox.get())
     await asyncio.sleep(0)
