@@ -13,21 +13,31 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from api.ai.embeddings import Encoder, Matrix, find_model_dir, shared_encoder
+from api.ai.embeddings import Matrix, find_model_dir, shared_encoder
 from api.ai.vector_cache import cached_matrix, default_cache_dir
 from api.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
+class TextEncoder(Protocol):
+    """What the index needs of a model (`api.ai.embeddings.Encoder`; tests pass a stand-in)."""
+
+    identity: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> Matrix: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Embedder:
     """The model and where its vectors of a knowledge base are kept (None: not on disk)."""
 
-    encoder: Encoder
+    encoder: TextEncoder
     cache_dir: Path | None
 
 
