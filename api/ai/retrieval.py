@@ -3,11 +3,13 @@
 A passage's rank adds up its article's BM25 score (title and tags above the body, plus the
 questions its paragraphs answer, so the topic is right), its own (its words, the tags about it,
 its `asks` questions), and how close the question is to the nearest of those `asks` questions
-(so the paragraph written for it comes first). Queries are corrected and split into words
-(`api.ai.spelling`), stemmed (Snowball, after the lemma of an irregular form) and expanded
-with the customers' words for the articles' words (`api.ai.customer_words`); "how long"/"how
-much" prefer passages stating a duration/price. A confidence rule (`Lookup.confident`) turns
-a weak match into "not sure" rather than a wrong answer.
+(so the paragraph written for it comes first), and, with the embedding model installed, how
+close it is in meaning to the article and the passage (`api.ai.semantic`). Queries are
+corrected and split into words (`api.ai.spelling`), stemmed (Snowball, after the lemma of an
+irregular form) and expanded with the customers' words for the articles' words
+(`api.ai.customer_words`); "how long"/"how much" prefer passages stating a duration/price. A
+confidence rule (`Lookup.confident`) turns a weak match into "not sure" rather than a wrong
+answer.
 
 The index is built once at load time and a query only walks the postings of its own terms, so
 the offline assistant streams its first token within milliseconds, also with 500 articles.
@@ -23,9 +25,6 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Literal
-
-import numpy as np
 
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
@@ -51,7 +50,7 @@ from api.ai.search_terms import (
     tokenize,
     word_set,
 )
-from api.ai.semantic import Embedder, SemanticIndex, embedder_from_settings
+from api.ai.semantic import EmbedderChoice, SemanticIndex, embedder_from_settings
 from api.ai.spelling import Speller, english_words
 
 # Names callers and tests have always imported from here stay importable from here.
@@ -100,20 +99,12 @@ as an unknown word."""
 NAME_COVERAGE = 0.75
 """A name the articles mention ("Amsterdam", "Australia") says little about what is asked."""
 SEMANTIC_ARTICLE_WEIGHT = 2.0
-"""How much an article's closeness in meaning counts: the cosine of the question's sentence
-embedding to the nearest of its passages' questions, in units of the query's IDF weight (like
-the word overlap of `ASK_MATCH_WEIGHT`). The model is good at the topic ("my money hasn't come
-back" is about refunds) ..."""
+"""An article's closeness in meaning (cosine to its nearest passage, in units of the query's
+IDF weight like `ASK_MATCH_WEIGHT`): the model is good at the topic ..."""
 SEMANTIC_PASSAGE_WEIGHT = 0.5
-"""... and less sure which paragraph of it answers ("has my order shipped" is near "what does
-shipped mean"): within an article, its closeness only tips near-ties of the words. A coarse
-sweep on the tuning set (article 1-3, passage 0.5-2, or one weight for both) moved top-1 by
-±2 of 418 around these."""
-SEMANTIC_CANDIDATES = 3
-"""Passages closest in meaning that are ranked even when their article shares no word with
-the question ("my money hasn't come back")."""
-SEMANTIC_MIN_CANDIDATE = 0.5
-"""The least cosine for such a passage: below it, closeness in meaning is a guess."""
+"""... less at which paragraph answers ("has my order shipped" ≈ "what does shipped mean"), so
+within an article it only tips near-ties. A coarse sweep on the tuning set (article 1-3,
+passage 0.5-2, or one weight for both) moved top-1 by ±2 of 418 around these."""
 _PACKAGE = __name__.rpartition(".")[0]
 
 
@@ -134,6 +125,8 @@ class _Query:
     """Per own term, the stems it may stand for: its synonyms, or the meaning of a phrase it
     is part of ("service point" → pickup point)."""
     weighted: list[tuple[str, float]]
+    text: str = ""
+    """The question as corrected by the speller (what the embedding model reads)."""
 
 
 def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -171,10 +164,7 @@ class KnowledgeBase:
     """Articles, their passages, and an article index and a passage index over them."""
 
     def __init__(
-        self,
-        articles: Sequence[Article],
-        *,
-        embedder: Embedder | Literal["settings"] | None = "settings",
+        self, articles: Sequence[Article], *, embedder: EmbedderChoice = "settings"
     ) -> None:
         """`embedder`: the sentence-embedding model to rank by meaning too; by default the
         one the settings ask for (None: words only)."""
@@ -257,10 +247,7 @@ class KnowledgeBase:
 
     @classmethod
     def load(
-        cls,
-        directory: Path | None = None,
-        *,
-        embedder: Embedder | Literal["settings"] | None = "settings",
+        cls, directory: Path | None = None, *, embedder: EmbedderChoice = "settings"
     ) -> KnowledgeBase:
         """None reads the `kb/` shipped inside the package, also from an installed wheel."""
         root: Traversable = resources.files(_PACKAGE) / "kb" if directory is None else directory
@@ -270,10 +257,7 @@ class KnowledgeBase:
 
     @classmethod
     def from_articles(
-        cls,
-        articles: Sequence[Article],
-        *,
-        embedder: Embedder | Literal["settings"] | None = "settings",
+        cls, articles: Sequence[Article], *, embedder: EmbedderChoice = "settings"
     ) -> KnowledgeBase:
         return cls(articles, embedder=embedder)
 
@@ -378,34 +362,28 @@ class KnowledgeBase:
             own=own,
             alternatives={t: tuple(alternatives.get(t, ())) for t in own},
             weighted=list(weighted.items()),
+            text=text,
         )
 
-    def _similarities(self, text: str) -> Matrix | None:
-        """Per passage, the question's closeness in meaning (None without the model)."""
-        if self._semantic is None:
+    def _similarities(self, query: _Query) -> Matrix | None:
+        """Per passage, the question's closeness in meaning (None without the model). Of the
+        corrected question: the model knows "refund", not "refnud" (typos: +2 to +4 of 418)."""
+        if self._semantic is None or not query.own:
             return None
-        # The corrected question: the model knows "refund", not "refnud" (typos: +2 to +4 of 418).
-        return self._semantic.similarities(self._semantic.embed(self._speller.correct_text(text)))
+        return self._semantic.similarities(self._semantic.embed(query.text))
 
     def _with_semantic_candidates(
         self, article_scores: dict[int, float], similarity: Matrix | None
     ) -> dict[int, float]:
-        """The articles sharing words with the question, plus those of the passages closest
-        to it in meaning (at an article score of 0: their words did not match)."""
-        if similarity is None or not len(similarity):
+        """Plus the articles of the passages closest in meaning, at an article score of 0."""
+        if similarity is None:
             return article_scores
-        count = min(SEMANTIC_CANDIDATES, len(similarity))
-        nearest = np.argpartition(-similarity, count - 1)[:count]
-        extra = {
-            self._passage_article[int(p)]: 0.0
-            for p in nearest
-            if similarity[p] >= SEMANTIC_MIN_CANDIDATE
-        }
-        return {**extra, **article_scores} if extra else article_scores
+        extra = {self._passage_article[p]: 0.0 for p in SemanticIndex.nearest(similarity)}
+        return {**extra, **article_scores}
 
-    def _rank_passages(self, query: _Query, text: str) -> list[tuple[int, float]]:
+    def _rank_passages(self, query: _Query) -> list[tuple[int, float]]:
         """Every passage of a matching article with its score, best first."""
-        similarity = self._similarities(text)
+        similarity = self._similarities(query)
         article_scores = self._with_semantic_candidates(
             self._articles_index.scores(query.weighted), similarity
         )
@@ -451,7 +429,7 @@ class KnowledgeBase:
         rule's inputs for the article of the best passage."""
         q = self._query(query)
         own, weighted = q.own, q.weighted
-        similarity = self._similarities(query) if own else None
+        similarity = self._similarities(q)
         word_scores = self._articles_index.scores(weighted)
         article_scores = self._with_semantic_candidates(word_scores, similarity)
         scored = self._score_passages(weighted, article_scores, similarity)
@@ -505,7 +483,7 @@ class KnowledgeBase:
     def passages(self, article: Article, query: str) -> list[str]:
         """The article's paragraphs with the one most about the query first, the rest in
         reading order."""
-        ranked = [p for p, _ in self._rank_passages(self._query(query), query)]
+        ranked = [p for p, _ in self._rank_passages(self._query(query))]
         own = [p for p in ranked if self._passages[p].article is article]
         paragraphs = article.paragraphs()
         if not own:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -22,6 +22,12 @@ from api.ai.vector_cache import cached_matrix, default_cache_dir
 from api.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+CANDIDATES = 3
+"""Passages closest in meaning that are ranked even when their article shares no word with
+the question ("get rid of my profile")."""
+MIN_CANDIDATE = 0.5
+"""The least cosine for such a passage: below it, closeness in meaning is a guess."""
 
 
 class TextEncoder(Protocol):
@@ -39,6 +45,10 @@ class Embedder:
 
     encoder: TextEncoder
     cache_dir: Path | None
+
+
+EmbedderChoice = Embedder | Literal["settings"] | None
+"""What a knowledge base is built with: a model, the one the settings ask for, or none."""
 
 
 def embedder_from_settings(settings: Settings | None = None) -> Embedder | None:
@@ -90,3 +100,12 @@ class SemanticIndex:
         per_text = self._matrix @ query_vector
         result: Matrix = np.maximum.reduceat(per_text[self._rows], self._starts)
         return result
+
+    @staticmethod
+    def nearest(similarity: Matrix) -> list[int]:
+        """The passages closest in meaning, if close enough to be worth ranking."""
+        count = min(CANDIDATES, len(similarity))
+        if not count:
+            return []
+        top = np.argpartition(-similarity, count - 1)[:count]
+        return [int(p) for p in top if similarity[p] >= MIN_CANDIDATE]
