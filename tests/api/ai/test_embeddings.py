@@ -210,3 +210,13 @@ def test_words_only_answers_are_the_same_with_the_setting_off(
             (p.passage.id, p.score) for p in b.passages
         ]
         assert a.confident == b.confident
+
+
+def test_the_app_builds_its_knowledge_base_from_its_own_settings() -> None:
+    """`create_app(settings)` honours `ai_embeddings=False` even when the environment (read by
+    `get_settings`) would turn embeddings on."""
+    from api.ai import make_assistant
+    from api.ai.offline import OfflineAssistant
+
+    assistant = make_assistant(Settings(ai_embeddings=False, openai_api_key=None))
+    assert isinstance(assistant, OfflineAssistant) and not assistant.kb.semantic
