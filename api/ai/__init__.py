@@ -10,8 +10,12 @@ def make_assistant(settings: Settings) -> Assistant:
     """An OpenAI-compatible model behind retries, a breaker and the offline fallback, when
     OPENAI_API_KEY is set; the offline FAQ assistant otherwise."""
     from api.ai.offline import OfflineAssistant
+    from api.ai.retrieval import KnowledgeBase
+    from api.ai.semantic import embedder_from_settings
 
-    offline = OfflineAssistant(chunk_delay=settings.ai_chunk_delay_seconds)
+    # These settings, not the environment's: an app made with its own (tests) honours them.
+    kb = KnowledgeBase.load(embedder=embedder_from_settings(settings))
+    offline = OfflineAssistant(kb, chunk_delay=settings.ai_chunk_delay_seconds)
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     if not key:
         return offline

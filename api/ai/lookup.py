@@ -11,6 +11,10 @@ from api.ai.articles import Article, Passage
 MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
 matches a side word ("... in Amsterdam?") and answering from it would mislead."""
+MIN_SIMILARITY = 0.7
+"""Cosine of the question's sentence embedding to the best passage's nearest known question
+above which the passage answers it even when the words alone don't say so. Off-topic
+questions of the tuning set reach 0.67 at most; half the answerable ones reach 0.77."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""
@@ -43,10 +47,16 @@ class Lookup:
     matched."""
     passages: tuple[PassageHit, ...] = ()
     """Passages best first; the first one leads the reply."""
+    similarity: float | None = None
+    """The question's closeness in meaning to the best passage (None: no embedding model)."""
 
     @property
     def confident(self) -> bool:
-        return bool(self.hits) and self.coverage >= MIN_COVERAGE and self.strength >= MIN_STRENGTH
+        if not self.hits:
+            return False
+        words = self.coverage >= MIN_COVERAGE and self.strength >= MIN_STRENGTH
+        meaning = self.similarity is not None and self.similarity >= MIN_SIMILARITY
+        return words or meaning
 
     @property
     def best(self) -> Hit | None:

@@ -272,10 +272,13 @@ class OfflineAssistant(Assistant):
         return self._kb
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
+        # In a thread: a lookup embeds the question (some ms of CPU), which must not hold up
+        # the event loop's other rooms and sockets.
         if request.while_waiting:
-            plan = _while_waiting(self._plan(_newest_user_turn_only(request.history)))
+            history = _newest_user_turn_only(request.history)
+            plan = _while_waiting(await asyncio.to_thread(self._plan, history))
         else:
-            plan = self._plan(request.history)
+            plan = await asyncio.to_thread(self._plan, request.history)
         for index, chunk in enumerate(chunk_words(plan.text)):
             if index:
                 await asyncio.sleep(self._chunk_delay)

@@ -61,7 +61,8 @@ class OpenAIAssistant(Assistant):
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
         questions = [t.text for t in request.history if t.sender == "user"]
         question = questions[-1] if questions else ""
-        lookup = self.kb.lookup(question)
+        # In threads: a lookup embeds the question (CPU), off the event loop.
+        lookup = await asyncio.to_thread(self.kb.lookup, question)
         messages = build_messages(request.history, lookup.hits, while_waiting=request.while_waiting)
         stream = await self._open(messages, tools=not request.while_waiting)
         calls: dict[int, dict[str, str]] = {}
@@ -87,7 +88,9 @@ class OpenAIAssistant(Assistant):
             yield HandoffRequest("tool_call")
         elif request.while_waiting:
             return  # already in the queue: no offer of a person
-        elif is_frustrated(question) or self._ungrounded_twice(questions, lookup.confident):
+        elif is_frustrated(question) or await asyncio.to_thread(
+            self._ungrounded_twice, questions, lookup.confident
+        ):
             yield OFFER_HUMAN
 
     async def brief(self, history: Sequence[Turn], *, reason: str | None = None) -> str:

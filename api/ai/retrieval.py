@@ -3,11 +3,13 @@
 A passage's rank adds up its article's BM25 score (title and tags above the body, plus the
 questions its paragraphs answer, so the topic is right), its own (its words, the tags about it,
 its `asks` questions), and how close the question is to the nearest of those `asks` questions
-(so the paragraph written for it comes first). Queries are corrected and split into words
-(`api.ai.spelling`), stemmed (Snowball, after the lemma of an irregular form) and expanded
-with the customers' words for the articles' words (`api.ai.customer_words`); "how long"/"how
-much" prefer passages stating a duration/price. A confidence rule (`Lookup.confident`) turns
-a weak match into "not sure" rather than a wrong answer.
+(so the paragraph written for it comes first), and, with the embedding model installed, how
+close it is in meaning to the article and the passage (`api.ai.semantic`). Queries are
+corrected and split into words (`api.ai.spelling`), stemmed (Snowball, after the lemma of an
+irregular form) and expanded with the customers' words for the articles' words
+(`api.ai.customer_words`); "how long"/"how much" prefer passages stating a duration/price. A
+confidence rule (`Lookup.confident`) turns a weak match into "not sure" rather than a wrong
+answer.
 
 The index is built once at load time and a query only walks the postings of its own terms, so
 the offline assistant streams its first token within milliseconds, also with 500 articles.
@@ -27,6 +29,7 @@ from pathlib import Path
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
 from api.ai.customer_words import INTENTS, SLANG
+from api.ai.embeddings import Matrix
 from api.ai.lookup import Hit, Lookup, PassageHit
 from api.ai.search_terms import (
     COST_QUESTION_RE,
@@ -47,6 +50,7 @@ from api.ai.search_terms import (
     tokenize,
     word_set,
 )
+from api.ai.semantic import EmbedderChoice, SemanticIndex, embedder_from_settings
 from api.ai.spelling import Speller, english_words
 
 # Names callers and tests have always imported from here stay importable from here.
@@ -94,6 +98,13 @@ UNKNOWN_NUMBER_WEIGHT = 1.0
 as an unknown word."""
 NAME_COVERAGE = 0.75
 """A name the articles mention ("Amsterdam", "Australia") says little about what is asked."""
+SEMANTIC_ARTICLE_WEIGHT = 2.0
+"""An article's closeness in meaning (cosine to its nearest passage, in units of the query's
+IDF weight like `ASK_MATCH_WEIGHT`): the model is good at the topic ..."""
+SEMANTIC_PASSAGE_WEIGHT = 0.5
+"""... less at which paragraph answers ("has my order shipped" ≈ "what does shipped mean"), so
+within an article it only tips near-ties. A coarse sweep on the tuning set (article 1-3,
+passage 0.5-2, or one weight for both) moved top-1 by ±2 of 418 around these."""
 _PACKAGE = __name__.rpartition(".")[0]
 
 
@@ -114,6 +125,8 @@ class _Query:
     """Per own term, the stems it may stand for: its synonyms, or the meaning of a phrase it
     is part of ("service point" → pickup point)."""
     weighted: list[tuple[str, float]]
+    text: str = ""
+    """The question as corrected by the speller (what the embedding model reads)."""
 
 
 def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -140,10 +153,21 @@ def _tags_by_passage(article: Article, paragraphs: Sequence[str]) -> list[list[s
     return assigned
 
 
+def _embedded_texts(passage: Passage) -> list[str]:
+    """What stands for a passage in meaning: the questions it answers (a question is closest
+    to other questions) and its own text (on the tuning set, 362/418 passages found by meaning
+    alone, against 355 with the questions alone and 249 with the text alone)."""
+    return [*passage.article.asks_of(passage.index), passage.text]
+
+
 class KnowledgeBase:
     """Articles, their passages, and an article index and a passage index over them."""
 
-    def __init__(self, articles: Sequence[Article]) -> None:
+    def __init__(
+        self, articles: Sequence[Article], *, embedder: EmbedderChoice = "settings"
+    ) -> None:
+        """`embedder`: the sentence-embedding model to rank by meaning too; by default the
+        one the settings ask for (None: words only)."""
         self._articles = tuple(articles)
         passages: list[Passage] = []
         passage_docs: list[dict[str, float]] = []
@@ -213,17 +237,34 @@ class KnowledgeBase:
             rarity=lambda word: self.idf(stem(word)),
             english=english_words(),
         )
+        if embedder == "settings":
+            embedder = embedder_from_settings()
+        self._semantic = (
+            SemanticIndex(embedder, [_embedded_texts(p) for p in passages])
+            if embedder is not None and passages
+            else None
+        )
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> KnowledgeBase:
+    def load(
+        cls, directory: Path | None = None, *, embedder: EmbedderChoice = "settings"
+    ) -> KnowledgeBase:
         """None reads the `kb/` shipped inside the package, also from an installed wheel."""
         root: Traversable = resources.files(_PACKAGE) / "kb" if directory is None else directory
         files = article_files(root)
-        return cls([parse_article(f.name.removesuffix(".md"), f.read_text("utf-8")) for f in files])
+        articles = [parse_article(f.name.removesuffix(".md"), f.read_text("utf-8")) for f in files]
+        return cls(articles, embedder=embedder)
 
     @classmethod
-    def from_articles(cls, articles: Sequence[Article]) -> KnowledgeBase:
-        return cls(articles)
+    def from_articles(
+        cls, articles: Sequence[Article], *, embedder: EmbedderChoice = "settings"
+    ) -> KnowledgeBase:
+        return cls(articles, embedder=embedder)
+
+    @property
+    def semantic(self) -> bool:
+        """Whether passages are also ranked by meaning (the embedding model is in use)."""
+        return self._semantic is not None
 
     def __len__(self) -> int:
         return len(self._articles)
@@ -254,6 +295,10 @@ class KnowledgeBase:
 
     def _ask_idf(self, term: str) -> float:
         return self._passages_index.idf.get(term, self._passages_index.unknown_idf)
+
+    def _query_norm(self, query: Sequence[tuple[str, float]]) -> float:
+        """The query's IDF weight: the unit of the closeness scores (`_ask_matches`)."""
+        return sum(weight * self._ask_idf(term) for term, weight in query)
 
     def _ask_matches(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
         """Per passage, the best IDF-weighted Dice overlap between the query and one of the
@@ -317,26 +362,54 @@ class KnowledgeBase:
             own=own,
             alternatives={t: tuple(alternatives.get(t, ())) for t in own},
             weighted=list(weighted.items()),
+            text=text,
         )
 
-    def _rank_passages(self, query: Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+    def _similarities(self, query: _Query) -> Matrix | None:
+        """Per passage, the question's closeness in meaning (None without the model). Of the
+        corrected question: the model knows "refund", not "refnud" (typos: +2 to +4 of 418)."""
+        if self._semantic is None or not query.own:
+            return None
+        return self._semantic.similarities(self._semantic.embed(query.text))
+
+    def _with_semantic_candidates(
+        self, article_scores: dict[int, float], similarity: Matrix | None
+    ) -> dict[int, float]:
+        """Plus the articles of the passages closest in meaning, at an article score of 0."""
+        if similarity is None:
+            return article_scores
+        extra = {self._passage_article[p]: 0.0 for p in SemanticIndex.nearest(similarity)}
+        return {**extra, **article_scores}
+
+    def _rank_passages(self, query: _Query) -> list[tuple[int, float]]:
         """Every passage of a matching article with its score, best first."""
-        scored = self._score_passages(query, self._articles_index.scores(query))
+        similarity = self._similarities(query)
+        article_scores = self._with_semantic_candidates(
+            self._articles_index.scores(query.weighted), similarity
+        )
+        scored = self._score_passages(query.weighted, article_scores, similarity)
         scored.sort(key=_best_first)
         return scored
 
     def _score_passages(
-        self, query: Sequence[tuple[str, float]], article_scores: dict[int, float]
+        self,
+        query: Sequence[tuple[str, float]],
+        article_scores: dict[int, float],
+        similarity: Matrix | None = None,
     ) -> list[tuple[int, float]]:
         if not article_scores:
             return []
         passage_scores = self._passages_index.scores(query)
         ask_scores = self._ask_matches(query)
         local_scores = self._local.scores(query)
+        unit = self._query_norm(query)
         ranked = []
         for doc, a_score in article_scores.items():
             # Relative to the article's best, so it picks a paragraph but never the article.
             local_top = max(local_scores.get(p, 0.0) for p in self._article_passages[doc])
+            if similarity is not None:
+                nearest = max(float(similarity[p]) for p in self._article_passages[doc])
+                a_score += SEMANTIC_ARTICLE_WEIGHT * unit * max(nearest, 0.0)
             for p in self._article_passages[doc]:
                 lead = LEAD_BONUS if self._passages[p].index == 0 else 0.0
                 score = (
@@ -346,6 +419,8 @@ class KnowledgeBase:
                     + LOCAL_WEIGHT * (local_scores.get(p, 0.0) - local_top)
                     + lead
                 )
+                if similarity is not None:
+                    score += SEMANTIC_PASSAGE_WEIGHT * unit * max(float(similarity[p]), 0.0)
                 ranked.append((p, score))
         return ranked
 
@@ -354,8 +429,10 @@ class KnowledgeBase:
         rule's inputs for the article of the best passage."""
         q = self._query(query)
         own, weighted = q.own, q.weighted
-        article_scores = self._articles_index.scores(weighted)
-        scored = self._score_passages(weighted, article_scores)
+        similarity = self._similarities(q)
+        word_scores = self._articles_index.scores(weighted)
+        article_scores = self._with_semantic_candidates(word_scores, similarity)
+        scored = self._score_passages(weighted, article_scores, similarity)
         if not scored or not own:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         # Only the top few are needed: no full sort of a large knowledge base per question.
@@ -369,7 +446,9 @@ class KnowledgeBase:
                 best_passage_score[doc] = score
         best_docs = heapq.nsmallest(limit, best_passage_score.items(), key=_best_first)
         hits = [
-            Hit(self._articles[doc], score) for doc, score in best_docs if article_scores[doc] > 0
+            Hit(self._articles[doc], score)
+            for doc, score in best_docs
+            if article_scores[doc] > 0 or doc not in word_scores
         ]
         passages = tuple(PassageHit(self._passages[p], score) for p, score in ranked[:limit])
         top_doc = self._passage_article[ranked[0][0]]
@@ -391,6 +470,7 @@ class KnowledgeBase:
             coverage=found / total,
             strength=article_scores[top_doc] / total,
             passages=passages,
+            similarity=float(similarity[ranked[0][0]]) if similarity is not None else None,
         )
 
     def search(self, query: str, *, limit: int = 3) -> list[Hit]:
@@ -403,7 +483,7 @@ class KnowledgeBase:
     def passages(self, article: Article, query: str) -> list[str]:
         """The article's paragraphs with the one most about the query first, the rest in
         reading order."""
-        ranked = [p for p, _ in self._rank_passages(self._query(query).weighted)]
+        ranked = [p for p, _ in self._rank_passages(self._query(query))]
         own = [p for p in ranked if self._passages[p].article is article]
         paragraphs = article.paragraphs()
         if not own:
