@@ -171,40 +171,44 @@ async def test_a_batch_of_new_messages_looks_no_client_id_up(counted: Counted) -
         assert len(counted.batch(known=True)) == 3
 
 
-async def test_a_room_that_moved_on_behind_the_writer_is_read_again(counted: Counted) -> None:
-    """An agent joins r1 through another path (another process, the room service) after the
-    writer last wrote it: the writer's memory says the AI holds it. Her message, which that
-    memory would refuse, and the user's, which it would store as if the AI still answered,
-    are both stored under the real state, with seqs after the join's notice."""
+async def join_behind_the_writer(counted: Counted, name: str) -> int:
+    """A new agent joins r1 through another path (another process, the room service) after
+    the writer last wrote it, so the writer's memory still says the AI holds it."""
     async with counted.db.write() as session:
-        alice = await queries.create_agent(
-            session, email="alice@example.com", name="Alice", role="agent", password_hash="x"
+        agent = await queries.create_agent(
+            session, email=f"{name.lower()}@example.com", name=name, role="agent", password_hash="x"
         )
-    assert alice.id is not None
+    assert agent.id is not None
     joined = room_log.Transition(
         room_id="r1",
         kind=EventKind.joined,
         reason=None,
-        notice="Alice joined",
+        notice=f"{name} joined",
         at=utcnow(),
         to_status=RoomStatus.agent,
-        holder=alice.id,
-        by=alice.id,
+        holder=agent.id,
+        by=agent.id,
     )
     async with counted.db.write() as session:
         await room_log.record_transitions(session, transitions=[joined])
     counted.seen.clear()
+    return agent.id
 
+
+async def test_a_room_that_moved_on_behind_the_writer_is_read_again(counted: Counted) -> None:
+    """The user's message, which the writer's memory would store as if the AI still held the
+    room (and the AI would answer), is stored under the real state, after the join's notice;
+    then the room is locked and read for a while instead of tried from memory first."""
+    alice = await join_behind_the_writer(counted, "Alice")
     [user] = await store(counted, user_draft("r1", "are you there?", "c-there"))
-    assert (user.message.seq, user.status, user.agent_id) == (3, RoomStatus.agent, alice.id)
+    assert (user.message.seq, user.status, user.agent_id) == (3, RoomStatus.agent, alice)
     assert counted.statements() == [*counted.moved_on(), *counted.batch()]
     agent_draft = MessageDraft(
-        room_id="r1", sender=Sender.agent, author="Alice", text="Yes!", agent_id=alice.id
+        room_id="r1", sender=Sender.agent, author="Alice", text="Yes!", agent_id=alice
     )
     [reply] = await store(counted, agent_draft)
     assert reply.message.seq == 4
-    # r1 moved on once: for a while it is locked and read, not tried from memory first (an
-    # agent's first reply adds the stint's statements after the insert).
+    # Locked and read (an agent's first reply adds the stint's statements after the insert).
     assert counted.statements()[: len(counted.batch()) - 1] == counted.batch()[:-1]
     assert [seq for seq, _, _ in await room_messages(counted.db, "r1")] == [1, 2, 3, 4]
 
@@ -215,35 +219,10 @@ async def test_a_draft_its_memory_refuses_is_checked_against_the_room_itself(
     """The writer remembers r1 as the AI's. An agent's message there would be refused by that
     memory; it is checked against the room as it is (held by that agent) and stored."""
     monkeypatch.setattr(batch_rooms, "SHY_SECONDS", 0.0)
-    async with counted.db.write() as session:
-        bob = await queries.create_agent(
-            session, email="bob@example.com", name="Bob", role="agent", password_hash="x"
-        )
-    assert bob.id is not None
-    async with counted.db.write() as session:  # Bob joins without the writer seeing it
-        locked = await room_log.lock_rooms(session, room_ids=["r1"])
-        await room_log.record_transitions(
-            session,
-            transitions=[
-                room_log.Transition(
-                    room_id="r1",
-                    kind=EventKind.joined,
-                    reason=None,
-                    notice="Bob joined",
-                    at=utcnow(),
-                    to_status=RoomStatus.agent,
-                    holder=bob.id,
-                    by=bob.id,
-                )
-            ],
-        )
-    assert locked["r1"].status is RoomStatus.ai
-    counted.seen.clear()
-    draft = MessageDraft(
-        room_id="r1", sender=Sender.agent, author="Bob", text="Hi", agent_id=bob.id
-    )
+    bob = await join_behind_the_writer(counted, "Bob")
+    draft = MessageDraft(room_id="r1", sender=Sender.agent, author="Bob", text="Hi", agent_id=bob)
     [stored] = await store(counted, draft)
-    assert (stored.message.seq, stored.agent_id) == (3, bob.id)
+    assert (stored.message.seq, stored.agent_id) == (3, bob)
     # No attempt from memory (it refused); the first reply's statements follow the insert.
     assert counted.statements()[: len(counted.batch()) - 1] == counted.batch()[:-1]
     [again] = await store(counted, user_draft("r1", "thanks"))
