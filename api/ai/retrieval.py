@@ -26,6 +26,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from api.ai import ranking
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
 from api.ai.customer_words import INTENTS, SLANG
@@ -58,53 +59,6 @@ __all__ = ["Article", "Hit", "KnowledgeBase", "Lookup", "Passage", "PassageHit",
 __all__ += ["COST_TERM", "K1", "STOPWORDS", "TIME_TERM", "B", "query_terms", "stem", "tokenize"]
 __all__ += ["word_set"]
 
-TITLE_WEIGHT = 3.0
-TAGS_WEIGHT = 2.0
-BODY_WEIGHT = 1.0
-"""A title or tag word says what an article is *about*; a body word may be a passing mention."""
-PASSAGE_WEIGHT = 0.6
-"""The passage's own BM25 score, relative to its article's, in a passage's rank."""
-LEAD_BONUS = 0.15
-"""An article's first paragraph usually states the main answer: it wins near-ties."""
-PASSAGE_TITLE_WEIGHT = 0.5
-"""The article's title in each of its passages: context, so a passage is never ranked as if
-it stood alone."""
-ASKS_WEIGHT = 0.5
-"""The questions a paragraph answers (its `asks` line), relative to its own words."""
-ARTICLE_ASKS_WEIGHT = 1.0
-"""The same questions as part of the article they belong to."""
-ASK_MATCH_WEIGHT = 1.0
-"""How much the closest known question of a passage counts (its IDF-weighted Dice overlap with
-the query, times the query's IDF weight): a near-paraphrase of "my code doesn't work" picks
-the paragraph written for it, not the one that merely says "code" most often."""
-SYNONYM_WEIGHT = 0.6
-"""An expanded word counts less than one the user typed."""
-ANSWER_TYPE_WEIGHT = 1.5
-"""The weight of "this passage states a duration / a price" for a "how long" / "how much"."""
-LOCAL_WEIGHT = 0.5
-"""The words that set a passage apart from its article's other ones (`LocalIdf`)."""
-
-INTENT_WEIGHT = 1.3
-"""A word saying what the user wants done ("return", "cancel"), relative to any other word."""
-OBJECT_WEIGHT = 0.5
-"""A word for the thing bought ("sweater", "mug"): the question is rarely about it."""
-PHRASE_WORD_WEIGHT = 0.5
-"""A word inside a known phrase, whose meaning is searched at full weight instead."""
-
-UNKNOWN_WEIGHT = 1.0
-"""A word no article has, relative to the rarest word they have, in the confidence rule."""
-UNKNOWN_NUMBER_WEIGHT = 1.0
-"""A short number the articles lack ("size 42"): it lowers confidence a little, not as much
-as an unknown word."""
-NAME_COVERAGE = 0.75
-"""A name the articles mention ("Amsterdam", "Australia") says little about what is asked."""
-SEMANTIC_ARTICLE_WEIGHT = 2.0
-"""An article's closeness in meaning (cosine to its nearest passage, in units of the query's
-IDF weight like `ASK_MATCH_WEIGHT`): the model is good at the topic ..."""
-SEMANTIC_PASSAGE_WEIGHT = 0.5
-"""... less at which paragraph answers ("has my order shipped" ≈ "what does shipped mean"), so
-within an article it only tips near-ties. A coarse sweep on the tuning set (article 1-3,
-passage 0.5-2, or one weight for both) moved top-1 by ±2 of 418 around these."""
 _PACKAGE = __name__.rpartition(".")[0]
 
 
@@ -182,10 +136,10 @@ class KnowledgeBase:
                 passages.append(Passage(article, index, text))
                 doc = _weighted(
                     (
-                        (text, BODY_WEIGHT),
-                        (article.title, PASSAGE_TITLE_WEIGHT),
-                        (" ".join(tags), TAGS_WEIGHT),
-                        (" ".join(article.asks_of(index)), ASKS_WEIGHT),
+                        (text, ranking.BODY_WEIGHT),
+                        (article.title, ranking.PASSAGE_TITLE_WEIGHT),
+                        (" ".join(tags), ranking.TAGS_WEIGHT),
+                        (" ".join(article.asks_of(index)), ranking.ASKS_WEIGHT),
                     )
                 )
                 doc.update(answer_types(text))
@@ -206,10 +160,10 @@ class KnowledgeBase:
             [
                 _weighted(
                     (
-                        (a.title, TITLE_WEIGHT),
-                        (" ".join(a.tags), TAGS_WEIGHT),
-                        (a.body, BODY_WEIGHT),
-                        (" ".join(q for asks in a.asks for q in asks), ARTICLE_ASKS_WEIGHT),
+                        (a.title, ranking.TITLE_WEIGHT),
+                        (" ".join(a.tags), ranking.TAGS_WEIGHT),
+                        (a.body, ranking.BODY_WEIGHT),
+                        (" ".join(q for asks in a.asks for q in asks), ranking.ARTICLE_ASKS_WEIGHT),
                     )
                 )
                 for a in self._articles
@@ -288,10 +242,10 @@ class KnowledgeBase:
         if term in self._articles_index.idf:
             return self.idf(term)
         if term.isdigit():
-            return UNKNOWN_NUMBER_WEIGHT
+            return ranking.UNKNOWN_NUMBER_WEIGHT
         known = [self.idf(s) for s in alternatives]
         known = [w for w in known if w < self._articles_index.unknown_idf]
-        return min(known) if known else UNKNOWN_WEIGHT * self.idf(term)
+        return min(known) if known else ranking.UNKNOWN_WEIGHT * self.idf(term)
 
     def _ask_idf(self, term: str) -> float:
         return self._passages_index.idf.get(term, self._passages_index.unknown_idf)
@@ -338,26 +292,28 @@ class KnowledgeBase:
             extra = tokenize(meaning)
             for term in tokenize(phrase):
                 alternatives.setdefault(term, []).extend(extra)
-        weighted: dict[str, float] = {t: INTENT_WEIGHT if t in _INTENT_STEMS else 1.0 for t in own}
+        weighted: dict[str, float] = {
+            t: ranking.INTENT_WEIGHT if t in _INTENT_STEMS else 1.0 for t in own
+        }
         for term in own:
             if _ITEM in alternatives[term]:
                 # "the sweater": what the question is about, not what it asks.
-                weighted[term] = OBJECT_WEIGHT
+                weighted[term] = ranking.OBJECT_WEIGHT
         for extras in alternatives.values():
             for term in extras:
-                weighted[term] = max(weighted.get(term, 0.0), SYNONYM_WEIGHT)
+                weighted[term] = max(weighted.get(term, 0.0), ranking.SYNONYM_WEIGHT)
         for phrase, meaning in phrase_expansions(text):
             # "without logging in" means "as a guest": its meaning outweighs its words.
             for term in tokenize(phrase):
                 if term in weighted:
-                    weighted[term] = min(weighted[term], PHRASE_WORD_WEIGHT)
+                    weighted[term] = min(weighted[term], ranking.PHRASE_WORD_WEIGHT)
             for term in tokenize(meaning):
                 weighted[term] = 1.0
         lowered = text.lower()
         if own and TIME_QUESTION_RE.search(lowered):
-            weighted[TIME_TERM] = ANSWER_TYPE_WEIGHT
+            weighted[TIME_TERM] = ranking.ANSWER_TYPE_WEIGHT
         if own and COST_QUESTION_RE.search(lowered):
-            weighted[COST_TERM] = ANSWER_TYPE_WEIGHT
+            weighted[COST_TERM] = ranking.ANSWER_TYPE_WEIGHT
         return _Query(
             own=own,
             alternatives={t: tuple(alternatives.get(t, ())) for t in own},
@@ -409,18 +365,18 @@ class KnowledgeBase:
             local_top = max(local_scores.get(p, 0.0) for p in self._article_passages[doc])
             if similarity is not None:
                 nearest = max(float(similarity[p]) for p in self._article_passages[doc])
-                a_score += SEMANTIC_ARTICLE_WEIGHT * unit * max(nearest, 0.0)
+                a_score += ranking.SEMANTIC_ARTICLE_WEIGHT * unit * max(nearest, 0.0)
             for p in self._article_passages[doc]:
-                lead = LEAD_BONUS if self._passages[p].index == 0 else 0.0
+                lead = ranking.LEAD_BONUS if self._passages[p].index == 0 else 0.0
                 score = (
                     a_score
-                    + PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
-                    + ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
-                    + LOCAL_WEIGHT * (local_scores.get(p, 0.0) - local_top)
+                    + ranking.PASSAGE_WEIGHT * passage_scores.get(p, 0.0)
+                    + ranking.ASK_MATCH_WEIGHT * ask_scores.get(p, 0.0)
+                    + ranking.LOCAL_WEIGHT * (local_scores.get(p, 0.0) - local_top)
                     + lead
                 )
                 if similarity is not None:
-                    score += SEMANTIC_PASSAGE_WEIGHT * unit * max(float(similarity[p]), 0.0)
+                    score += ranking.SEMANTIC_PASSAGE_WEIGHT * unit * max(float(similarity[p]), 0.0)
                 ranked.append((p, score))
         return ranked
 
@@ -460,7 +416,7 @@ class KnowledgeBase:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         total = sum(weights.values())
         found = sum(
-            weight * (NAME_COVERAGE if t in self._names else 1.0)
+            weight * (ranking.NAME_COVERAGE if t in self._names else 1.0)
             for t, weight in weights.items()
             if not t.isdigit()
             and any(top_doc in postings.get(s, {}) for s in (t, *q.alternatives[t]))
