@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import NamedTuple
 
 from api.ai import ranking
 from api.ai.articles import Article, Passage, article_files, parse_article
@@ -81,6 +82,15 @@ class _Query:
     weighted: list[tuple[str, float]]
     text: str = ""
     """The question as corrected by the speller (what the embedding model reads)."""
+
+
+class _Scored(NamedTuple):
+    passages: list[tuple[int, float]]
+    articles: dict[int, float]
+    """Article scores by words, plus the candidates by meaning at 0."""
+    words: dict[int, float]
+    """Article scores by words alone."""
+    similarity: Matrix | None
 
 
 def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -250,14 +260,15 @@ class KnowledgeBase:
     def _ask_idf(self, term: str) -> float:
         return self._passages_index.idf.get(term, self._passages_index.unknown_idf)
 
-    def _query_norm(self, query: Sequence[tuple[str, float]]) -> float:
-        """The query's IDF weight: the unit of the closeness scores (`_ask_matches`)."""
-        return sum(weight * self._ask_idf(term) for term, weight in query)
+    def _ask_weights(self, query: Sequence[tuple[str, float]]) -> dict[str, float]:
+        """Each query term's IDF weight among the `asks` questions; their sum is the unit of
+        the closeness scores (`_ask_matches`, meaning)."""
+        return {term: weight * self._ask_idf(term) for term, weight in query}
 
-    def _ask_matches(self, query: Sequence[tuple[str, float]]) -> dict[int, float]:
-        """Per passage, the best IDF-weighted Dice overlap between the query and one of the
-        questions it answers, in units of the query's own IDF weight."""
-        weights = {term: weight * self._ask_idf(term) for term, weight in query}
+    def _ask_matches(self, weights: dict[str, float]) -> dict[int, float]:
+        """Per passage, the best IDF-weighted Dice overlap between the query (its
+        `_ask_weights`) and one of the questions it answers, in units of the query's own IDF
+        weight."""
         q_norm = sum(weights.values())
         if not q_norm:
             return {}
@@ -337,13 +348,18 @@ class KnowledgeBase:
         extra = {self._passage_article[p]: 0.0 for p in SemanticIndex.nearest(similarity)}
         return {**extra, **article_scores}
 
+    def _scored(self, query: _Query) -> _Scored:
+        """Every passage of a matching article (by words, or close in meaning) with its
+        score, unsorted."""
+        similarity = self._similarities(query)
+        words = self._articles_index.scores(query.weighted)
+        articles = self._with_semantic_candidates(words, similarity)
+        passages = self._score_passages(query.weighted, articles, similarity)
+        return _Scored(passages, articles, words, similarity)
+
     def _rank_passages(self, query: _Query) -> list[tuple[int, float]]:
         """Every passage of a matching article with its score, best first."""
-        similarity = self._similarities(query)
-        article_scores = self._with_semantic_candidates(
-            self._articles_index.scores(query.weighted), similarity
-        )
-        scored = self._score_passages(query.weighted, article_scores, similarity)
+        scored = self._scored(query).passages
         scored.sort(key=_best_first)
         return scored
 
@@ -356,9 +372,10 @@ class KnowledgeBase:
         if not article_scores:
             return []
         passage_scores = self._passages_index.scores(query)
-        ask_scores = self._ask_matches(query)
+        ask_weights = self._ask_weights(query)
+        ask_scores = self._ask_matches(ask_weights)
         local_scores = self._local.scores(query)
-        unit = self._query_norm(query)
+        unit = sum(ask_weights.values())
         ranked = []
         for doc, a_score in article_scores.items():
             # Relative to the article's best, so it picks a paragraph but never the article.
@@ -384,11 +401,8 @@ class KnowledgeBase:
         """The best passages, the best articles (at most `limit` of each), and the confidence
         rule's inputs for the article of the best passage."""
         q = self._query(query)
-        own, weighted = q.own, q.weighted
-        similarity = self._similarities(q)
-        word_scores = self._articles_index.scores(weighted)
-        article_scores = self._with_semantic_candidates(word_scores, similarity)
-        scored = self._score_passages(weighted, article_scores, similarity)
+        own = q.own
+        scored, article_scores, word_scores, similarity = self._scored(q)
         if not scored or not own:
             return Lookup(hits=(), coverage=0.0, strength=0.0)
         # Only the top few are needed: no full sort of a large knowledge base per question.
