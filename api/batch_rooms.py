@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.room_states import check_send
 from db import room_log
+from db.driver import Driver
 from db.models import MessagePublic, RoomStatus, utcnow
 from db.queries import RoomNotFound
 from db.room_log import LockedRoom, MessageDraft
@@ -81,7 +82,7 @@ class KnownRooms:
 
 
 async def store_drafts(
-    session: AsyncSession, drafts: Sequence[MessageDraft], known: KnownRooms
+    session: AsyncSession | Driver, drafts: Sequence[MessageDraft], known: KnownRooms
 ) -> list[StoredMessage | Exception]:
     """Store the drafts their room accepts (the routing rules) and answer the others with the
     reason; a refused draft takes no seq, so seqs stay gapless. Rooms this writer knows are

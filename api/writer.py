@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.batch_rooms import KnownRooms, RoomsMoved, StoredMessage, store_drafts
 from api.write_order import SeqOrder, Turn
 from db import room_log
+from db.driver import Driver
 from db.engine import Database
 from db.room_log import MessageDraft
 
@@ -338,7 +339,7 @@ class MessageWriter:
         now_inserted: Callable[[], None],
         inserted: list[StoredMessage | Exception] | None,
     ) -> list[StoredMessage | Exception]:
-        async with self._db.write() as session:
+        async with self._db.write_batch() as session:
             found = await room_log.find_by_client_ids(session, keys=keys)
             known = {key: StoredMessage(m, None, None, duplicate=True) for key, m in found.items()}
             results = await self._store_fresh(session, batch, known, now_inserted)
@@ -348,7 +349,7 @@ class MessageWriter:
 
     async def _store_fresh(
         self,
-        session: AsyncSession,
+        session: AsyncSession | Driver,
         batch: Sequence[_Pending],
         known: dict[tuple[str, str], StoredMessage],
         after_insert: Callable[[], None] | None,

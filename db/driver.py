@@ -30,11 +30,17 @@ class Driver:
         self._dialect = dialect
         self.mysql = dialect.name == "mysql"
         self.mark = "%s" if self.mysql else "?"
+        self.used = False
+        """Whether a statement was sent since the owner last cleared it (db/writer_connections.py:
+        a transaction that sent none has nothing to roll back)."""
 
     @classmethod
-    async def of(cls, session: AsyncSession) -> Driver:
-        """The driver connection of `session`'s transaction. Kept in the session for that
+    async def of(cls, session: AsyncSession | Driver) -> Driver:
+        """The driver connection of `session`'s transaction (a Driver is its own: the message
+        writer's transactions, db/writer_connections.py). Kept in the session for that
         transaction: finding it takes two greenlet hops, and a write batch asks three times."""
+        if isinstance(session, Driver):
+            return session
         transaction = session.sync_session.get_transaction()
         cached = session.info.get(_DRIVER)
         if cached is not None and transaction is not None and cached[0] is transaction:
@@ -50,6 +56,7 @@ class Driver:
     def _translated(self, sql: str) -> Iterator[None]:
         """Re-raise the driver's errors as SQLAlchemy's, without the rows (message texts)."""
         base = self._dialect.loaded_dbapi.Error
+        self.used = True
         try:
             yield
         except base as exc:
@@ -75,6 +82,14 @@ class Driver:
     def read_time(value: Any) -> datetime:
         parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
         return parsed.replace(tzinfo=UTC)
+
+    async def commit(self) -> None:
+        with self._translated("COMMIT"):
+            await _maybe_await(self._connection.commit())
+
+    async def rollback(self) -> None:
+        with self._translated("ROLLBACK"):
+            await _maybe_await(self._connection.rollback())
 
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._translated(sql):

@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.driver import Driver
+from db.writer_connections import WriterConnections
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -117,6 +120,7 @@ class Database:
         """Called (cheap, synchronous) after each `write()` commits: the statistics fold's
         wake-up (db/rollups.py)."""
         self._detached: set[asyncio.Task[Any]] = set()
+        self._writer_connections = None if is_sqlite(url) else WriterConnections(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -139,6 +143,20 @@ class Database:
             for hook in self.after_commit:
                 hook()
 
+    @contextlib.asynccontextmanager
+    async def write_batch(self) -> AsyncIterator[AsyncSession | Driver]:
+        """`write()` for the message writer's batches, whose statements all run on the
+        driver (db/driver.py): on MySQL/MariaDB a transaction on one of the writer's own
+        connections, without a session (db/writer_connections.py)."""
+        if self._writer_connections is None:
+            async with self.write() as session:
+                yield session
+            return
+        async with self._writer_connections.transaction() as driver:
+            yield driver
+        for hook in self.after_commit:
+            hook()
+
     async def detached(self, work: Callable[[], Awaitable[T]]) -> T:
         """`work()` (database calls) in a task of its own that the caller's cancellation does
         not reach. A task cancelled in the middle of a MariaDB answer left the connection
@@ -156,6 +174,8 @@ class Database:
     async def dispose(self) -> None:
         if self._detached:  # let cut-off work return its connections first
             await asyncio.wait(self._detached, timeout=5)
+        if self._writer_connections is not None:
+            await self._writer_connections.close()
         await self.engine.dispose()
 
 

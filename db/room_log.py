@@ -101,7 +101,9 @@ class Transition:
 # ---------------------------------------------------------------- rooms
 
 
-async def lock_rooms(session: AsyncSession, *, room_ids: Sequence[str]) -> dict[str, LockedRoom]:
+async def lock_rooms(
+    session: AsyncSession | Driver, *, room_ids: Sequence[str]
+) -> dict[str, LockedRoom]:
     """The rooms that exist among `room_ids`, locked until the transaction ends (MySQL; the
     Database write lock serialises SQLite). Sorted ids keep concurrent lockers from deadlocking."""
     driver = await Driver.of(session)
@@ -144,7 +146,7 @@ async def open_rooms(session: AsyncSession, *, rooms: Sequence[tuple[str, dateti
 
 
 async def find_by_client_ids(
-    session: AsyncSession, *, keys: Sequence[tuple[str, str]]
+    session: AsyncSession | Driver, *, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], MessagePublic]:
     """Messages already stored under these (room_id, client_id) pairs."""
     if not keys:
@@ -177,7 +179,7 @@ async def find_by_client_ids(
     return found
 
 
-async def was_stored(session: AsyncSession, *, message: MessagePublic) -> bool:
+async def was_stored(session: AsyncSession | Driver, *, message: MessagePublic) -> bool:
     """Whether this very message (room, seq, time, text) is in the database: after a commit
     whose outcome is unknown (the connection died during COMMIT), what tells a batch that
     committed from one that was rolled back, with or without client_ids. A transaction is
@@ -196,7 +198,7 @@ async def was_stored(session: AsyncSession, *, message: MessagePublic) -> bool:
 
 
 async def append_messages(
-    session: AsyncSession,
+    session: AsyncSession | Driver,
     *,
     rooms: Mapping[str, LockedRoom],
     drafts: Sequence[MessageDraft],
@@ -212,7 +214,7 @@ async def append_messages(
 
 
 async def append_messages_if_unchanged(
-    session: AsyncSession,
+    session: AsyncSession | Driver,
     *,
     rooms: Mapping[str, LockedRoom],
     drafts: Sequence[MessageDraft],
@@ -227,7 +229,7 @@ async def append_messages_if_unchanged(
 
 
 async def _append(
-    session: AsyncSession,
+    session: AsyncSession | Driver,
     rooms: Mapping[str, LockedRoom],
     drafts: Sequence[MessageDraft],
     now: datetime | None,

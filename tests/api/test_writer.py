@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
 
 from api.config import get_settings
 from api.room_states import RoutingError
@@ -229,3 +230,44 @@ def test_a_batch_interval_outside_0_to_100_ms_refuses_to_start(
     finally:
         get_settings.cache_clear()
     assert str(refused.value.code).startswith("Invalid setting write_batch_interval_ms")
+
+
+@pytest.mark.mariadb
+async def test_messages_are_stored_after_the_database_dropped_the_writers_connections(
+    mariadb_url: str,
+) -> None:
+    """The writer keeps its MariaDB connections between batches (db/writer_connections.py).
+    When the server drops them (a restart, `wait_timeout`), the next messages are still
+    stored, once each and gapless, on fresh connections; a dead one is not kept."""
+    db = Database(mariadb_url)
+    await upgrade(db.engine)
+    message_writer = MessageWriter(db)
+    await message_writer.start()
+    try:
+        await new_room(db, "r1")
+        before = [await message_writer.store(user_draft("r1", f"m{n}", f"c{n}")) for n in range(3)]
+        async with db.session() as session:
+            ids = (
+                (
+                    await session.execute(
+                        sa.text(
+                            "SELECT id FROM information_schema.processlist "
+                            "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for connection_id in ids:  # the writer's, and the pool's idle ones
+                await session.execute(sa.text(f"KILL CONNECTION {int(connection_id)}"))
+        after = [
+            await message_writer.store(user_draft("r1", f"m{n}", f"c{n}")) for n in range(3, 6)
+        ]
+        assert [s.message.seq for s in before + after] == [1, 2, 3, 4, 5, 6]
+        async with db.session() as session:
+            rows = await queries.list_messages(session, room_id="r1", limit=50)
+        assert [(m.seq, m.text) for m in rows] == [(n + 1, f"m{n}") for n in range(6)]
+    finally:
+        await message_writer.stop()
+        await db.dispose()
