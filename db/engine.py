@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import StaticPool
 
 from db.driver import Driver
 from db.writer_connections import WriterConnections
@@ -120,7 +121,9 @@ class Database:
         """Called (cheap, synchronous) after each `write()` commits: the statistics fold's
         wake-up (db/rollups.py)."""
         self._detached: set[asyncio.Task[Any]] = set()
-        self._writer_connections = None if is_sqlite(url) else WriterConnections(self.engine)
+        # One shared connection (SQLite in memory): the writer cannot keep one of its own.
+        shared = isinstance(self.engine.pool, StaticPool)
+        self._writer_connections = None if shared else WriterConnections(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -146,13 +149,14 @@ class Database:
     @contextlib.asynccontextmanager
     async def write_batch(self) -> AsyncIterator[AsyncSession | Driver]:
         """`write()` for the message writer's batches, whose statements all run on the
-        driver (db/driver.py): on MySQL/MariaDB a transaction on one of the writer's own
-        connections, without a session (db/writer_connections.py)."""
+        driver (db/driver.py): a transaction on one of the writer's own connections, without a
+        session (db/writer_connections.py); SQLite's under the same write lock."""
         if self._writer_connections is None:
             async with self.write() as session:
                 yield session
             return
-        async with self._writer_connections.transaction() as driver:
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self._writer_connections.transaction() as driver:
             yield driver
         for hook in self.after_commit:
             hook()

@@ -1,4 +1,4 @@
-"""The message writer's own connections (MySQL/MariaDB): checked out once, not per batch.
+"""The message writer's own connections: checked out once, not per batch.
 
 A write batch's statements already run on the driver's connection (db/driver.py), yet a
 batch through an `AsyncSession` still paid for the session, a pool checkout and return, and
@@ -9,8 +9,8 @@ batch in flight) and runs each batch's transaction on one directly: statements, 
 A transaction that fails is rolled back and its connection kept, unless the connection is
 lost (or the rollback fails): then it is closed, and the next batch connects afresh, as the
 writer's retry of a batch on a dead connection expects. A connection older than
-`RECYCLE_SECONDS` is replaced, as the pool recycles its own. SQLite keeps `Database.write()`:
-its one-writer lock lives there, and its statements cost no round trips.
+`RECYCLE_SECONDS` is replaced, as the pool recycles its own. On SQLite `Database.write_batch`
+holds the one-writer lock around each transaction, as `Database.write()` does.
 """
 
 from __future__ import annotations
