@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -31,6 +31,7 @@ from api.ai import ranking
 from api.ai.articles import Article, Passage, article_files, parse_article
 from api.ai.bm25 import K1, B, Bm25Index, LocalIdf
 from api.ai.customer_words import INTENTS, SLANG
+from api.ai.documents import article_doc, embedded_texts, local_terms, passage_doc, tags_by_passage
 from api.ai.embeddings import Matrix
 from api.ai.lookup import Hit, Lookup, PassageHit
 from api.ai.search_terms import (
@@ -40,7 +41,6 @@ from api.ai.search_terms import (
     SYNONYMS,
     TIME_QUESTION_RE,
     TIME_TERM,
-    answer_types,
     content_words,
     is_number,
     phrase_expansions,
@@ -93,37 +93,6 @@ class _Scored(NamedTuple):
     similarity: Matrix | None
 
 
-def _weighted(fields: Iterable[tuple[str, float]]) -> dict[str, float]:
-    """Term frequencies with field weights folded in (a simple BM25F)."""
-    tf: dict[str, float] = {}
-    for text, weight in fields:
-        for term in tokenize(text):
-            tf[term] = tf.get(term, 0.0) + weight
-    return tf
-
-
-def _tags_by_passage(article: Article, paragraphs: Sequence[str]) -> list[list[str]]:
-    """Each tag goes to the paragraph that shares most of its words (the first on a tie; none
-    when none does), so "marked delivered" lands on the paragraph about it."""
-    stems = [set(tokenize(p)) for p in paragraphs]
-    assigned: list[list[str]] = [[] for _ in paragraphs]
-    for tag in article.tags:
-        words = set(tokenize(tag))
-        shares = [len(words & s) / (len(words) or 1) for s in stems]
-        best = max(shares)
-        for i, share in enumerate(shares):
-            if best > 0 and share == best:
-                assigned[i].append(tag)
-    return assigned
-
-
-def _embedded_texts(passage: Passage) -> list[str]:
-    """What stands for a passage in meaning: the questions it answers (a question is closest
-    to other questions) and its own text (on the tuning set, 362/418 passages found by meaning
-    alone, against 355 with the questions alone and 249 with the text alone)."""
-    return [*passage.article.asks_of(passage.index), passage.text]
-
-
 class KnowledgeBase:
     """Articles, their passages, and an article index and a passage index over them."""
 
@@ -140,20 +109,12 @@ class KnowledgeBase:
             paragraphs = article.paragraphs()
             own: list[int] = []
             for index, (text, tags) in enumerate(
-                zip(paragraphs, _tags_by_passage(article, paragraphs), strict=True)
+                zip(paragraphs, tags_by_passage(article, paragraphs), strict=True)
             ):
                 own.append(len(passages))
-                passages.append(Passage(article, index, text))
-                doc = _weighted(
-                    (
-                        (text, ranking.BODY_WEIGHT),
-                        (article.title, ranking.PASSAGE_TITLE_WEIGHT),
-                        (" ".join(tags), ranking.TAGS_WEIGHT),
-                        (" ".join(article.asks_of(index)), ranking.ASKS_WEIGHT),
-                    )
-                )
-                doc.update(answer_types(text))
-                passage_docs.append(doc)
+                passage = Passage(article, index, text)
+                passages.append(passage)
+                passage_docs.append(passage_doc(passage, tags))
             self._article_passages.append(own)
         self._passages = tuple(passages)
         self._asks: list[tuple[int, frozenset[str]]] = [
@@ -166,29 +127,10 @@ class KnowledgeBase:
             for term in terms:
                 self._ask_postings.setdefault(term, []).append(a)
         self._passage_article = [doc for doc, own in enumerate(self._article_passages) for _ in own]
-        self._articles_index = Bm25Index(
-            [
-                _weighted(
-                    (
-                        (a.title, ranking.TITLE_WEIGHT),
-                        (" ".join(a.tags), ranking.TAGS_WEIGHT),
-                        (a.body, ranking.BODY_WEIGHT),
-                        (" ".join(q for asks in a.asks for q in asks), ranking.ARTICLE_ASKS_WEIGHT),
-                    )
-                )
-                for a in self._articles
-            ]
-        )
+        self._articles_index = Bm25Index([article_doc(a) for a in self._articles])
         self._passages_index = Bm25Index(passage_docs)
         self._names = proper_names(a.body for a in self._articles)
-        self._local = LocalIdf(
-            self._article_passages,
-            [
-                {*tokenize(p.text), *answer_types(p.text)}
-                | {t for ask in p.article.asks_of(p.index) for t in tokenize(ask)}
-                for p in passages
-            ],
-        )
+        self._local = LocalIdf(self._article_passages, [local_terms(p) for p in passages])
         self._ask_norms = [sum(self._ask_idf(t) for t in terms) for _, terms in self._asks]
         self._speller = Speller(
             {w for a in self._articles for w in content_words(f"{a.title} {' '.join(a.tags)}")}
@@ -204,7 +146,7 @@ class KnowledgeBase:
         if embedder == "settings":
             embedder = embedder_from_settings()
         self._semantic = (
-            SemanticIndex(embedder, [_embedded_texts(p) for p in passages])
+            SemanticIndex(embedder, [embedded_texts(p) for p in passages])
             if embedder is not None and passages
             else None
         )
