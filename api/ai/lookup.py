@@ -12,9 +12,10 @@ MIN_COVERAGE = 0.4
 """Share of the query's IDF weight the top article must contain: below it, the article only
 matches a side word ("... in Amsterdam?") and answering from it would mislead."""
 MIN_SIMILARITY = 0.7
-"""Cosine of the question's sentence embedding to the best passage's nearest known question
-above which the passage answers it even when the words alone don't say so. Off-topic
-questions of the tuning set reach 0.67 at most; half the answerable ones reach 0.77."""
+"""Cosine of the question's sentence embedding to the best passage (its nearest `asks`
+question or its text) above which the passage answers it even when the words alone don't say
+so. Off-topic questions of the tuning set reach 0.67 at most; half the answerable ones reach
+0.77."""
 MIN_STRENGTH = 0.5
 """Top article score divided by the query's IDF weight: weeds out matches on one weak body
 mention."""

@@ -1,5 +1,6 @@
 """How close a question is in meaning to each passage: the cosine between its sentence
-embedding and the nearest of the passage's known questions (its `asks` line).
+embedding and the nearest of the texts that stand for the passage (its `asks` questions and
+its own text, `api.ai.documents.embedded_texts`).
 
 Words miss paraphrases that share none ("my money hasn't come back" / "when will I get my
 refund"); the embedding model was trained on a billion such pairs. The passages' vectors are
