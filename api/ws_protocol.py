@@ -34,6 +34,7 @@ from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from api import ws_text_frames
+from api.corked_transport import CorkedTransport
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,11 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         self.curr_msg_data_type = "bytes"
         self.request = None  # type: ignore[assignment]
         self.response = None  # type: ignore[assignment]
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # A frame per message of a write batch, to a console holding many rooms: one writev.
+        self.transport = CorkedTransport(self.transport, self.loop)  # type: ignore[assignment]
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
