@@ -2,11 +2,11 @@
 
 An agent console follows every room it holds on one socket, so a write batch of the message
 writer (api/writer.py) hands it a frame per message in the same pass of the loop, and each frame
-was a `write` system call of its own: on loopback, and on a busy server, the largest single
-cost of relaying a message. `CorkedTransport` keeps the bytes written during a pass and sends
-them together as the loop's next callbacks run (`writelines`: one `writev`). Nothing waits
-longer than that pass, and the order of bytes never changes: closing, aborting or anything
-else that could overtake them sends what is kept first.
+was a `write` system call of its own. `CorkedTransport` keeps the bytes written during a pass
+and sends them together as the loop's next callbacks run (`writelines`: one `writev`). Nothing
+waits longer than that pass, and the order of bytes never changes: a close, or anything else
+that could overtake them, sends what is kept first (an abort drops it, as it drops the
+transport's own buffer). Figures: README, "corked socket writes".
 """
 
 from __future__ import annotations
