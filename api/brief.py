@@ -84,10 +84,12 @@ class Briefs:
         task.add_done_callback(self._after.discard)
 
     async def idle(self) -> None:
-        """Wait until every rewrite has finished, the owed ones included (tests use it)."""
+        """Wait until every rewrite has finished, the owed ones included (tests use it). The
+        sleep: on Python 3.12 a gather of finished tasks returns without yielding to the loop."""
         while self._tasks or self._after:
             tasks = [*self._tasks.values(), *self._after]
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # their done callbacks (`_done`: owed rewrites) run now
 
     async def stop(self) -> None:
         self._again.clear()
