@@ -25,7 +25,7 @@ _DRIVER = "tandem_driver"
 
 
 class Driver:
-    def __init__(self, connection: Any, dialect: Dialect) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, *, kept: bool = False) -> None:
         self._connection = connection
         self._dialect = dialect
         self.mysql = dialect.name == "mysql"
@@ -33,6 +33,9 @@ class Driver:
         self.used = False
         """Whether a statement was sent since the owner last cleared it (db/writer_connections.py:
         a transaction that sent none has nothing to roll back)."""
+        self._prepared: dict[str, Any] | None = {} if kept and self.mysql else None
+        """`insert_rows`' prepared statements by SQL, on a connection its owner keeps (the
+        writer's): a pooled connection would carry them to every later user. None: text only."""
 
     @classmethod
     async def of(cls, session: AsyncSession | Driver) -> Driver:
@@ -109,6 +112,39 @@ class Driver:
                     return int(cursor.rowcount)
             async with self._connection.execute(sql, params) as cursor:
                 return int(cursor.rowcount)
+
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """INSERT `rows`. On a kept MariaDB connection they are bound in one binary round trip
+        (a prepared statement and COM_STMT_BULK_EXECUTE): no escaping or SQL text per row, the
+        larger part of the driver's CPU per message (bench/writer_batch.py). That command
+        refuses a column whose values are all NULL, so such a column is written as a literal
+        NULL (one prepared statement per set of them)."""
+        names = ", ".join(columns)
+        if self._prepared is not None and rows:
+            nulls = [i for i in range(len(columns)) if all(row[i] is None for row in rows)]
+            marks = ", ".join("NULL" if i in nulls else "?" for i in range(len(columns)))
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+            bound = (
+                [[v for i, v in enumerate(row) if i not in nulls] for row in rows]
+                if nulls
+                else rows
+            )
+            with self._translated(sql):
+                try:
+                    statement = self._prepared.get(sql)
+                    if statement is None:
+                        statement = self._prepared[sql] = await self._connection.prepare(sql)
+                    await statement.execute_bulk(bound)
+                    return
+                except (ValueError, self._dialect.loaded_dbapi.NotSupportedError):
+                    # MySQL rather than MariaDB, or rows the command cannot bind (both raised
+                    # before anything is sent): the text protocol from now on.
+                    self._prepared = None
+        await self.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({self.marks(len(columns))})", rows
+        )
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._translated(sql):

@@ -45,10 +45,10 @@ from db.room_spans import end_open_spans, stamp_first_replies
 
 SYSTEM_AUTHOR = "Tandem"
 
-_INSERT_MESSAGES = (
-    "INSERT INTO messages (text, client_id, room_id, seq, sender, author, agent_id, created_at, "
-    "while_waiting) VALUES ({marks})"
-)
+_MESSAGE_INSERT_COLUMNS = (
+    "text", "client_id", "room_id", "seq", "sender", "author", "agent_id", "created_at",
+    "while_waiting",
+)  # fmt: skip
 _INSERT_EVENTS = (
     "INSERT INTO room_events (room_id, kind, from_status, to_status, reason, agent_id, "
     "created_at) VALUES ({marks})"
@@ -300,7 +300,7 @@ async def _append(
         )
         if matched != len(ids):
             return None
-    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), inserts)
+    await driver.insert_rows("messages", _MESSAGE_INSERT_COLUMNS, inserts)
     if first_reply:
         await stamp_first_replies(driver, first_reply)
     return stored
@@ -389,7 +389,7 @@ async def record_transitions(
         if values:
             sets.append(f"{name} = {assign(driver, values, name, params, of=len(seqs))}")
     await update_by_id(driver, "rooms", sets, params, ids=list(seqs))
-    await driver.executemany(_INSERT_MESSAGES.format(marks=driver.marks(9)), notices)
+    await driver.insert_rows("messages", _MESSAGE_INSERT_COLUMNS, notices)
     await driver.executemany(_INSERT_EVENTS.format(marks=driver.marks(7)), events)
     return stored
 

@@ -75,9 +75,8 @@ class WriterConnections:
         except BaseException:
             await connection.close()
             raise
-        held = _Held(
-            connection, Driver(raw.driver_connection, connection.dialect), time.monotonic()
-        )
+        driver = Driver(raw.driver_connection, connection.dialect, kept=True)
+        held = _Held(connection, driver, time.monotonic())
         self._all.add(held)
         return held
 

@@ -29,18 +29,32 @@ from tests.conftest import MARIADB_SERVER
 from tests.mariadb_proxy import Link, MariaDBProxy
 
 COM_QUERY = 3
+COM_STMT_PREPARE = 0x16
+COM_STMT_BULK_EXECUTE = 0xFA
 
 
 class QueryRecorder(MariaDBProxy):
-    """Records the text of each query (COM_QUERY) its clients send."""
+    """Records the text of each query (COM_QUERY) its clients send, and each bulk execution
+    of a prepared statement as that statement's text. A statement is prepared once per
+    connection (the writer's messages INSERT, `Driver.insert_rows`): not a round trip per
+    batch, so not recorded."""
 
     def __init__(self, seen: list[str]) -> None:
         super().__init__()
         self.seen = seen
+        self.prepared: dict[int, str] = {}
+        """The last statement each connection (by its `Link`'s id) prepared: the writer
+        prepares only INSERTs into messages, so it names every bulk execution that follows."""
 
     async def forward(self, packet: bytes, link: Link) -> bool:
-        if packet[3] == 0 and len(packet) > 4 and packet[4] == COM_QUERY:  # a new command
-            self.seen.append(packet[5:].decode(errors="replace"))
+        if packet[3] == 0 and len(packet) > 4:  # a new command
+            text = packet[5:].decode(errors="replace")
+            if packet[4] == COM_QUERY:
+                self.seen.append(text)
+            elif packet[4] == COM_STMT_PREPARE:
+                self.prepared[id(link)] = text
+            elif packet[4] == COM_STMT_BULK_EXECUTE:
+                self.seen.append(self.prepared[id(link)])
         return await super().forward(packet, link)
 
 
