@@ -118,7 +118,7 @@ class Driver:
     ) -> None:
         """INSERT `rows`. On a kept MariaDB connection they are bound in one binary round trip
         (a prepared statement and COM_STMT_BULK_EXECUTE): no escaping or SQL text per row, the
-        larger part of the driver's CPU per message (bench/writer_batch.py). That command
+        larger part of the driver's CPU per message (bench/message_insert.py). That command
         refuses a column whose values are all NULL, so such a column is written as a literal
         NULL (one prepared statement per set of them)."""
         names = ", ".join(columns)
