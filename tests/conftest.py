@@ -29,8 +29,8 @@ from api.deps import Tandem
 from api.main import create_app
 from api.ws_protocol import WebSocketProtocol
 from db import queries
-from db.engine import create_engine
-from db.migrate import alembic_config
+from db.engine import Database, create_engine
+from db.migrate import alembic_config, upgrade
 from db.models import Agent
 
 MARIADB_SERVER = "mysql+asyncmy://root@127.0.0.1:3306"
@@ -132,6 +132,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}"
     url: str = request.getfixturevalue("mariadb_url")
     return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each of `database_url`'s (a module may define its own `db`)."""
+    database = Database(database_url)
+    await upgrade(database.engine)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @dataclass

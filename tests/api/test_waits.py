@@ -4,30 +4,16 @@ log: the same hour of the week over 28 days if ≥ 5, else the last 24 hours if 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from api.waits import median_wait
 from db import room_log
 from db.engine import Database
-from db.migrate import upgrade
 from db.models import EventKind, RoomStatus
 from db.room_log import History, Transition
 from tests.conftest import LiveServer, auth
 
 NOW = datetime(2026, 11, 30, 14, 20, tzinfo=UTC)  # a Monday, 14:20 UTC
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await upgrade(database.engine)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def wait(at: datetime, seconds: int, *, answered: bool = True) -> History:

@@ -20,14 +20,6 @@ from db.room_log import MessageDraft
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await upgrade(database.engine)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
 async def writer(db: Database) -> AsyncIterator[tuple[MessageWriter, list[StoredMessage]]]:
     """The writer, and what a publisher called after each commit (as the room service's is)
     would see, in that order."""

@@ -4,7 +4,6 @@ transaction sends SQL text; SQLite always the latter."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +12,6 @@ import sqlalchemy as sa
 from db import queries, room_log
 from db.driver import Driver
 from db.engine import Database
-from db.migrate import upgrade
 from db.models import MessagePublic, Sender
 
 AWKWARD = [
@@ -23,14 +21,6 @@ AWKWARD = [
     "x" * 16000,
     " ",
 ]
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await upgrade(database.engine)
-    yield database
-    await database.dispose()
 
 
 def drafts(room_id: str, *, client_ids: bool) -> list[room_log.MessageDraft]:
@@ -56,7 +46,7 @@ async def store(db: Database, room_id: str, batch: list[room_log.MessageDraft]) 
     async with db.write_batch() as session:
         rooms = await room_log.lock_rooms(session, room_ids=[room_id])
         await room_log.append_messages(session, rooms=rooms, drafts=batch)
-        if db.engine.dialect.name != "mysql":
+        if db.dialect != "mysql":
             return 0
         driver = await Driver.of(session)
         [(_, executed)] = await driver.fetchall("SHOW SESSION STATUS LIKE 'Com_stmt_execute'", [])
@@ -83,36 +73,31 @@ async def test_a_batch_reads_back_as_sent(db: Database, client_ids: bool) -> Non
         messages = await queries.list_messages(session, room_id="r1", after=0, limit=100)
     assert [m.seq for m in messages] == [1, 2, 3, 4, 5]
     assert as_read(messages) == as_sent(batch)
-    if db.engine.dialect.name == "mysql":
+    if db.dialect == "mysql":
         assert executed >= 1  # the binary protocol stored them, not a fallback to SQL text
 
 
-@pytest.mark.mariadb
-async def test_the_writers_batch_and_a_sessions_store_the_same_rows(mariadb_url: str) -> None:
-    db = Database(mariadb_url)
-    await upgrade(db.engine)
-    try:
-        async with db.write() as session:
-            now = datetime.now(UTC)
-            await room_log.open_rooms(session, rooms=[("bulk", now), ("text", now)])
-        await store(db, "bulk", drafts("bulk", client_ids=True))
-        async with db.write() as session:  # a session's transaction: SQL text
-            rooms = await room_log.lock_rooms(session, room_ids=["text"])
-            await room_log.append_messages(
-                session, rooms=rooms, drafts=drafts("text", client_ids=True)
-            )
-        async with db.session() as session:
-            rows = (
-                await session.execute(
-                    sa.text(
-                        "SELECT room_id, seq, sender, author, text, "
-                        "REPLACE(client_id, room_id, ''), agent_id, created_at, while_waiting "
-                        "FROM messages ORDER BY room_id, seq"
-                    )
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
+async def test_the_writers_batch_and_a_sessions_store_the_same_rows(db: Database) -> None:
+    async with db.write() as session:
+        now = datetime.now(UTC)
+        await room_log.open_rooms(session, rooms=[("bulk", now), ("text", now)])
+    await store(db, "bulk", drafts("bulk", client_ids=True))
+    async with db.write() as session:  # a session's transaction: SQL text
+        rooms = await room_log.lock_rooms(session, room_ids=["text"])
+        await room_log.append_messages(session, rooms=rooms, drafts=drafts("text", client_ids=True))
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                sa.text(
+                    "SELECT room_id, seq, sender, author, text, "
+                    "REPLACE(client_id, room_id, ''), agent_id, created_at, while_waiting "
+                    "FROM messages ORDER BY room_id, seq"
                 )
-            ).all()
-        by_room = {room: [row[1:] for row in rows if row[0] == room] for room in ("bulk", "text")}
-        assert len(by_room["bulk"]) == len(AWKWARD)
-        assert by_room["bulk"] == by_room["text"]
-    finally:
-        await db.dispose()
+            )
+        ).all()
+    by_room = {room: [row[1:] for row in rows if row[0] == room] for room in ("bulk", "text")}
+    assert len(by_room["bulk"]) == len(AWKWARD)
+    assert by_room["bulk"] == by_room["text"]
