@@ -32,11 +32,6 @@ from db.migrate import upgrade
 from db.models import Sender, utcnow
 
 SERVER = "mysql+asyncmy://root@127.0.0.1:3306"
-COLUMNS = (
-    "text", "client_id", "room_id", "seq", "sender", "author", "agent_id", "created_at",
-    "while_waiting",
-)  # fmt: skip
-"""As `db.room_log` inserts a message."""
 
 
 def cpu_seconds() -> float:
@@ -82,7 +77,7 @@ async def compare(db: Database, size: int, rounds: int, batches: int) -> tuple[f
                 ]
                 start = cpu_seconds()
                 for rows in work:
-                    await driver.insert_rows("messages", COLUMNS, rows)
+                    await driver.insert_rows("messages", room_log.MESSAGE_INSERT_COLUMNS, rows)
                     await driver.commit()
                 if round_ >= 2:
                     used[name] += cpu_seconds() - start

@@ -45,10 +45,11 @@ from db.room_spans import end_open_spans, stamp_first_replies
 
 SYSTEM_AUTHOR = "Tandem"
 
-_MESSAGE_INSERT_COLUMNS = (
+MESSAGE_INSERT_COLUMNS = (
     "text", "client_id", "room_id", "seq", "sender", "author", "agent_id", "created_at",
     "while_waiting",
 )  # fmt: skip
+"""A message's row as the room log inserts it (`bench/message_insert.py` inserts the same)."""
 _INSERT_EVENTS = (
     "INSERT INTO room_events (room_id, kind, from_status, to_status, reason, agent_id, "
     "created_at) VALUES ({marks})"
@@ -300,7 +301,7 @@ async def _append(
         )
         if matched != len(ids):
             return None
-    await driver.insert_rows("messages", _MESSAGE_INSERT_COLUMNS, inserts)
+    await driver.insert_rows("messages", MESSAGE_INSERT_COLUMNS, inserts)
     if first_reply:
         await stamp_first_replies(driver, first_reply)
     return stored
@@ -389,7 +390,7 @@ async def record_transitions(
         if values:
             sets.append(f"{name} = {assign(driver, values, name, params, of=len(seqs))}")
     await update_by_id(driver, "rooms", sets, params, ids=list(seqs))
-    await driver.insert_rows("messages", _MESSAGE_INSERT_COLUMNS, notices)
+    await driver.insert_rows("messages", MESSAGE_INSERT_COLUMNS, notices)
     await driver.executemany(_INSERT_EVENTS.format(marks=driver.marks(7)), events)
     return stored
 
