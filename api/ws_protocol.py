@@ -6,9 +6,10 @@ and response objects (headers parsed twice) for as long as the socket lives; and
 attributes, past what CPython shares between instance dicts. `LeanWebSocketsProtocol` keeps
 the same code paths (it only overrides `__init__` and drops the handshake objects once used)
 with slots, an inbox that holds a deque only while a message waits, and a plain gate. It also
-reads a client's plain text frames itself (`api.ws_text_frames`: websockets' parser costs more
-CPU than storing a chat message) and pauses reading only once `PAUSE_READING_AT` messages wait
-for the app, not after every one (two system calls per message).
+reads a client's plain text frames itself and writes its own (`api.ws_text_frames`:
+websockets' frame code costs more CPU than storing a chat message) and pauses reading only
+once `PAUSE_READING_AT` messages wait for the app, not after every one (two system calls per
+message).
 
 It relies on uvicorn's internals: `compatible()` checks that the stock class still sets
 exactly the attributes this one sets up; if not, `WebSocketProtocol` is the stock class (and a
@@ -220,7 +221,7 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         event.headers.clear()
 
     def data_received(self, data: bytes) -> None:
-        if _READ_TEXT_FRAMES and self.handshake_complete and not self.close_sent:
+        if _PLAIN_TEXT_FRAMES and self.handshake_complete and not self.close_sent:
             texts, data = ws_text_frames.text_frames(self.conn, data)
             for text in texts:
                 self.queue.put_nowait({"type": "websocket.receive", "text": text})
@@ -233,13 +234,25 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         super().data_received(data)
 
     async def send(self, message: Any) -> None:
+        if (
+            message["type"] == "websocket.send"
+            and message.get("bytes") is None
+            and (text := message.get("text")) is not None
+            and _PLAIN_TEXT_FRAMES
+            and self.writable.is_set()
+            and self.handshake_complete
+            and not (self.disconnected or self.close_sent or self.initial_response)
+            and ws_text_frames.writable(self.conn)
+        ):  # what the stock `send` does for a text, without websockets' Frame
+            self.transport.write(ws_text_frames.text_frame(text.encode()))
+            return
         await super().send(message)
         if self.handshake_complete and self.response is not None:
             self.response = None  # type: ignore[assignment]  # sent (or refused): not needed
 
 
 _LOGGER = logging.getLogger("uvicorn.error")
-_READ_TEXT_FRAMES = ws_text_frames.supported()
+_PLAIN_TEXT_FRAMES = ws_text_frames.supported()
 
 
 def _assigned_to_self(code: object) -> frozenset[str] | None:
@@ -275,9 +288,9 @@ def compatible() -> bool:
 
 
 def _choose() -> type[WebSocketsSansIOProtocol]:
-    if not _READ_TEXT_FRAMES:
+    if not _PLAIN_TEXT_FRAMES:
         log.warning(
-            "websockets' frame parser changed: every frame goes through it (more CPU per "
+            "websockets' frame code changed: every frame goes through it (more CPU per "
             "message); update api/ws_text_frames.py"
         )
     if compatible():

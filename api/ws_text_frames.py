@@ -1,5 +1,5 @@
-"""A client's text frames read without websockets' parser, in the case that is nearly all
-traffic: whole, unfragmented, masked text frames arriving while the parser sits between frames.
+"""Plain text frames read and written without websockets' frame code, in the case that is
+nearly all traffic: whole, unfragmented text frames on an open connection with no extension.
 
 websockets' sans-I/O parser is a chain of generators that runs a few dozen Python frames per
 WebSocket frame; for a small chat message that is more CPU than storing it. `text_frames` takes
@@ -8,8 +8,13 @@ websockets' parser: anything else (a control frame, a fragment, a binary frame, 
 oversized frame, bad UTF-8, a frame cut in two by TCP) goes to websockets exactly as it came,
 and it answers as it always has (pong, close 1002, 1007, 1009 ...).
 
+`text_frame` is the other way: the bytes of a whole text frame from the server (unmasked,
+FIN, no RSV bit), which websockets builds through a `Frame`, its checks and a `BytesIO`, once
+per frame sent: more CPU than the rest of a message's way out to a socket.
+
 It reads websockets' internals (the parser generator's place, its buffer); `supported()`
-checks them once, and without them every byte goes to websockets' parser.
+checks them once, and that websockets frames a text as `text_frame` does; without them every
+byte goes through websockets.
 """
 
 from __future__ import annotations
@@ -84,6 +89,27 @@ def text_frames(conn: ServerProtocol, data: bytes) -> tuple[list[str], bytes]:
     return texts, data[pos:]
 
 
+def writable(conn: ServerProtocol) -> bool:
+    """A whole text frame may be sent as `text_frame` builds it: the connection is open, no
+    extension encodes frames, no fragmented message is being sent, nothing else is queued."""
+    return (
+        conn.state is OPEN
+        and not conn.extensions
+        and not conn.expect_continuation_frame
+        and not conn.writes
+    )
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A server's whole text frame carrying `payload` (UTF-8), as websockets serializes it."""
+    size = len(payload)
+    if size < 126:
+        return bytes((_FIN_TEXT, size)) + payload
+    if size < 65536:
+        return bytes((_FIN_TEXT, 126)) + size.to_bytes(2, "big") + payload
+    return bytes((_FIN_TEXT, 127)) + size.to_bytes(8, "big") + payload
+
+
 def supported() -> bool:
     """websockets still keeps what `text_frames` reads, where it reads it."""
     try:
@@ -95,6 +121,17 @@ def supported() -> bool:
             isinstance(probe.reader.buffer, bytearray)
             and hasattr(probe, "max_fragment_size")
             and _between_frames(probe)
+            and writable(probe)
+            and _frames_as_websockets(probe)
         )
     except Exception:  # any change of shape: read everything through websockets
         return False
+
+
+def _frames_as_websockets(probe: ServerProtocol) -> bool:
+    for size in (0, 125, 126, 65535, 65536):
+        payload = b"x" * size
+        probe.send_text(payload)
+        if probe.data_to_send() != [text_frame(payload)]:
+            return False
+    return True

@@ -1,6 +1,7 @@
-"""A client's text frames read without websockets' parser (api/ws_text_frames.py): the frames it
-reads arrive as websockets would have delivered them, and everything else reaches websockets'
-parser untouched, even a frame that TCP cut in two."""
+"""Plain text frames without websockets' frame code (api/ws_text_frames.py): the frames it reads
+arrive as websockets would have delivered them, and everything else reaches websockets' parser
+untouched, even a frame that TCP cut in two; the frames it writes are websockets' own, byte for
+byte, and only where websockets would write them that way."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 
 from api import ws_text_frames
-from api.ws_text_frames import text_frames
+from api.ws_text_frames import text_frame, text_frames, writable
 from tests.api.realtime.test_ws_protocol import lean_server, new_room
 
 HANDSHAKE = (
@@ -119,3 +120,50 @@ async def test_frames_in_any_cut_reach_the_app_in_order(sqlite_url: str) -> None
                     while True:
                         await conn.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70_000])
+def test_a_written_text_frame_is_the_one_websockets_writes(size: int) -> None:
+    payload = ("é" * size).encode()[:size]
+    conn = opened()
+    assert writable(conn)
+    conn.send_text(payload)
+    assert conn.data_to_send() == [text_frame(payload)]
+
+
+def test_frames_are_left_to_websockets_when_it_would_write_them_otherwise() -> None:
+    conn = opened()
+    conn.send_text(b"start", fin=False)  # a fragmented message being sent
+    assert not writable(conn)
+    conn.send_continuation(b"end", fin=True)
+    conn.data_to_send()
+    assert writable(conn)
+    conn.send_ping(b"")  # written but not yet handed to the transport: keep the order
+    assert not writable(conn)
+    conn.data_to_send()
+    conn.receive_data(Frame(Opcode.CLOSE, b"\x03\xe8").serialize(mask=True))  # closing
+    assert not writable(conn)
+
+
+async def test_texts_of_every_length_reach_the_client_whole(sqlite_url: str) -> None:
+    """Through a real server, a user's messages of sizes around the frame's length forms (one
+    byte and two; the longest message allowed is far below the eight-byte form), in several
+    scripts, come back as the client's parser reads them."""
+    texts = ["hi", "ü" * 70, "語" * 40, "x" * 4000, "🙂" * 4000, '"' * 4000]
+    async with lean_server(sqlite_url) as (_, base, ws_base):
+        room_id, token = await new_room(base)
+        async with websockets.connect(
+            f"{ws_base}/ws/rooms/{room_id}?token={token}", max_size=1 << 20
+        ) as conn:
+            assert json.loads(await conn.recv())["type"] == "room"
+            for n, text in enumerate(texts):
+                await conn.send(json.dumps({"type": "message", "text": text, "client_id": f"c{n}"}))
+            got: list[str] = []
+            async with asyncio.timeout(10):
+                while len(got) < len(texts):
+                    frame = json.loads(await conn.recv())
+                    if frame["type"] == "message" and frame["message"]["sender"] == "user":
+                        got.append(frame["message"]["text"])
+            assert got == texts
+            await conn.send(json.dumps({"type": "ping"}))  # a frame under 126 bytes
+            assert json.loads(await conn.recv()) == {"type": "pong"}
