@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,8 +29,8 @@ Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
 _in_flight: set[asyncio.Task[Any]] = set()
-Outcome = asyncio.Task[Any] | str | None
-"""What `_acknowledge` answers next: a message being stored, an error frame, or None: stop."""
+Outcome = asyncio.Task[Any] | str
+"""What a socket owes its client next: a message being stored, or an error frame."""
 
 
 class BinaryFrame(Exception):
@@ -41,20 +42,9 @@ async def receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> N
 
     A message is queued for storage the moment its frame is read, so one connection can have
     many in flight (the writer batches them) while they are still stored in the order sent.
-    Their outcomes are acknowledged in that order by `_acknowledge`: errors as `error` frames.
+    Their outcomes are acknowledged in that order (`_Answers`): errors as `error` frames.
     """
-    # Made with the first outcome: an idle socket (most of 10,000) never needs them.
-    outcomes: asyncio.Queue[Outcome] | None = None
-    acknowledging: asyncio.Task[None] | None = None
-
-    async def put(outcome: Outcome) -> asyncio.Task[None]:
-        nonlocal outcomes, acknowledging
-        if outcomes is None or acknowledging is None:
-            outcomes = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
-            acknowledging = asyncio.create_task(_acknowledge(websocket, outcomes))
-        await outcomes.put(outcome)
-        return acknowledging
-
+    answers = _Answers(websocket)
     try:
         while True:
             received = await websocket.receive()
@@ -63,54 +53,154 @@ async def receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> N
             raw = received.get("text")
             if raw is None:  # binary: answer, acknowledge everything before it, then close
                 detail = "Frames must be JSON text; binary frames are not accepted."
-                await put(error_frame("bad_frame", detail))
-                await (await put(None))
+                await answers.put(error_frame("bad_frame", detail))
+                await answers.drained()
                 raise BinaryFrame()
             try:
                 started = await handle(parse_frame(raw, max_frame))
             except (WebSocketDisconnect, WebSocketDisconnected):
                 raise
             except Exception as exc:
-                await put(error_text(exc))
+                await answers.put(error_text(exc))
                 continue
             if started is not None:
                 _in_flight.add(started)
                 started.add_done_callback(_in_flight.discard)
                 try:
-                    await put(started)
-                except BaseException:  # closed while the queue was full
+                    await answers.put(started)
+                except BaseException:  # closed while too many were in flight
                     started.add_done_callback(_unacknowledged)
                     raise
     finally:
-        if acknowledging is not None:
-            acknowledging.cancel()
+        await answers.close()
+
+
+class _Answers:
+    """What one socket owes its client, in the order its frames came: messages being stored
+    and error frames. A stored message is answered by its own `message` frame (from the hub),
+    so it is dropped here by a done callback, without waking a task: per message, that was two
+    task steps and a queue. A task that sends error frames starts with the first one (most
+    sockets never need it)."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+        self._owed: deque[Outcome] = deque()
+        self._sender: asyncio.Task[None] | None = None
+        self._sending = False
+        """The sender took an error frame off `_owed` and is sending it."""
+        self._wake: asyncio.Future[None] | None = None
+        """The sender waits on it for the next error frame."""
+        self._waiters: list[asyncio.Future[None]] = []
+        """`put` waiting for room, `drained` for the end: woken when `_owed` shrinks."""
+        self._closed = False
+
+    async def put(self, outcome: Outcome) -> None:
+        while len(self._owed) >= MAX_IN_FLIGHT:
+            await self._change()
+        self._owed.append(outcome)
+        if isinstance(outcome, asyncio.Task) and not outcome.done():
+            outcome.add_done_callback(self._settled)
+        else:
+            self._settle()
+
+    async def drained(self) -> None:
+        """Every outcome put so far is answered (its error frame sent, if any)."""
+        while self._owed or self._sending:
+            await self._change()
+
+    async def close(self) -> None:
+        """Stop answering. The messages still being stored can only log a failure."""
+        self._closed = True
+        if self._sender is not None:
+            self._sender.cancel()
             # It may have ended on its own: a send to a socket already closed.
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await acknowledging
-        while outcomes is not None and not outcomes.empty():  # never acknowledged: gone
-            left = outcomes.get_nowait()
+                await self._sender
+        for left in self._owed:
             if isinstance(left, asyncio.Task):
                 left.add_done_callback(_unacknowledged)
+        self._owed.clear()
+        self._notify()
+
+    def _settled(self, _task: asyncio.Task[Any]) -> None:
+        self._settle()
+
+    def _settle(self) -> None:
+        """Drop the stored messages at the head; wake the sender if an error frame is next."""
+        if self._closed:
+            return
+        owed, dropped = self._owed, False
+        while owed and _stored(owed[0]):
+            owed.popleft()
+            dropped = True
+        if owed and _failed(owed[0]):
+            if self._sender is None:
+                self._sender = asyncio.create_task(self._send_errors())
+                self._sender.add_done_callback(lambda _: self._notify())
+            elif self._wake is not None and not self._wake.done():
+                self._wake.set_result(None)
+        if dropped:
+            self._notify()
+
+    async def _send_errors(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while self._owed and _failed(self._owed[0]):
+                text = _error_text(self._owed.popleft())
+                self._sending = True
+                try:
+                    await self._websocket.send_text(text)
+                finally:
+                    self._sending = False
+                self._notify()
+                self._settle()  # messages stored meanwhile, behind that error
+            self._wake = loop.create_future()
+            await self._wake
+
+    async def _change(self) -> None:
+        """Wait until `_owed` shrinks; raise if the sender failed (it cannot shrink again)."""
+        if self._sender is not None and self._sender.done():
+            self._sender.result()
+            raise WebSocketDisconnected("the socket closed")
+        if self._closed:
+            raise WebSocketDisconnected("the socket closed")
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def _notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+def _stored(outcome: Outcome) -> bool:
+    """A message stored (or given up by the server, cancelled): nothing to answer."""
+    return (
+        isinstance(outcome, asyncio.Task)
+        and outcome.done()
+        and (outcome.cancelled() or outcome.exception() is None)
+    )
+
+
+def _failed(outcome: Outcome) -> bool:
+    """`outcome` is answered with an error frame (and it is known which)."""
+    return isinstance(outcome, str) or (
+        outcome.done() and not outcome.cancelled() and outcome.exception() is not None
+    )
+
+
+def _error_text(failed: Outcome) -> str:
+    if isinstance(failed, str):
+        return failed
+    return error_text(failed.exception())  # type: ignore[arg-type]  # an Exception: tasks raise those
 
 
 def _unacknowledged(task: asyncio.Task[Any]) -> None:
     """A message whose socket closed before its answer: its failure can only be logged."""
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.info("a message's socket closed before its error could be sent: %r", exc)
-
-
-async def _acknowledge(websocket: WebSocket, outcomes: asyncio.Queue[Outcome]) -> None:
-    while True:
-        outcome = await outcomes.get()
-        if outcome is None:
-            return
-        if isinstance(outcome, str):
-            await websocket.send_text(outcome)
-            continue
-        try:
-            await outcome
-        except Exception as exc:
-            await websocket.send_text(error_text(exc))
 
 
 def error_text(exc: Exception) -> str:

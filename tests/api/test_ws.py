@@ -99,6 +99,51 @@ async def test_bad_frames_get_error_frames_and_the_socket_goes_on(server: LiveSe
         assert (await next_frame(other, message_from("user")))["message"]["room_id"] == other_id
 
 
+@pytest.mark.rate_limits_off
+async def test_answers_come_in_the_order_the_frames_came(server: LiveServer) -> None:
+    """A console's burst, past the number of messages one socket may have in flight: the
+    refusals known at once (bad JSON, an unknown type) and those known only once storage
+    tried (a room the agent does not hold) come back in the order the frames were sent; every
+    message to her room is stored in order; a binary frame closes the socket 1003 only once
+    everything before it was answered."""
+    _, agent_token = await server.add_agent("Alice")
+    mine, _ = await server.new_room()
+    other, _ = await server.new_room()
+    await server.http.post(f"/api/rooms/{mine}/join", headers=auth(agent_token))
+    refusals = {40: ("to", other), 150: ("bad", "not json"), 151: ("to", other)}
+    refusals |= {200: ("bad", json.dumps({"type": "shout"})), 399: ("to", other)}
+    expected_codes = ["not_your_room", "bad_json", "not_your_room", "unknown_type"]
+    expected_codes += ["not_your_room", "bad_frame"]
+    async with websockets.connect(f"{server.ws_url}/ws/agent?token={agent_token}") as console:
+        await next_frame(console, of_type("queue"))
+        sent: list[str] = []
+        for n in range(400):
+            kind, what = refusals.get(n, ("to", mine))
+            if kind == "bad":
+                await console.send(what)
+                continue
+            await console.send(json.dumps({"type": "message", "room_id": what, "text": f"m{n}"}))
+            if what == mine:
+                sent.append(f"m{n}")
+        await console.send(b"\x00")
+        codes: list[str] = []
+        texts: list[str] = []
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            async with asyncio.timeout(20):
+                while True:
+                    frame = json.loads(await console.recv())
+                    if frame["type"] == "error":
+                        codes.append(frame["code"])
+                    elif frame["type"] == "message" and frame["message"]["sender"] == "agent":
+                        texts.append(frame["message"]["text"])
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+    assert codes == expected_codes
+    assert texts == sent
+    stored = await server.tandem.rooms.messages(mine, after=0, limit=1000)
+    assert [m.text for m in stored if m.sender.value == "agent"] == sent
+    assert not [m for m in await server.tandem.rooms.messages(other, after=0, limit=10)]
+
+
 async def test_sockets_refuse_missing_or_foreign_tokens_with_1008(server: LiveServer) -> None:
     room_id, _ = await server.new_room()
     _, other_token = await server.new_room()
