@@ -34,7 +34,7 @@ class Driver:
         """Whether a statement was sent since the owner last cleared it (db/writer_connections.py:
         a transaction that sent none has nothing to roll back)."""
         self._prepared: dict[str, Any] | None = {} if kept and self.mysql else None
-        """`insert_rows`' prepared statements by SQL, on a connection its owner keeps (the
+        """`execute_rows`' prepared statements by SQL, on a connection its owner keeps (the
         writer's): a pooled connection would carry them to every later user. None: text only."""
 
     @classmethod
@@ -113,38 +113,51 @@ class Driver:
             async with self._connection.execute(sql, params) as cursor:
                 return int(cursor.rowcount)
 
+    @property
+    def binds_rows(self) -> bool:
+        """`execute_rows` may bind rows in binary (else it returns None at once)."""
+        return self._prepared is not None
+
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        """INSERT `rows`. On a kept MariaDB connection they are bound in one binary round trip
-        (a prepared statement and COM_STMT_BULK_EXECUTE): no escaping or SQL text per row, the
-        larger part of the driver's CPU per message (bench/message_insert.py). That command
-        refuses a column whose values are all NULL, so such a column is written as a literal
-        NULL (one prepared statement per set of them)."""
-        names = ", ".join(columns)
+        """INSERT `rows`: bound in one binary round trip where `execute_rows` can, with no
+        escaping or SQL text per row, the larger part of the driver's CPU per message
+        (bench/message_insert.py). That command refuses a column whose values are all NULL,
+        so such a column is written as a literal NULL (one prepared statement per set of
+        them)."""
         if self._prepared is not None and rows:
             nulls = [i for i in range(len(columns)) if all(row[i] is None for row in rows)]
             marks = ", ".join("NULL" if i in nulls else "?" for i in range(len(columns)))
-            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
             bound = (
                 [[v for i, v in enumerate(row) if i not in nulls] for row in rows]
                 if nulls
                 else rows
             )
-            with self._translated(sql):
-                try:
-                    statement = self._prepared.get(sql)
-                    if statement is None:
-                        statement = self._prepared[sql] = await self._connection.prepare(sql)
-                    await statement.execute_bulk(bound)
-                    return
-                except (ValueError, self._dialect.loaded_dbapi.NotSupportedError):
-                    # MySQL rather than MariaDB, or rows the command cannot bind (both raised
-                    # before anything is sent): the text protocol from now on.
-                    self._prepared = None
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            if await self.execute_rows(sql, bound) is not None:
+                return
         await self.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({self.marks(len(columns))})", rows
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self.marks(len(columns))})",
+            rows,
         )
+
+    async def execute_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> int | None:
+        """Run `sql` (`?` marks) once per row in one round trip, the rows bound in binary (a
+        prepared statement and COM_STMT_BULK_EXECUTE) on a kept MariaDB connection. The rows
+        it matched or wrote in all; None where it cannot (SQL text only, MySQL, rows the
+        command cannot bind: found before anything is sent): the caller sends SQL text."""
+        if self._prepared is None or not rows:
+            return None
+        with self._translated(sql):
+            try:
+                statement = self._prepared.get(sql)
+                if statement is None:
+                    statement = self._prepared[sql] = await self._connection.prepare(sql)
+                return int((await statement.execute_bulk(rows)).affected_rows)
+            except (ValueError, self._dialect.loaded_dbapi.NotSupportedError):
+                self._prepared = None  # the text protocol from now on
+                return None
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._translated(sql):

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.driver import Driver
-from db.keyed_updates import assign, cases, update_by_id
+from db.keyed_updates import advance_rooms, assign, update_by_id
 from db.models import (
     MESSAGE_COUNTS,
     TRANSITIONS,
@@ -283,24 +283,11 @@ async def _append(
             )
         )
 
-    params: list[Any] = []
-    sets = [f"last_seq = {cases(driver, sorted(last_seq.items()), 'last_seq', params)}"]
-    for sender, column in MESSAGE_COUNTS.items():
-        counts = [(room_id, n) for (room_id, s), n in added.items() if s is sender]
-        if counts:
-            sets.append(f"{column} = {column} + {cases(driver, counts, '0', params)}")
-    ids = sorted(last_seq)
-    if not unchanged_only:
-        await update_by_id(driver, "rooms", sets, params, ids=ids)
-    else:
-        seen = [(room_id, rooms[room_id].last_seq) for room_id in ids]
-        guard: list[Any] = []
-        unchanged = f"last_seq = {cases(driver, seen, 'NULL', guard)}"
-        matched = await update_by_id(
-            driver, "rooms", sets, params, ids=ids, where=unchanged, where_params=guard
-        )
-        if matched != len(ids):
-            return None
+    seen = {room_id: rooms[room_id].last_seq for room_id in last_seq}
+    if not await advance_rooms(
+        driver, last_seq=last_seq, added=added, seen=seen, unchanged_only=unchanged_only
+    ):
+        return None
     await driver.insert_rows("messages", MESSAGE_INSERT_COLUMNS, inserts)
     if first_reply:
         await stamp_first_replies(driver, first_reply)

@@ -36,15 +36,17 @@ COM_STMT_BULK_EXECUTE = 0xFA
 class QueryRecorder(MariaDBProxy):
     """Records the text of each query (COM_QUERY) its clients send, and each bulk execution
     of a prepared statement as that statement's text. A statement is prepared once per
-    connection (the writer's messages INSERT, `Driver.insert_rows`): not a round trip per
-    batch, so not recorded."""
+    connection (the writer's rooms UPDATE and messages INSERT, `Driver.execute_rows`): not a
+    round trip per batch, so not recorded."""
 
     def __init__(self, seen: list[str]) -> None:
         super().__init__()
         self.seen = seen
-        self.prepared: dict[int, str] = {}
-        """The last statement each connection (by its `Link`'s id) prepared: the writer
-        prepares only INSERTs into messages, so it names every bulk execution that follows."""
+        self.preparing: dict[int, str] = {}
+        """The statement each connection (by its `Link`'s id) prepared last."""
+        self.prepared: dict[tuple[int, bytes], str] = {}
+        """Statements by connection and statement id. The driver executes a statement right
+        after preparing it, so a statement id seen first names the last one prepared."""
 
     async def forward(self, packet: bytes, link: Link) -> bool:
         if packet[3] == 0 and len(packet) > 4:  # a new command
@@ -52,9 +54,12 @@ class QueryRecorder(MariaDBProxy):
             if packet[4] == COM_QUERY:
                 self.seen.append(text)
             elif packet[4] == COM_STMT_PREPARE:
-                self.prepared[id(link)] = text
+                self.preparing[id(link)] = text
             elif packet[4] == COM_STMT_BULK_EXECUTE:
-                self.seen.append(self.prepared[id(link)])
+                statement = (id(link), packet[5:9])
+                if statement not in self.prepared:
+                    self.prepared[statement] = self.preparing.pop(id(link))
+                self.seen.append(self.prepared[statement])
         return await super().forward(packet, link)
 
 

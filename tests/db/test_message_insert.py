@@ -1,6 +1,7 @@
-"""Messages read back exactly as sent, whichever way their INSERT went: on MariaDB the writer's
-own connections bind a batch in one binary round trip (`Driver.insert_rows`), every other
-transaction sends SQL text; SQLite always the latter."""
+"""Messages read back exactly as sent, and their rooms counted right, whichever way the batch's
+statements went: on MariaDB the writer's own connections bind the rooms' UPDATE and the
+messages' INSERT in one binary round trip each (`Driver.execute_rows`), every other transaction
+sends SQL text; SQLite always the latter."""
 
 from __future__ import annotations
 
@@ -53,6 +54,12 @@ async def store(db: Database, room_id: str, batch: list[room_log.MessageDraft]) 
         return int(executed)
 
 
+COUNTERS = sa.text(
+    "SELECT id, last_seq, user_messages, ai_messages, agent_messages, system_messages "
+    "FROM rooms WHERE id IN :ids ORDER BY id"
+).bindparams(sa.bindparam("ids", expanding=True))
+
+
 def as_sent(batch: list[room_log.MessageDraft]) -> list[tuple[object, ...]]:
     return [(d.sender, d.author, d.text, d.client_id, d.created_at, d.while_waiting) for d in batch]
 
@@ -73,8 +80,11 @@ async def test_a_batch_reads_back_as_sent(db: Database, client_ids: bool) -> Non
         messages = await queries.list_messages(session, room_id="r1", after=0, limit=100)
     assert [m.seq for m in messages] == [1, 2, 3, 4, 5]
     assert as_read(messages) == as_sent(batch)
+    async with db.session() as session:
+        counted = (await session.execute(COUNTERS, {"ids": ["r1"]})).all()
+    assert [tuple(row) for row in counted] == [("r1", 5, 3, 2, 0, 0)]
     if db.dialect == "mysql":
-        assert executed >= 1  # the binary protocol stored them, not a fallback to SQL text
+        assert executed >= 2  # the binary protocol ran both, not a fallback to SQL text
 
 
 @pytest.mark.parametrize(
@@ -98,6 +108,8 @@ async def test_the_writers_batch_and_a_sessions_store_the_same_rows(db: Database
                 )
             )
         ).all()
+        counted = (await session.execute(COUNTERS, {"ids": ["bulk", "text"]})).all()
     by_room = {room: [row[1:] for row in rows if row[0] == room] for room in ("bulk", "text")}
     assert len(by_room["bulk"]) == len(AWKWARD)
     assert by_room["bulk"] == by_room["text"]
+    assert [row[1:] for row in counted] == [(5, 3, 2, 0, 0)] * 2
