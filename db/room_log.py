@@ -38,6 +38,7 @@ from db.models import (
     MessagePublic,
     RoomStatus,
     Sender,
+    stored_message,
     utcnow,
 )
 from db.queries import RoomNotFound
@@ -167,7 +168,7 @@ async def find_by_client_ids(
     found: dict[tuple[str, str], MessagePublic] = {}
     for seq, room_id, sender, author, text, created_at, client_id, waiting in rows:
         if (room_id, client_id) in wanted:
-            found[(room_id, client_id)] = MessagePublic.model_construct(
+            found[(room_id, client_id)] = stored_message(
                 seq=seq,
                 room_id=room_id,
                 sender=Sender(sender),
@@ -271,7 +272,7 @@ async def _append(
             )
         )
         stored.append(
-            MessagePublic.model_construct(  # validated on the way in; skip re-validating
+            stored_message(  # validated on the way in; not again
                 seq=seq,
                 room_id=room_id,
                 sender=draft.sender,
@@ -352,7 +353,7 @@ async def record_transitions(
             (t.room_id, t.kind.value, room.status.value, to_status.value, t.reason, t.by, stamp)
         )
         stored.append(
-            MessagePublic.model_construct(
+            stored_message(
                 seq=seq,
                 room_id=t.room_id,
                 sender=Sender.system,
