@@ -53,6 +53,8 @@ STOCK_ATTRIBUTES = frozenset(
 """Every `self.<name> = ...` in uvicorn 0.54's WebSocketsSansIOProtocol."""
 INIT_ATTRIBUTES = STOCK_ATTRIBUTES - {"request", "response", "scope"}
 """The ones its `__init__` sets (the others are set by `handle_connect`)."""
+SEND_TEXT_NOW = "tandem.send_text_now"
+"""The scope extension with the socket's `send_text_now` (only on the lean protocol)."""
 PAUSE_READING_AT = 32
 """Messages read and waiting for the app before the socket stops reading (backpressure)."""
 
@@ -215,6 +217,8 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
+        if isinstance(extensions := self.scope.get("extensions"), dict):
+            extensions[SEND_TEXT_NOW] = self.send_text_now  # type: ignore[assignment]
         # The scope has what the app needs. websockets' parser keeps the request for as long
         # as the connection lives (a local of its generator): empty its headers instead.
         self.request = None  # type: ignore[assignment]
@@ -238,17 +242,28 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
             message["type"] == "websocket.send"
             and message.get("bytes") is None
             and (text := message.get("text")) is not None
-            and _PLAIN_TEXT_FRAMES
-            and self.writable.is_set()
-            and self.handshake_complete
-            and not (self.disconnected or self.close_sent or self.initial_response)
-            and ws_text_frames.writable(self.conn)
-        ):  # what the stock `send` does for a text, without websockets' Frame
-            self.transport.write(ws_text_frames.text_frame(text.encode()))
+            and self.send_text_now(text)
+        ):
             return
         await super().send(message)
         if self.handshake_complete and self.response is not None:
             self.response = None  # type: ignore[assignment]  # sent (or refused): not needed
+
+    def send_text_now(self, text: str) -> bool:
+        """What the stock `send` does for a text, without websockets' Frame and without
+        awaiting, when that is all it would do; False when it would wait (flow control) or
+        do more (closing, an extension): then await `send`. The app reaches it through the
+        scope's `SEND_TEXT_NOW` extension."""
+        if (
+            _PLAIN_TEXT_FRAMES
+            and self.writable.is_set()
+            and self.handshake_complete
+            and not (self.disconnected or self.close_sent or self.initial_response)
+            and ws_text_frames.writable(self.conn)
+        ):
+            self.transport.write(ws_text_frames.text_frame(text.encode()))
+            return True
+        return False
 
 
 _LOGGER = logging.getLogger("uvicorn.error")

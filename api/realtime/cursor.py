@@ -35,6 +35,8 @@ CATCH_UP_SECONDS = 10.0
 PAGE = 500
 
 Send = Callable[[str], Awaitable[None]]
+SendNow = Callable[[str], bool]
+"""Writes a frame without awaiting if it can (True); False: await `Send` instead."""
 Fetch = Callable[[str, int, int], Awaitable[Sequence[MessagePublic]]]
 """(room_id, after, limit) → the room's messages after `after`, in seq order."""
 
@@ -85,9 +87,11 @@ class Cursor:
         *,
         follow_agent: int | None = None,
         page: int = PAGE,
+        send_now: SendNow | None = None,
     ) -> None:
         self._page = page
         self._send = send
+        self._send_now = send_now
         self._fetch = fetch
         self.last = dict(rooms)
         self._agent = follow_agent
@@ -110,6 +114,24 @@ class Cursor:
         if self._suspects_due is not None:
             times.append(self._suspects_due)
         return min(times) if times else None
+
+    def deliver_now(self, frame: str) -> bool:
+        """`deliver` without awaiting, in its usual case (the next message of a room, nothing
+        being filled or held) when the socket takes the frame at once. False: nothing was
+        done, `deliver` it. The hub calls this while the socket's task waits, so a message
+        does not wake that task (per socket, the larger part of sending it)."""
+        if self._send_now is None or (position := message_position(frame)) is None:
+            return False
+        room_id, seq = position
+        if (
+            seq != self.last.get(room_id, -1) + 1
+            or self._lock.locked()
+            or room_id in self._held
+            or not self._send_now(frame)
+        ):
+            return False
+        self.last[room_id] = seq
+        return True
 
     async def deliver(self, frame: str) -> None:
         """Send a frame from the hub, in order with what was sent before. A frame ahead of a

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from api.realtime.backends import Event, backend_for_url
+
+log = logging.getLogger(__name__)
 
 
 class SubscriberOverflow(Exception):
@@ -23,7 +26,9 @@ class SubscriberOverflow(Exception):
 
 
 class Subscription:
-    __slots__ = ("_events", "_loop", "_max", "_timer", "_waiter", "missed", "overflowed")
+    __slots__ = (
+        "_events", "_loop", "_max", "_timer", "_waiter", "direct", "missed", "overflowed",
+    )  # fmt: skip
 
     def __init__(self, max_queue: int) -> None:
         self._loop = asyncio.get_running_loop()
@@ -36,6 +41,9 @@ class Subscription:
         self.overflowed = False
         self.missed = False
         """Events may have been lost (the broker reconnected): catch up, then clear it."""
+        self.direct: Callable[[Event], bool] | None = None
+        """Takes an event at once, when its reader waits with nothing queued (True: done):
+        a socket sends the usual frame without waking its task (api/realtime/cursor.py)."""
 
     def mark_missed(self) -> None:
         self.missed = True
@@ -49,6 +57,12 @@ class Subscription:
     def put(self, event: Event) -> None:
         if self.overflowed:
             return
+        if self._waiter is not None and not self._events and self.direct is not None:
+            try:
+                if self.direct(event):
+                    return
+            except Exception:  # not this subscriber's to break the fan-out: queue it instead
+                log.exception("a subscriber failed to take an event at once")
         if self._events is None:
             self._events = deque()
         if len(self._events) >= self._max:

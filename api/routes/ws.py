@@ -52,6 +52,7 @@ from api.routes.ws_frames import (
 )
 from api.routes.ws_receive import BinaryFrame, Handler, receive
 from api.routes.ws_watch import Watch, watch
+from api.ws_protocol import SEND_TEXT_NOW
 from db.models import Agent, MessagePublic, Role
 from db.queries import RoomNotFound
 
@@ -186,6 +187,7 @@ def _cursor(
         rooms,
         follow_agent=follow_agent,
         page=tandem.settings.resume_page,
+        send_now=(websocket.scope.get("extensions") or {}).get(SEND_TEXT_NOW),
     )
 
 
@@ -309,30 +311,35 @@ async def _forward(subscription: Subscription, cursor: Cursor, backstop: Backsto
     backstop for a round at once and fills from it (or closes 1012 if that fails)."""
     loop = asyncio.get_running_loop()
     armed: float | None = None  # when the subscription's timer wakes this loop
-    with backstop.watching(cursor, subscription.wake_at):
-        while True:
-            if subscription.missed:
-                subscription.missed = False
-                try:
-                    await backstop.check_now()
-                except Exception as exc:
-                    raise CatchUpFailed(
-                        "the broker reconnected; the database did not answer"
-                    ) from exc
-                await cursor.confirm()
-                continue
-            due = cursor.due
-            if due is not None and loop.time() >= due:
-                await cursor.confirm()  # a gap held too long, or one the backstop found
-                continue
-            if due is not None and due != armed:
-                subscription.wake_at(due)
-                armed = due
-            event = await subscription.next()
-            if event is not None:
-                await cursor.deliver(event.message)
-            elif cursor.due is not None:  # the timer fired a hair early (clock resolution)
-                armed = None
+    # The usual frame is sent by the hub's call, without waking this loop (it still waits).
+    subscription.direct = lambda event: cursor.deliver_now(event.message)
+    try:
+        with backstop.watching(cursor, subscription.wake_at):
+            while True:
+                if subscription.missed:
+                    subscription.missed = False
+                    try:
+                        await backstop.check_now()
+                    except Exception as exc:
+                        raise CatchUpFailed(
+                            "the broker reconnected; the database did not answer"
+                        ) from exc
+                    await cursor.confirm()
+                    continue
+                due = cursor.due
+                if due is not None and loop.time() >= due:
+                    await cursor.confirm()  # a gap held too long, or one the backstop found
+                    continue
+                if due is not None and due != armed:
+                    subscription.wake_at(due)
+                    armed = due
+                event = await subscription.next()
+                if event is not None:
+                    await cursor.deliver(event.message)
+                elif cursor.due is not None:  # the timer fired a hair early (clock resolution)
+                    armed = None
+    finally:
+        subscription.direct = None
 
 
 async def _send(

@@ -265,6 +265,54 @@ async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_r
     assert sent == [2, 3, 4, 5]
 
 
+async def test_only_the_next_frame_of_a_room_is_sent_at_once(server: LiveServer) -> None:
+    """The hub hands a socket's frame to `deliver_now` while the socket's task waits: it sends
+    only the next message of a room with nothing held or being filled, and only if the socket
+    takes it at once; anything else is left, untouched, for `deliver` (in order, gaps read)."""
+    room_id, _ = await server.new_room()
+    for n in range(5):
+        draft = MessageDraft(room_id=room_id, sender=Sender.user, author="User", text=f"m{n}")
+        await server.tandem.rooms.writer.store(draft)
+    frames = {
+        m.seq: message_frame(m)
+        for m in await server.tandem.rooms.messages(room_id, after=0, limit=10)
+    }
+    sent: list[tuple[str, int]] = []
+    taking = True
+
+    async def send(frame: str) -> None:
+        position = message_position(frame)
+        assert position is not None
+        sent.append(("awaited", position[1]))
+
+    def send_now(frame: str) -> bool:
+        position = message_position(frame)
+        assert position is not None
+        if taking:
+            sent.append(("at once", position[1]))
+        return taking
+
+    async def fetch(room: str, after: int, limit: int) -> list[MessagePublic]:
+        return await server.tandem.rooms.messages(room, after=after, limit=limit)
+
+    cursor = Cursor(send, fetch, {room_id: 1}, send_now=send_now)
+    assert cursor.deliver_now(frames[2]) and sent == [("at once", 2)]
+    assert not cursor.deliver_now(frames[2])  # a repeat
+    assert not cursor.deliver_now('{"type":"queue","rooms":[]}')  # not a message
+    assert not cursor.deliver_now(frames[4])  # ahead of a gap
+    await cursor.deliver(frames[4])  # held for 3
+    assert not cursor.deliver_now(frames[3])  # 3 is next, but 4 is held behind it
+    await cursor.deliver(frames[3])
+    assert sent == [("at once", 2), ("awaited", 3), ("awaited", 4)]
+    taking = False  # the socket would have to wait (flow control)
+    assert not cursor.deliver_now(frames[5])
+    await cursor.deliver(frames[5])
+    assert sent[-1] == ("awaited", 5)
+    before = len(sent)
+    assert not Cursor(send, fetch, {room_id: 1}).deliver_now(frames[2])  # no way to send now
+    assert len(sent) == before
+
+
 @pytest.mark.redis
 async def test_a_socket_opened_while_the_broker_is_down_is_told_to_try_again(
     sqlite_url: str,

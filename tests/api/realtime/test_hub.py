@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as redis
 
-from api.realtime.backends import backend_for_url
+from api.realtime.backends import Event, backend_for_url
 from api.realtime.hub import Hub, SubscriberOverflow, Subscription
 from tests.conftest import REDIS_URL, require_service
 
@@ -123,3 +123,36 @@ async def test_ping_fails_when_redis_is_unreachable() -> None:
 def test_unknown_broker_urls_are_refused() -> None:
     with pytest.raises(ValueError, match="memory://"):
         backend_for_url("kafka://localhost:9092")
+
+
+async def test_a_waiting_subscriber_may_take_an_event_at_once(hub: Hub, channel: str) -> None:
+    """`direct` gets an event only while its reader waits with nothing queued; what it
+    declines, or fails on, is queued in order, and other subscribers are not disturbed."""
+    taken: list[str] = []
+    answers = iter([True, False, True])
+
+    def direct(event: Event) -> bool:
+        if event.message == "boom":
+            raise RuntimeError("a subscriber's bug")
+        taken.append(event.message)
+        return next(answers)
+
+    async with hub.subscribe(channel) as mine, hub.subscribe(channel) as other:
+        mine.direct = direct
+        await hub.publish(channel, "queued while nobody waits")
+        assert (await take(other, 1))[0][1] == "queued while nobody waits"  # delivered
+        assert taken == [] and (await take(mine, 1))[0][1] == "queued while nobody waits"
+        reader = asyncio.create_task(mine.get())
+        await asyncio.sleep(0.05)  # the reader waits now
+        await hub.publish(channel, "taken")
+        await asyncio.sleep(0.05)
+        assert taken == ["taken"] and not reader.done()
+        await hub.publish(channel, "declined")
+        async with asyncio.timeout(5):
+            assert (await reader).message == "declined"
+        reader = asyncio.create_task(mine.get())
+        await asyncio.sleep(0.05)
+        await hub.publish(channel, "boom")
+        async with asyncio.timeout(5):
+            assert (await reader).message == "boom"
+        assert [m for _, m in await take(other, 3)] == ["taken", "declined", "boom"]
