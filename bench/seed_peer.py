@@ -4,9 +4,12 @@ The seed's peer is a Node project outside this repository (`server.js` and `rela
 see the README's performance section). Both servers get the same open-loop load from
 `relay-load.js` (R rooms, a user and an agent socket each, users sending at a fixed rate) and
 both store on the local MariaDB. For each rate and round the two run one after the other, so
-their figures share the machine's state.
+their figures share the machine's state; or, with `--together`, at the same time (each with its
+own load generator), so they share the same seconds: these machines' speed drifts by more than
+±5 % within a minute, which one-after-the-other rounds take as a difference between servers.
 
     .venv/bin/python bench/seed_peer.py --seed-dir /tmp/seed-node --rates 2000,4000 --rounds 3
+    .venv/bin/python bench/seed_peer.py --seed-dir /tmp/seed-node --rates 2000 --rounds 6 --together
 
 CPU per message: each server's CPU (utime + stime from /proc) sampled every 0.2 s, taken over
 the middle 60 % of the load generator's send window (its setup, warm-up and drain left out),
@@ -69,26 +72,33 @@ def wait_port(port: int) -> None:
         time.sleep(0.1)
 
 
-def run_load(seed_dir: Path, pid: int, args: list[str], seconds: float) -> dict[str, float]:
-    sampler = CpuSampler(pid)
-    sampler.start()
-    out = subprocess.run(
-        ["node", str(seed_dir / "relay-load.js"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout
-    ended = time.monotonic()
-    sampler.stop.set()
-    sampler.join()
-    window_end = ended - DRAIN_SECONDS
-    cpu, wall = sampler.between(window_end - 0.8 * seconds, window_end - 0.2 * seconds)
-    result = json.loads(out.strip().splitlines()[-1])
-    sent_per_s = result["sent"] / seconds  # what the open loop really sent (≈ the rate)
-    result["cpu_us_per_msg"] = round(cpu / (sent_per_s * wall) * 1e6)
-    result["cpu_share"] = round(cpu / wall, 2)
-    return result
+def run_loads(
+    seed_dir: Path, loads: list[tuple[str, int, list[str]]], seconds: float
+) -> dict[str, dict[str, float]]:
+    """Each (name, server pid, relay-load.js arguments) at once: every server's CPU over the
+    same window, so a drift of the machine's speed falls on all of them."""
+    samplers = {name: CpuSampler(pid) for name, pid, _ in loads}
+    for sampler in samplers.values():
+        sampler.start()
+    generators = {
+        name: subprocess.Popen(
+            ["node", str(seed_dir / "relay-load.js"), *args], stdout=subprocess.PIPE, text=True
+        )
+        for name, _, args in loads
+    }
+    outputs = {name: load.communicate(timeout=300)[0] for name, load in generators.items()}
+    window_end = time.monotonic() - DRAIN_SECONDS
+    results = {}
+    for name, sampler in samplers.items():
+        sampler.stop.set()
+        sampler.join()
+        cpu, wall = sampler.between(window_end - 0.8 * seconds, window_end - 0.2 * seconds)
+        result = json.loads(outputs[name].strip().splitlines()[-1])
+        sent_per_s = result["sent"] / seconds  # what the open loop really sent (≈ the rate)
+        result["cpu_us_per_msg"] = round(cpu / (sent_per_s * wall) * 1e6)
+        result["cpu_share"] = round(cpu / wall, 2)
+        results[name] = result
+    return results
 
 
 def main() -> None:
@@ -98,6 +108,11 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="load both servers at once (each its own load generator), not one after the other",
+    )
     args = parser.parse_args()
     seed_dir: Path = args.seed_dir.resolve()
     db = f"tandem_seed_peer_{secrets.token_hex(4)}"
@@ -145,7 +160,7 @@ def main() -> None:
         for rate in [int(r) for r in args.rates.split(",")]:
             for round_ in range(1, args.rounds + 1):
                 common = [str(args.rooms), str(rate), str(args.seconds)]
-                for name, pid, load in (
+                loads = [
                     ("seed", seed.pid, ["seed", f"http://127.0.0.1:{seed_port}", *common]),
                     (
                         "tandem",
@@ -158,9 +173,13 @@ def main() -> None:
                             password,
                         ],
                     ),
-                ):
-                    result = run_load(seed_dir, pid, load, args.seconds)
-                    print(json.dumps({"server": name, "round": round_, **result}), flush=True)
+                ]
+                if round_ % 2 == 0:
+                    loads.reverse()  # who starts first
+                runs = [loads] if args.together else [[load] for load in loads]
+                for run in runs:
+                    for name, result in run_loads(seed_dir, run, args.seconds).items():
+                        print(json.dumps({"server": name, "round": round_, **result}), flush=True)
     finally:
         for process in (seed, api):
             process.terminate()
