@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import statistics
 import subprocess
@@ -32,45 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from seed_peer import DRAIN_SECONDS, MARIADB, CpuSampler, wait_port  # noqa: E402
-
-from tests.conftest import free_port  # noqa: E402
-
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-CLI = [PYTHON, "-c", "import sys; from api.cli import main; sys.exit(main())"]
-EMAIL = "bench@example.com"
-
-
-def serve(tree: Path, db: str, password: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """`tandem serve` from `tree`'s code on a fresh database, with the bench agent."""
-    subprocess.run(["mariadb", "-uroot", "-e", f"CREATE DATABASE {db}"], check=True)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tree),
-        "TANDEM_DATABASE_URL": f"{MARIADB}/{db}",
-        "TANDEM_JWT_SECRET": secrets.token_urlsafe(32),
-        "TANDEM_RATE_LIMITS": "off",
-    }
-    subprocess.run(
-        [*CLI, "agent", "add", EMAIL, "--name", "Bench", "--password-stdin"],
-        input=password.encode(),
-        env=env,
-        cwd=tree,
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        ["mariadb", "-uroot", db, "-e", "UPDATE agents SET max_chats = 1000000"], check=True
-    )
-    port = free_port()
-    api = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)],
-        env=env,
-        cwd=tree,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    return api, port
+from seed_peer import DRAIN_SECONDS, EMAIL, CpuSampler, serve, wait_port  # noqa: E402
 
 
 def main() -> None:

@@ -37,6 +37,9 @@ from tests.conftest import free_port, port_open  # noqa: E402
 
 MARIADB = "mysql+asyncmy://root@127.0.0.1:3306"
 TICK = os.sysconf("SC_CLK_TCK")
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+CLI = [PYTHON, "-c", "import sys; from api.cli import main; sys.exit(main())"]
+EMAIL = "bench@example.com"
 DRAIN_SECONDS = 2.0
 """relay-load.js waits this long after its send window before it prints."""
 
@@ -63,6 +66,39 @@ class CpuSampler(threading.Thread):
         inside = [s for s in self.samples if start <= s[0] <= end]
         (t0, c0), (t1, c1) = inside[0], inside[-1]
         return c1 - c0, t1 - t0
+
+
+def serve(tree: Path, db: str, password: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`tandem serve` from `tree`'s code on a fresh database, with the bench agent (who may
+    hold every room: relay-load.js joins them all), and rate limits off."""
+    subprocess.run(["mariadb", "-uroot", "-e", f"CREATE DATABASE {db}"], check=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree),
+        "TANDEM_DATABASE_URL": f"{MARIADB}/{db}",
+        "TANDEM_JWT_SECRET": secrets.token_urlsafe(32),
+        "TANDEM_RATE_LIMITS": "off",
+    }
+    subprocess.run(
+        [*CLI, "agent", "add", EMAIL, "--name", "Bench", "--password-stdin"],
+        input=password.encode(),
+        env=env,
+        cwd=tree,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["mariadb", "-uroot", db, "-e", "UPDATE agents SET max_chats = 1000000"], check=True
+    )
+    port = free_port()
+    api = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)],
+        env=env,
+        cwd=tree,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    return api, port
 
 
 def wait_port(port: int) -> None:
@@ -116,31 +152,11 @@ def main() -> None:
     args = parser.parse_args()
     seed_dir: Path = args.seed_dir.resolve()
     db = f"tandem_seed_peer_{secrets.token_hex(4)}"
-    subprocess.run(["mariadb", "-uroot", "-e", f"CREATE DATABASE {db}"], check=True)
     subprocess.run(
         ["mariadb", "-uroot", "-e", "CREATE DATABASE IF NOT EXISTS seed_bench"], check=True
     )
-    seed_port, api_port = free_port(), free_port()
+    seed_port = free_port()
     password = secrets.token_urlsafe(16)
-    env = {
-        **os.environ,
-        "TANDEM_DATABASE_URL": f"{MARIADB}/{db}",
-        "TANDEM_JWT_SECRET": secrets.token_urlsafe(32),
-        "TANDEM_RATE_LIMITS": "off",
-    }
-    tandem = str(ROOT / ".venv" / "bin" / "tandem")
-    subprocess.run(
-        [tandem, "agent", "add", "bench@example.com", "--name", "Bench", "--password-stdin"],
-        input=password,
-        text=True,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    # One agent joins every room of every run (relay-load.js logs in once).
-    subprocess.run(
-        ["mariadb", "-uroot", db, "-e", "UPDATE agents SET max_chats = 1000000"], check=True
-    )
     logs = tempfile.TemporaryDirectory()
     seed = subprocess.Popen(
         ["node", str(seed_dir / "server.js")],
@@ -148,12 +164,7 @@ def main() -> None:
         stdout=open(Path(logs.name) / "seed.log", "w"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )
-    api = subprocess.Popen(
-        [tandem, "serve", "--port", str(api_port)],
-        env=env,
-        stdout=open(Path(logs.name) / "api.log", "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-    )
+    api, api_port = serve(ROOT, db, password, Path(logs.name) / "api.log")
     try:
         wait_port(seed_port)
         wait_port(api_port)
@@ -169,7 +180,7 @@ def main() -> None:
                             "tandem",
                             f"http://127.0.0.1:{api_port}",
                             *common,
-                            "bench@example.com",
+                            EMAIL,
                             password,
                         ],
                     ),

@@ -223,11 +223,8 @@ async def test_one_backstop_per_process_catches_every_socket_up_with_one_read_pe
     assert len(reads) <= rounds_at_most, f"{len(reads)} last_seq reads for 30 sockets"
 
 
-async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_read(
-    server: LiveServer,
-) -> None:
-    """Two processes publish one room, so seq 3 can arrive before seq 2: the cursor holds 3
-    until 2 comes (no database read), and reads a gap that stays open past the hold."""
+async def room_of_five(server: LiveServer) -> tuple[str, dict[int, str]]:
+    """A room with five messages (seqs 1-5), and each one's `message` frame by seq."""
     room_id, _ = await server.new_room()
     for n in range(5):
         draft = MessageDraft(room_id=room_id, sender=Sender.user, author="User", text=f"m{n}")
@@ -236,6 +233,15 @@ async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_r
         m.seq: message_frame(m)
         for m in await server.tandem.rooms.messages(room_id, after=0, limit=10)
     }
+    return room_id, frames
+
+
+async def test_a_frame_that_overtakes_an_earlier_one_waits_for_it_instead_of_a_read(
+    server: LiveServer,
+) -> None:
+    """Two processes publish one room, so seq 3 can arrive before seq 2: the cursor holds 3
+    until 2 comes (no database read), and reads a gap that stays open past the hold."""
+    room_id, frames = await room_of_five(server)
     sent: list[int] = []
     reads: list[int] = []
 
@@ -269,14 +275,7 @@ async def test_only_the_next_frame_of_a_room_is_sent_at_once(server: LiveServer)
     """The hub hands a socket's frame to `deliver_now` while the socket's task waits: it sends
     only the next message of a room with nothing held or being filled, and only if the socket
     takes it at once; anything else is left, untouched, for `deliver` (in order, gaps read)."""
-    room_id, _ = await server.new_room()
-    for n in range(5):
-        draft = MessageDraft(room_id=room_id, sender=Sender.user, author="User", text=f"m{n}")
-        await server.tandem.rooms.writer.store(draft)
-    frames = {
-        m.seq: message_frame(m)
-        for m in await server.tandem.rooms.messages(room_id, after=0, limit=10)
-    }
+    room_id, frames = await room_of_five(server)
     sent: list[tuple[str, int]] = []
     taking = True
 
