@@ -123,15 +123,18 @@ class Cursor:
         if self._send_now is None or (position := message_position(frame)) is None:
             return False
         room_id, seq = position
-        if (
-            seq != self.last.get(room_id, -1) + 1
-            or self._lock.locked()
-            or room_id in self._held
-            or not self._send_now(frame)
-        ):
+        if not self._in_line(room_id, seq) or not self._send_now(frame):
             return False
         self.last[room_id] = seq
         return True
+
+    def _in_line(self, room_id: str, seq: int) -> bool:
+        """The usual case: the room's next message, nothing being filled, nothing held."""
+        return (
+            seq == self.last.get(room_id, -1) + 1
+            and not self._lock.locked()
+            and room_id not in self._held
+        )
 
     async def deliver(self, frame: str) -> None:
         """Send a frame from the hub, in order with what was sent before. A frame ahead of a
@@ -144,11 +147,7 @@ class Cursor:
             await self._send(frame)
             return
         room_id, seq = position
-        if (
-            seq == self.last.get(room_id, -1) + 1
-            and not self._lock.locked()
-            and room_id not in self._held
-        ):
+        if self._in_line(room_id, seq):
             self.last[room_id] = seq  # the usual case: next in line, nothing filling
             await self._send(frame)
             return
