@@ -18,20 +18,18 @@ Only 127.0.0.1 is contacted; each round stops by itself.
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from seed_peer import DRAIN_SECONDS, EMAIL, CpuSampler, serve, wait_port  # noqa: E402
+from seed_peer import EMAIL, run_loads, serve, wait_port  # noqa: E402
 
 
 def main() -> None:
@@ -58,14 +56,11 @@ def main() -> None:
             wait_port(port)
         for round_ in range(1, args.rounds + 1):
             order = list(apis) if round_ % 2 else list(reversed(apis))  # who starts first
-            samplers = {name: CpuSampler(apis[name][0].pid) for name in order}
-            for sampler in samplers.values():
-                sampler.start()
-            loads = {
-                name: subprocess.Popen(
+            loads = [
+                (
+                    name,
+                    apis[name][0].pid,
                     [
-                        "node",
-                        str(args.seed_dir / "relay-load.js"),
                         "tandem",
                         f"http://127.0.0.1:{apis[name][1]}",
                         str(args.rooms),
@@ -74,25 +69,17 @@ def main() -> None:
                         EMAIL,
                         password,
                     ],
-                    stdout=subprocess.PIPE,
-                    text=True,
                 )
                 for name in order
-            }
-            outputs = {name: load.communicate(timeout=300)[0] for name, load in loads.items()}
-            window_end = time.monotonic() - DRAIN_SECONDS
+            ]
+            results = run_loads(args.seed_dir, loads, args.seconds)
             parts = []
             for name in trees:
-                samplers[name].stop.set()
-                samplers[name].join()
-                cpu, wall = samplers[name].between(
-                    window_end - 0.8 * args.seconds, window_end - 0.2 * args.seconds
-                )
-                result = json.loads(outputs[name].strip().splitlines()[-1])
-                per_message = cpu / (result["sent"] / args.seconds * wall) * 1e6
-                figures[name].append(per_message)
+                result = results[name]
+                figures[name].append(result["cpu_us_per_msg"])
                 parts.append(
-                    f"{name} {per_message:.0f} µs, p99 {result['p99_ms']} ms, lost {result['lost']}"
+                    f"{name} {result['cpu_us_per_msg']:.0f} µs, p99 {result['p99_ms']} ms, "
+                    f"lost {result['lost']}"
                 )
             print(f"round {round_}: " + " | ".join(parts), flush=True)
         differences = [n - b for b, n in zip(figures["base"], figures["new"], strict=True)]

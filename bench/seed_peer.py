@@ -131,7 +131,7 @@ def run_loads(
         cpu, wall = sampler.between(window_end - 0.8 * seconds, window_end - 0.2 * seconds)
         result = json.loads(outputs[name].strip().splitlines()[-1])
         sent_per_s = result["sent"] / seconds  # what the open loop really sent (≈ the rate)
-        result["cpu_us_per_msg"] = round(cpu / (sent_per_s * wall) * 1e6)
+        result["cpu_us_per_msg"] = round(cpu / (sent_per_s * wall) * 1e6, 1)
         result["cpu_share"] = round(cpu / wall, 2)
         results[name] = result
     return results
