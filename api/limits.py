@@ -2,7 +2,9 @@
 
 Rates are sliding-window counters from the `limits` library (two counters per key, no
 per-hit entries), kept in Redis when `TANDEM_REDIS_URL` is
-set (so every API process spends one budget) and in memory otherwise. Socket caps count the
+set (so every API process spends one budget) and in memory otherwise. In memory they are the
+library's synchronous counters, so a socket's message can be checked as its frame is read
+(`message_now`), without a task to await them. Socket caps count the
 sockets open on this process: a crashed process must not leave counts behind in Redis.
 `TANDEM_RATE_LIMITS=off` turns every rate and cap off (benchmarks, load tests).
 """
@@ -16,10 +18,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits import RateLimitItem, WindowStats, parse_many
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter as CountersNow
 
 from api.config import Settings
 
@@ -83,9 +87,11 @@ class Limits:
         self._room_sockets = settings.max_sockets_per_room
         self._agent_sockets = settings.max_sockets_per_agent
         self._open: Counter[str] = Counter()
-        storage: Storage
+        self._now: CountersNow | None = None
+        """The counters when they are in this process: asked without awaiting."""
+        self._limiter: SlidingWindowCounterRateLimiter | _Awaited
         if settings.redis_url:
-            storage = RedisStorage(
+            self._storage: RedisStorage | MemoryStorage = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=settings.rate_limit_key_prefix,
@@ -93,10 +99,11 @@ class Limits:
                 socket_timeout=REDIS_TIMEOUT,
                 socket_connect_timeout=REDIS_TIMEOUT,
             )
+            self._limiter = SlidingWindowCounterRateLimiter(self._storage)
         else:
-            storage = MemoryStorage()
-        self._storage = storage
-        self._limiter = SlidingWindowCounterRateLimiter(storage)
+            self._storage = MemoryStorage()
+            self._now = CountersNow(self._storage)
+            self._limiter = _Awaited(self._now)
 
     # ------------------------------------------------------------ rates
 
@@ -104,15 +111,37 @@ class Limits:
         with _fail_open():
             await self._hit(self._rooms, "rooms", address, what="new chats from your address")
 
-    async def message(self, *, room_id: str | None = None, agent_id: int | None = None) -> None:
+    async def message(self, *, room_id: str, agent_id: int | None = None) -> None:
         """A user's messages count per room (its token), an agent's per agent."""
-        if not self.enabled:
+        if self.message_now(room_id=room_id, agent_id=agent_id):
             return  # (every message comes here: not even the fail-open guard when off)
         with _fail_open():
-            if agent_id is not None:
-                await self._hit(self._agent_messages, "agent-msg", str(agent_id), what="messages")
-            elif room_id is not None:
-                await self._hit(self._user_messages, "room-msg", room_id, what="messages")
+            await self._hit(*self._message_key(room_id, agent_id), what="messages")
+
+    @property
+    def decides_now(self) -> bool:
+        """`message_now` decides (it never returns False)."""
+        return not self.enabled or self._now is not None
+
+    def message_now(self, *, room_id: str, agent_id: int | None = None) -> bool:
+        """`message` without awaiting, when the counters are in this process (or limits are
+        off): True once counted; False when they are in Redis (await `message`)."""
+        if not self.enabled:
+            return True
+        if self._now is None:
+            return False
+        items, *key = self._message_key(room_id, agent_id)
+        for item in items:
+            if not self._now.hit(item, *key):
+                raise _limited(_retry_after(self._now.get_window_stats(item, *key)), "messages")
+        return True
+
+    def _message_key(
+        self, room_id: str, agent_id: int | None
+    ) -> tuple[Sequence[RateLimitItem], str, str]:
+        if agent_id is not None:
+            return self._agent_messages, "agent-msg", str(agent_id)
+        return self._user_messages, "room-msg", room_id
 
     async def check_login(self, *, account: str, address: str) -> None:
         """Before a password is checked: refuse while the account (from this address) or the
@@ -150,8 +179,7 @@ class Limits:
             return
         for item in items:
             if not await self._limiter.hit(item, *key):
-                wait = await self._retry_after(item, *key)
-                raise RateLimited(wait, f"Too many {what}: wait {wait} s and try again.")
+                raise _limited(await self._retry_after(item, *key), what)
 
     async def _wait(self, items: Sequence[RateLimitItem], *key: str) -> int:
         for item in items:
@@ -160,8 +188,7 @@ class Limits:
         return 0
 
     async def _retry_after(self, item: RateLimitItem, *key: str) -> int:
-        stats = await self._limiter.get_window_stats(item, *key)
-        return max(1, min(MAX_RETRY_AFTER, math.ceil(stats.reset_time - time.time())))
+        return _retry_after(await self._limiter.get_window_stats(item, *key))
 
     # ------------------------------------------------------------ sockets
 
@@ -182,5 +209,34 @@ class Limits:
             client = getattr(self._storage.bridge, "storage", None)  # the redis-py client
             if client is not None:
                 await client.aclose()
-        elif isinstance(self._storage, MemoryStorage) and self._storage.timer is not None:
+        else:
             self._storage.timer.cancel()
+
+
+def _limited(wait: int, what: str) -> RateLimited:
+    return RateLimited(wait, f"Too many {what}: wait {wait} s and try again.")
+
+
+def _retry_after(stats: WindowStats) -> int:
+    """Seconds until the window lets one more through, within [1, MAX_RETRY_AFTER]."""
+    return max(1, min(MAX_RETRY_AFTER, math.ceil(stats.reset_time - time.time())))
+
+
+class _Awaited:
+    """The in-memory counters behind the async limiter's methods: one budget for the checks
+    that await (logins, new chats) and the ones that do not (`Limits.message_now`)."""
+
+    def __init__(self, now: CountersNow) -> None:
+        self._now = now
+
+    async def hit(self, item: RateLimitItem, *key: str) -> bool:
+        return self._now.hit(item, *key)
+
+    async def test(self, item: RateLimitItem, *key: str) -> bool:
+        return self._now.test(item, *key)
+
+    async def get_window_stats(self, item: RateLimitItem, *key: str) -> WindowStats:
+        return self._now.get_window_stats(item, *key)
+
+    async def clear(self, item: RateLimitItem, *key: str) -> None:
+        self._now.clear(item, *key)

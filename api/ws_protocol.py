@@ -25,6 +25,7 @@ import inspect
 import logging
 import textwrap
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.config import Config
@@ -55,6 +56,9 @@ INIT_ATTRIBUTES = STOCK_ATTRIBUTES - {"request", "response", "scope"}
 """The ones its `__init__` sets (the others are set by `handle_connect`)."""
 SEND_TEXT_NOW = "tandem.send_text_now"
 """The scope extension with the socket's `send_text_now` (only on the lean protocol)."""
+TAKE_TEXT_NOW = "tandem.take_text_now"
+"""The scope extension with the socket's `take_texts_with`: the app's reader may take a
+client's text frame as it is read, instead of being woken for it (only on the lean protocol)."""
 PAUSE_READING_AT = 32
 """Messages read and waiting for the app before the socket stops reading (backpressure)."""
 
@@ -73,6 +77,10 @@ class _Inbox:
 
     def empty(self) -> bool:
         return not self._items
+
+    def reader_waiting(self) -> bool:
+        """Nothing is queued and a reader waits: an item taken now is the one it waits for."""
+        return not self._items and any(not getter.done() for getter in self._getters or ())
 
     def __len__(self) -> int:
         return len(self._items) if self._items else 0
@@ -151,7 +159,7 @@ class _Gate:
 class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
     """The stock protocol, set up with less (see the module's docstring)."""
 
-    __slots__ = tuple(sorted(STOCK_ATTRIBUTES))
+    __slots__ = (*sorted(STOCK_ATTRIBUTES), "take_text")
 
     def __init__(  # the stock __init__, minus the queue, the event and the spare objects
         self,
@@ -209,6 +217,7 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         self.curr_msg_data_type = "bytes"
         self.request = None  # type: ignore[assignment]
         self.response = None  # type: ignore[assignment]
+        self.take_text: Callable[[str], bool] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -219,6 +228,7 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if isinstance(extensions := self.scope.get("extensions"), dict):
             extensions[SEND_TEXT_NOW] = self.send_text_now  # type: ignore[assignment]
+            extensions[TAKE_TEXT_NOW] = self.take_texts_with  # type: ignore[assignment]
         # The scope has what the app needs. websockets' parser keeps the request for as long
         # as the connection lives (a local of its generator): empty its headers instead.
         self.request = None  # type: ignore[assignment]
@@ -227,10 +237,13 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
     def data_received(self, data: bytes) -> None:
         if _PLAIN_TEXT_FRAMES and self.handshake_complete and not self.close_sent:
             texts, data = ws_text_frames.text_frames(self.conn, data)
+            take = self.take_text
+            inbox: _Inbox = self.queue  # type: ignore[assignment]
             for text in texts:
-                self.queue.put_nowait({"type": "websocket.receive", "text": text})
-            waiting = len(self.queue)  # type: ignore[arg-type]  # an _Inbox
-            if texts and not self.read_paused and waiting >= PAUSE_READING_AT:
+                if take is not None and inbox.reader_waiting() and take(text):
+                    continue  # handled as it was read: the app's reader still waits
+                inbox.put_nowait({"type": "websocket.receive", "text": text})
+            if texts and not self.read_paused and len(inbox) >= PAUSE_READING_AT:
                 self.read_paused = True  # uvicorn's `receive` resumes once the app has read all
                 self.transport.pause_reading()
             if not data:
@@ -248,6 +261,13 @@ class LeanWebSocketsProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if self.handshake_complete and self.response is not None:
             self.response = None  # type: ignore[assignment]  # sent (or refused): not needed
+
+    def take_texts_with(self, take: Callable[[str], bool] | None) -> None:
+        """While set, a plain text frame read while the app's reader waits with nothing
+        queued goes to `take` first, which handles it now (True: the reader is not woken) or
+        declines (False: it is queued as before). Taken only then, a frame can never pass one
+        queued before it. The app reaches it through the scope's `TAKE_TEXT_NOW` extension."""
+        self.take_text = take
 
     def send_text_now(self, text: str) -> bool:
         """What the stock `send` does for a text, without websockets' Frame and without

@@ -199,7 +199,7 @@ async def start_server(
         lifespan="on",
         forwarded_allow_ips=settings.forwarded_allow_ips,
         ws=WebSocketProtocol,  # as `tandem serve` does
-        **uvicorn_options,
+        **{"ws_per_message_deflate": False, **uvicorn_options},  # unless a test asks for it
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

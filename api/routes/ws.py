@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -50,7 +51,7 @@ from api.routes.ws_frames import (
     frame_message,
     frame_room_id,
 )
-from api.routes.ws_receive import BinaryFrame, Handler, receive
+from api.routes.ws_receive import BinaryFrame, Handler, NowHandler, receive
 from api.routes.ws_watch import Watch, watch
 from api.ws_protocol import SEND_TEXT_NOW
 from db.models import Agent, MessagePublic, Role
@@ -91,11 +92,18 @@ async def room_socket(
             raise FrameError("unknown_type", "Frame type must be 'message', 'resume' or 'ping'.")
         return None
 
+    def handle_now(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
+        if frame.get("type") != "message":
+            return None
+        return _send_now(tandem, room_id, frame, agent)
+
     slot = _socket_slot(tandem, room_id=room_id, agent_id=agent.id if agent else None)
     async with slot, _subscribed(tandem, room_channel(room_id)) as subscription:
         await websocket.send_text(room_frame(room))
         del room  # sent: not kept for the socket's life (~1.4 KiB)
-        await _serve(websocket, tandem, subscription, cursor, handle, watch(tandem, principal))
+        await _serve(
+            websocket, tandem, subscription, cursor, (handle, handle_now), watch(tandem, principal)
+        )
 
 
 @router.websocket("/ws/agent")
@@ -125,6 +133,11 @@ async def agent_socket(
             return None
         raise FrameError("unknown_type", "Frame type must be 'message', 'resume' or 'ping'.")
 
+    def handle_now(frame: dict[str, Any]) -> asyncio.Task[Any] | None:
+        if frame.get("type") != "message":
+            return None
+        return _send_now(tandem, frame_room_id(frame), frame, agent)
+
     channels = (agent_channel(agent.id), QUEUE_CHANNEL)
     presence = (
         tandem.presence.connected(agent.id)
@@ -137,7 +150,9 @@ async def agent_socket(
         for held in await tandem.rooms.agent_rooms(agent.id):
             cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
-        await _serve(websocket, tandem, subscription, cursor, handle, watch(tandem, principal))
+        await _serve(
+            websocket, tandem, subscription, cursor, (handle, handle_now), watch(tandem, principal)
+        )
 
 
 @contextlib.asynccontextmanager
@@ -219,19 +234,21 @@ async def _serve(
     tandem: Tandem,
     subscription: Subscription,
     cursor: Cursor,
-    handle: Handler,
+    handlers: tuple[Handler, NowHandler | None],
     watch: Watch,
 ) -> None:
     """Run the outgoing and incoming loops until either ends, `watch` says the token is no
     longer good (close with 1008) or the process drains (close with 1012), then stop the
     others."""
     drain: Drain | None = getattr(websocket.app.state, "drain", None)
+    handle, handle_now = handlers
+    if not tandem.limits.decides_now:
+        handle_now = None  # every message awaits its rate check: each frame is parsed once
     max_frame = tandem.settings.max_frame_bytes
+    read = functools.partial(receive, websocket, handle, max_frame=max_frame, handle_now=handle_now)
     backstop = _backstop(websocket, tandem)
     if drain is None:
-        await _serve_until(
-            websocket, subscription, cursor, backstop, handle, watch, None, max_frame
-        )
+        await _serve_until(websocket, subscription, cursor, backstop, read, watch, None)
         return
     with drain.socket():
         if drain.draining:  # stop accepting: clients reconnect to another process
@@ -242,9 +259,7 @@ async def _serve(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
             return
-        await _serve_until(
-            websocket, subscription, cursor, backstop, handle, watch, drain, max_frame
-        )
+        await _serve_until(websocket, subscription, cursor, backstop, read, watch, drain)
 
 
 async def _serve_until(
@@ -252,15 +267,14 @@ async def _serve_until(
     subscription: Subscription,
     cursor: Cursor,
     backstop: Backstop,
-    handle: Handler,
+    read: Callable[[], Coroutine[Any, Any, None]],
     watch: Watch,
     drain: Drain | None,
-    max_frame: int,
 ) -> None:
     """Two tasks per socket (the loops); the watchdog of a user's socket and the drain are
     futures, not tasks (memory: 10,000 idle sockets)."""
     outgoing = asyncio.create_task(_forward(subscription, cursor, backstop))
-    incoming = asyncio.create_task(receive(websocket, handle, max_frame=max_frame))
+    incoming = asyncio.create_task(read())
     watchdog = watch if isinstance(watch, asyncio.Future) else asyncio.create_task(watch)
     tasks: set[asyncio.Future[Any]] = {outgoing, incoming, watchdog}
     closing = None
@@ -347,9 +361,25 @@ async def _send(
 ) -> asyncio.Task[Any]:
     """Check the frame and the sender's rate now; store it in a task that is queued before
     this returns (only a valid message counts against the rate)."""
-    text, client_id = frame_message(frame)
-    text = check_message(text, agent=agent, max_chars=tandem.settings.max_message_chars)
+    text, client_id = _checked(tandem, frame, agent)
     await tandem.limits.message(room_id=room_id, agent_id=agent.id if agent else None)
     # Tasks start in creation order and queue their draft before their first await, so the
     # writer sees one connection's messages in the order they were sent.
     return tandem.rooms.send_soon(room_id, text=text, client_id=client_id, agent=agent)
+
+
+def _send_now(
+    tandem: Tandem, room_id: str, frame: dict[str, Any], agent: Agent | None
+) -> asyncio.Task[Any] | None:
+    """`_send` without awaiting: None, with nothing counted, when the sender's rate can only
+    be checked by awaiting (the counters are in Redis)."""
+    text, client_id = _checked(tandem, frame, agent)
+    if not tandem.limits.message_now(room_id=room_id, agent_id=agent.id if agent else None):
+        return None
+    return tandem.rooms.send_soon(room_id, text=text, client_id=client_id, agent=agent)
+
+
+def _checked(tandem: Tandem, frame: dict[str, Any], agent: Agent | None) -> tuple[str, str | None]:
+    """The message's text as it is stored, and its client_id; or why it is refused."""
+    text, client_id = frame_message(frame)
+    return check_message(text, agent=agent, max_chars=tandem.settings.max_message_chars), client_id

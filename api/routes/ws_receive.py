@@ -1,6 +1,8 @@
 """A socket's frames from the client: read one at a time, the work each starts (storing a
 message) begun without waiting for it, and the outcomes acknowledged in the order the frames
-came, errors as `error` frames (`api/routes/ws.py` serves the sockets)."""
+came, errors as `error` frames (`api/routes/ws.py` serves the sockets). A message frame read
+while the loop waits with nothing queued is started by the protocol's call, without waking
+the loop (`TAKE_TEXT_NOW`); any other frame, and any refusal, is the loop's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected
@@ -19,6 +21,7 @@ from api.limits import RateLimited
 from api.message_rules import MessageRefused
 from api.room_states import RoutingError
 from api.routes.ws_frames import FrameError, parse_frame
+from api.ws_protocol import TAKE_TEXT_NOW
 from db.engine import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL
 from db.queries import RoomNotFound
 
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable["asyncio.Task[Any] | None"]]
 """Handles one frame; returns the task of work it started but did not wait for, if any."""
+NowHandler = Callable[[dict[str, Any]], "asyncio.Task[Any] | None"]
+"""Starts a message frame's work without awaiting and returns its task; None for a frame it
+leaves to `Handler` (any other type, or a check that has to await). Raises as `Handler` would."""
 MAX_IN_FLIGHT = 256
 """Messages one connection may have waiting for storage before reading its next frame waits."""
 _in_flight: set[asyncio.Task[Any]] = set()
@@ -37,7 +43,9 @@ class BinaryFrame(Exception):
     """The client sent a binary frame: answered and acknowledged up to it; close with 1003."""
 
 
-async def receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> None:
+async def receive(
+    websocket: WebSocket, handle: Handler, *, max_frame: int, handle_now: NowHandler | None = None
+) -> None:
     """Read frames and start their work without waiting for it.
 
     A message is queued for storage the moment its frame is read, so one connection can have
@@ -45,6 +53,10 @@ async def receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> N
     Their outcomes are acknowledged in that order (`_Answers`): errors as `error` frames.
     """
     answers = _Answers(websocket)
+    extensions = websocket.scope.get("extensions") or {}
+    take_texts_with = extensions.get(TAKE_TEXT_NOW) if handle_now is not None else None
+    if take_texts_with is not None:
+        take_texts_with(lambda raw: _take(raw, cast(NowHandler, handle_now), answers, max_frame))
     try:
         while True:
             received = await websocket.receive()
@@ -72,7 +84,26 @@ async def receive(websocket: WebSocket, handle: Handler, *, max_frame: int) -> N
                     started.add_done_callback(_unacknowledged)
                     raise
     finally:
+        if take_texts_with is not None:
+            take_texts_with(None)
         await answers.close()
+
+
+def _take(raw: str, handle_now: NowHandler, answers: _Answers, max_frame: int) -> bool:
+    """A frame read while `receive` waits for one: a message is started now (True); anything
+    else is declined (False) and queued for the loop, which answers a refusal in its turn."""
+    if not answers.has_room():
+        return False
+    try:
+        started = handle_now(parse_frame(raw, max_frame))
+    except Exception:
+        return False  # the loop reads it again and words the error
+    if started is None:
+        return False
+    _in_flight.add(started)
+    started.add_done_callback(_in_flight.discard)
+    answers.put_now(started)
+    return True
 
 
 class _Answers:
@@ -94,9 +125,16 @@ class _Answers:
         """`put` waiting for room, `drained` for the end: woken when `_owed` shrinks."""
         self._closed = False
 
+    def has_room(self) -> bool:
+        return len(self._owed) < MAX_IN_FLIGHT and not self._closed
+
     async def put(self, outcome: Outcome) -> None:
         while len(self._owed) >= MAX_IN_FLIGHT:
             await self._change()
+        self.put_now(outcome)
+
+    def put_now(self, outcome: Outcome) -> None:
+        """`put` when `has_room()`."""
         self._owed.append(outcome)
         if isinstance(outcome, asyncio.Task) and not outcome.done():
             outcome.add_done_callback(self._settled)

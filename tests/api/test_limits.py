@@ -9,6 +9,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -193,6 +194,39 @@ async def test_api_processes_share_one_budget_through_redis(
         assert response.status_code == 201
     assert (await a.http.post("/api/rooms", headers=visitor("203.0.113.5"))).status_code == 429
     assert (await b.http.post("/api/rooms", headers=visitor("203.0.113.5"))).status_code == 429
+
+
+@pytest.mark.mariadb
+@pytest.mark.redis
+async def test_a_socket_burst_spends_the_budget_shared_through_redis(
+    two_servers_on_redis: tuple[LiveServer, LiveServer],
+) -> None:
+    """Counted in Redis, a socket's messages are checked by awaiting Redis (not as their
+    frames are read): a burst sent at once is stored in order up to the room token's budget,
+    the rest refused with `rate_limited`, and the other process refuses the same token too."""
+    a, b = two_servers_on_redis
+    room_id, token = await a.new_room()
+    started = time.monotonic()
+    async with websockets.connect(f"{b.ws_url}/ws/rooms/{room_id}?token={token}") as ws:
+        await next_frame(ws, of_type("room"))
+        burst = [f"burst {n}" for n in range(10 + leeway(started, limit=10, period=10) + 2)]
+        for text in burst:
+            await ws.send(json.dumps({"type": "message", "text": text}))
+        errors: list[dict[str, Any]] = []
+        async with asyncio.timeout(10):
+            while len(errors) < 2:
+                frame = await next_frame(ws, of_type("error"))
+                errors.append(frame)
+    assert {e["code"] for e in errors} == {"rate_limited"}
+    assert all(e["retry_after"] >= 1 for e in errors)
+    await b.tandem.rooms.replies.idle()
+    stored = await b.tandem.rooms.messages(room_id, after=0, limit=500)
+    texts = [m.text for m in stored if m.sender.value == "user"]
+    assert len(texts) >= 10 and texts == burst[: len(texts)]
+    refused = await a.http.post(
+        f"/api/rooms/{room_id}/messages", json={"text": "one more"}, headers=auth(token)
+    )
+    assert refused.status_code == 429
 
 
 async def test_messages_sent_while_the_ai_replies_get_one_answer_together(

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
 
 from tests.conftest import LiveServer, auth
 
@@ -142,6 +144,33 @@ async def test_answers_come_in_the_order_the_frames_came(server: LiveServer) -> 
     stored = await server.tandem.rooms.messages(mine, after=0, limit=1000)
     assert [m.text for m in stored if m.sender.value == "agent"] == sent
     assert not [m for m in await server.tandem.rooms.messages(other, after=0, limit=10)]
+
+
+async def test_frames_read_together_are_answered_in_the_order_sent(server: LiveServer) -> None:
+    """Frames that arrive in one read, messages (started as they are read) between frames
+    only the socket's loop answers (bad JSON, an unknown type): the refusals still come back
+    in the order sent, and the messages are stored in order."""
+    _, agent_token = await server.add_agent("Alice")
+    mine, _ = await server.new_room()
+    other, _ = await server.new_room()
+    await server.http.post(f"/api/rooms/{mine}/join", headers=auth(agent_token))
+
+    def to(room: str, text: str) -> str:
+        return json.dumps({"type": "message", "room_id": room, "text": text})
+
+    frames = [to(other, "o1"), "not json", to(other, "o2"), to(mine, "m1"), to(mine, "m2")]
+    frames += [json.dumps({"type": "shout"}), to(mine, "m3"), to(other, "o3"), to(mine, "m4")]
+    async with websockets.connect(f"{server.ws_url}/ws/agent?token={agent_token}") as console:
+        await next_frame(console, of_type("queue"))
+        stream = (WireFrame(Opcode.TEXT, f.encode()).serialize(mask=True) for f in frames)
+        console.transport.write(b"".join(stream))
+        codes: list[str] = []
+        async with asyncio.timeout(10):
+            while len(codes) < 5:
+                codes.append((await next_frame(console, of_type("error")))["code"])
+    assert codes == ["not_your_room", "bad_json", "not_your_room", "unknown_type", "not_your_room"]
+    stored = await server.tandem.rooms.messages(mine, after=0, limit=100)
+    assert [m.text for m in stored if m.sender.value == "agent"] == ["m1", "m2", "m3", "m4"]
 
 
 async def test_sockets_refuse_missing_or_foreign_tokens_with_1008(server: LiveServer) -> None:

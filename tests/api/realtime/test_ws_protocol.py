@@ -56,7 +56,6 @@ async def lean_server(
     async for live in start_server(
         make_settings(sqlite_url),
         app_setup=override,
-        ws_per_message_deflate=False,
         ws_ping_interval=ping_seconds,
         ws_ping_timeout=ping_seconds,
     ):
