@@ -80,7 +80,13 @@ class _Inbox:
 
     def reader_waiting(self) -> bool:
         """Nothing is queued and a reader waits: an item taken now is the one it waits for."""
-        return not self._items and any(not getter.done() for getter in self._getters or ())
+        getters = self._getters
+        if self._items or not getters:
+            return False
+        for getter in getters:  # noqa: SIM110  (a loop: no generator made per frame read)
+            if not getter.done():
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self._items) if self._items else 0

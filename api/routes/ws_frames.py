@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from annotated_types import MaxLen
 from pydantic import ValidationError
 
@@ -57,9 +58,14 @@ def parse_frame(raw: str, max_frame: int) -> dict[str, Any]:
         limit = f"{max_frame // 1024} KiB" if max_frame % 1024 == 0 else f"{max_frame} bytes"
         raise FrameError("too_large", f"Frames are limited to {limit}.")
     try:
-        frame = json.loads(raw)
-    except ValueError:
-        raise FrameError("bad_json", "Frames must be JSON objects.") from None
+        frame = orjson.loads(raw)  # ~3x faster on a chat frame than json's
+    except orjson.JSONDecodeError:
+        # What orjson refuses and json reads (a lone surrogate, NaN, a huge number) is read
+        # as before, so each frame gets the answer it always got.
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            raise FrameError("bad_json", "Frames must be JSON objects.") from None
     if not isinstance(frame, dict):
         raise FrameError("bad_frame", "Frames must be JSON objects with a 'type'.")
     return frame
