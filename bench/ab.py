@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--rate-limits", action="store_true", help="limits on (generous), as in production"
+    )
     args = parser.parse_args()
     password = secrets.token_urlsafe(16)
     trees = {"base": args.base.resolve(), "new": args.new.resolve()}
@@ -51,7 +54,8 @@ def main() -> None:
     figures: dict[str, list[float]] = {name: [] for name in trees}
     try:
         for (name, tree), db in zip(trees.items(), dbs, strict=True):
-            apis[name] = serve(tree, db, password, Path(logs.name) / f"{name}.log")
+            log = Path(logs.name) / f"{name}.log"
+            apis[name] = serve(tree, db, password, log, rate_limits=args.rate_limits)
         for _, port in apis.values():
             wait_port(port)
         for round_ in range(1, args.rounds + 1):

@@ -68,16 +68,28 @@ class CpuSampler(threading.Thread):
         return c1 - c0, t1 - t0
 
 
-def serve(tree: Path, db: str, password: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+GENEROUS_LIMITS = {
+    "TANDEM_LIMIT_ROOMS": "100000/minute",
+    "TANDEM_LIMIT_USER_MESSAGES": "1000000/10 seconds;1000000/minute",
+    "TANDEM_LIMIT_AGENT_MESSAGES": "1000000/10 seconds;1000000/minute",
+    "TANDEM_MAX_SOCKETS_PER_AGENT": "100000",
+}
+"""Every limit counted, as in production, none reached by one load generator."""
+
+
+def serve(
+    tree: Path, db: str, password: str, log: Path, *, rate_limits: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
     """`tandem serve` from `tree`'s code on a fresh database, with the bench agent (who may
-    hold every room: relay-load.js joins them all), and rate limits off."""
+    hold every room: relay-load.js joins them all), and rate limits off (or `rate_limits`:
+    on, and generous)."""
     subprocess.run(["mariadb", "-uroot", "-e", f"CREATE DATABASE {db}"], check=True)
     env = {
         **os.environ,
         "PYTHONPATH": str(tree),
         "TANDEM_DATABASE_URL": f"{MARIADB}/{db}",
         "TANDEM_JWT_SECRET": secrets.token_urlsafe(32),
-        "TANDEM_RATE_LIMITS": "off",
+        **(GENEROUS_LIMITS if rate_limits else {"TANDEM_RATE_LIMITS": "off"}),
     }
     subprocess.run(
         [*CLI, "agent", "add", EMAIL, "--name", "Bench", "--password-stdin"],
