@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -102,7 +101,7 @@ async def room_socket(
         await websocket.send_text(room_frame(room))
         del room  # sent: not kept for the socket's life (~1.4 KiB)
         await _serve(
-            websocket, tandem, subscription, cursor, (handle, handle_now), watch(tandem, principal)
+            websocket, tandem, subscription, cursor, handle, handle_now, watch(tandem, principal)
         )
 
 
@@ -151,7 +150,7 @@ async def agent_socket(
             cursor.last[held.id] = held.last_seq
         await websocket.send_text(queue_frame(await tandem.rooms.queue()))
         await _serve(
-            websocket, tandem, subscription, cursor, (handle, handle_now), watch(tandem, principal)
+            websocket, tandem, subscription, cursor, handle, handle_now, watch(tandem, principal)
         )
 
 
@@ -234,21 +233,22 @@ async def _serve(
     tandem: Tandem,
     subscription: Subscription,
     cursor: Cursor,
-    handlers: tuple[Handler, NowHandler | None],
+    handle: Handler,
+    handle_now: NowHandler | None,
     watch: Watch,
 ) -> None:
     """Run the outgoing and incoming loops until either ends, `watch` says the token is no
     longer good (close with 1008) or the process drains (close with 1012), then stop the
     others."""
     drain: Drain | None = getattr(websocket.app.state, "drain", None)
-    handle, handle_now = handlers
     if not tandem.limits.decides_now:
         handle_now = None  # every message awaits its rate check: each frame is parsed once
     max_frame = tandem.settings.max_frame_bytes
-    read = functools.partial(receive, websocket, handle, max_frame=max_frame, handle_now=handle_now)
     backstop = _backstop(websocket, tandem)
     if drain is None:
-        await _serve_until(websocket, subscription, cursor, backstop, read, watch, None)
+        await _serve_until(
+            websocket, subscription, cursor, backstop, handle, handle_now, max_frame, watch, None
+        )
         return
     with drain.socket():
         if drain.draining:  # stop accepting: clients reconnect to another process
@@ -259,7 +259,9 @@ async def _serve(
             with contextlib.suppress(Exception):
                 await websocket.close(status.WS_1012_SERVICE_RESTART, CLOSE_REASON)
             return
-        await _serve_until(websocket, subscription, cursor, backstop, read, watch, drain)
+        await _serve_until(
+            websocket, subscription, cursor, backstop, handle, handle_now, max_frame, watch, drain
+        )
 
 
 async def _serve_until(
@@ -267,14 +269,18 @@ async def _serve_until(
     subscription: Subscription,
     cursor: Cursor,
     backstop: Backstop,
-    read: Callable[[], Coroutine[Any, Any, None]],
+    handle: Handler,
+    handle_now: NowHandler | None,
+    max_frame: int,
     watch: Watch,
     drain: Drain | None,
 ) -> None:
     """Two tasks per socket (the loops); the watchdog of a user's socket and the drain are
     futures, not tasks (memory: 10,000 idle sockets)."""
     outgoing = asyncio.create_task(_forward(subscription, cursor, backstop))
-    incoming = asyncio.create_task(read())
+    incoming = asyncio.create_task(
+        receive(websocket, handle, max_frame=max_frame, handle_now=handle_now)
+    )
     watchdog = watch if isinstance(watch, asyncio.Future) else asyncio.create_task(watch)
     tasks: set[asyncio.Future[Any]] = {outgoing, incoming, watchdog}
     closing = None

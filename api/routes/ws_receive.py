@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected
@@ -56,7 +56,8 @@ async def receive(
     extensions = websocket.scope.get("extensions") or {}
     take_texts_with = extensions.get(TAKE_TEXT_NOW) if handle_now is not None else None
     if take_texts_with is not None:
-        take_texts_with(lambda raw: _take(raw, cast(NowHandler, handle_now), answers, max_frame))
+        answers.handle_now, answers.max_frame = handle_now, max_frame
+        take_texts_with(answers.take)  # one object per socket: see `_Answers.take`
     try:
         while True:
             received = await websocket.receive()
@@ -89,23 +90,6 @@ async def receive(
         await answers.close()
 
 
-def _take(raw: str, handle_now: NowHandler, answers: _Answers, max_frame: int) -> bool:
-    """A frame read while `receive` waits for one: a message is started now (True); anything
-    else is declined (False) and queued for the loop, which answers a refusal in its turn."""
-    if not answers.has_room():
-        return False
-    try:
-        started = handle_now(parse_frame(raw, max_frame))
-    except Exception:
-        return False  # the loop reads it again and words the error
-    if started is None:
-        return False
-    _in_flight.add(started)
-    started.add_done_callback(_in_flight.discard)
-    answers.put_now(started)
-    return True
-
-
 class _Answers:
     """What one socket owes its client, in the order its frames came: messages being stored
     and error frames. A stored message is answered by its own `message` frame (from the hub),
@@ -124,9 +108,26 @@ class _Answers:
         self._waiters: list[asyncio.Future[None]] = []
         """`put` waiting for room, `drained` for the end: woken when `_owed` shrinks."""
         self._closed = False
+        self.handle_now: NowHandler | None = None
+        self.max_frame = 0
 
-    def has_room(self) -> bool:
-        return len(self._owed) < MAX_IN_FLIGHT and not self._closed
+    def take(self, raw: str) -> bool:
+        """A frame read while `receive` waits for one: a message is started now (True);
+        anything else is declined (False) and queued for the loop, which answers a refusal
+        in its turn. A method, not a closure: every object a socket keeps for its life makes
+        the collector's full passes longer (10,000 sockets)."""
+        if len(self._owed) >= MAX_IN_FLIGHT or self._closed or self.handle_now is None:
+            return False
+        try:
+            started = self.handle_now(parse_frame(raw, self.max_frame))
+        except Exception:
+            return False  # the loop reads it again and words the error
+        if started is None:
+            return False
+        _in_flight.add(started)
+        started.add_done_callback(_in_flight.discard)
+        self.put_now(started)
+        return True
 
     async def put(self, outcome: Outcome) -> None:
         while len(self._owed) >= MAX_IN_FLIGHT:
