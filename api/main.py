@@ -58,19 +58,22 @@ MAX_ERROR_CHARS = 200
 
 GC_YOUNG_THRESHOLD = 20_000
 """Allocations between young collections while serving (CPython's default is 700)."""
+GC_FULL_THRESHOLD = 100
+"""Middle-generation collections between full ones while serving (CPython's default is 10): a
+full pass walks every socket's objects and stalls the loop ~1.1 s with 10,000 open."""
 
 
 @contextmanager
 def _steady_gc() -> Iterator[None]:
     """While the app serves: what startup built (~150,000 objects: modules, models, the AI's
-    data) is frozen out of the collector's scans, and young collections run less often.
+    data) is frozen out of the collector's scans, and young and full collections run less often.
     Relaying a message allocates many short-lived containers; with the defaults the cyclic
     collector took about a quarter of the API's CPU under load (see README, Relay benchmark).
     Undone on the way out, so a process that builds many apps (the tests) leaks nothing."""
     threshold = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+    gc.set_threshold(GC_YOUNG_THRESHOLD, threshold[1], GC_FULL_THRESHOLD)
     try:
         yield
     finally:
