@@ -52,11 +52,10 @@ async def receive(
     many in flight (the writer batches them) while they are still stored in the order sent.
     Their outcomes are acknowledged in that order (`_Answers`): errors as `error` frames.
     """
-    answers = _Answers(websocket)
+    answers = _Answers(websocket, handle_now=handle_now, max_frame=max_frame)
     extensions = websocket.scope.get("extensions") or {}
     take_texts_with = extensions.get(TAKE_TEXT_NOW) if handle_now is not None else None
     if take_texts_with is not None:
-        answers.handle_now, answers.max_frame = handle_now, max_frame
         take_texts_with(answers.take)  # one object per socket: see `_Answers.take`
     try:
         while True:
@@ -77,8 +76,7 @@ async def receive(
                 await answers.put(error_text(exc))
                 continue
             if started is not None:
-                _in_flight.add(started)
-                started.add_done_callback(_in_flight.discard)
+                _keep(started)
                 try:
                     await answers.put(started)
                 except BaseException:  # closed while too many were in flight
@@ -97,8 +95,12 @@ class _Answers:
     task steps and a queue. A task that sends error frames starts with the first one (most
     sockets never need it)."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(
+        self, websocket: WebSocket, *, handle_now: NowHandler | None, max_frame: int
+    ) -> None:
         self._websocket = websocket
+        self._handle_now = handle_now
+        self._max_frame = max_frame
         self._owed: deque[Outcome] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._sending = False
@@ -108,24 +110,21 @@ class _Answers:
         self._waiters: list[asyncio.Future[None]] = []
         """`put` waiting for room, `drained` for the end: woken when `_owed` shrinks."""
         self._closed = False
-        self.handle_now: NowHandler | None = None
-        self.max_frame = 0
 
     def take(self, raw: str) -> bool:
         """A frame read while `receive` waits for one: a message is started now (True);
         anything else is declined (False) and queued for the loop, which answers a refusal
         in its turn. A method, not a closure: every object a socket keeps for its life makes
         the collector's full passes longer (10,000 sockets)."""
-        if len(self._owed) >= MAX_IN_FLIGHT or self._closed or self.handle_now is None:
+        if len(self._owed) >= MAX_IN_FLIGHT or self._closed or self._handle_now is None:
             return False
         try:
-            started = self.handle_now(parse_frame(raw, self.max_frame))
+            started = self._handle_now(parse_frame(raw, self._max_frame))
         except Exception:
             return False  # the loop reads it again and words the error
         if started is None:
             return False
-        _in_flight.add(started)
-        started.add_done_callback(_in_flight.discard)
+        _keep(started)
         self.put_now(started)
         return True
 
@@ -135,7 +134,7 @@ class _Answers:
         self.put_now(outcome)
 
     def put_now(self, outcome: Outcome) -> None:
-        """`put` when `has_room()`."""
+        """`put` when fewer than `MAX_IN_FLIGHT` are owed."""
         self._owed.append(outcome)
         if isinstance(outcome, asyncio.Task) and not outcome.done():
             outcome.add_done_callback(self._settled)
@@ -212,6 +211,12 @@ class _Answers:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def _keep(started: asyncio.Task[Any]) -> None:
+    """Hold a message's task until it is done: the loop keeps only a weak reference."""
+    _in_flight.add(started)
+    started.add_done_callback(_in_flight.discard)
 
 
 def _stored(outcome: Outcome) -> bool:
