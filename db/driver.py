@@ -126,6 +126,7 @@ class Driver:
         (bench/message_insert.py). That command refuses a column whose values are all NULL,
         so such a column is written as a literal NULL (one prepared statement per set of
         them)."""
+        names = ", ".join(columns)
         if self._prepared is not None and rows:
             nulls = [i for i in range(len(columns)) if all(row[i] is None for row in rows)]
             marks = ", ".join("NULL" if i in nulls else "?" for i in range(len(columns)))
@@ -134,12 +135,11 @@ class Driver:
                 if nulls
                 else rows
             )
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
             if await self.execute_rows(sql, bound) is not None:
                 return
         await self.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self.marks(len(columns))})",
-            rows,
+            f"INSERT INTO {table} ({names}) VALUES ({self.marks(len(columns))})", rows
         )
 
     async def execute_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> int | None:
